@@ -1,0 +1,128 @@
+# nsflow: build, test, bench, run. `make help` lists the targets.
+
+ARCH ?= x86
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+BUILD := build
+OBJ := $(BUILD)/obj
+
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iheaders -Iexporter -Iloader -Itests/lib \
+	-I$(BUILD)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux/$(ARCH) -Iheaders
+LIBS := -lbpf -lxdp -lelf -lz -lyaml -lpthread -lm
+
+BPF_OBJ := $(BUILD)/nsflow.bpf.o
+SKEL := $(BUILD)/nsflow.skel.h
+FLOOR_OBJ := $(BUILD)/floor.bpf.o
+GEN_OBJ := $(BUILD)/livegen.bpf.o
+
+EXPORTER_SRCS := $(wildcard exporter/*.c)
+LOADER_SRCS := $(filter-out loader/main.c,$(wildcard loader/*.c))
+EXPORTER_LIB := $(BUILD)/libnsexport.a
+LOADER_LIB := $(BUILD)/libnsloader.a
+AGENT := $(BUILD)/nsflow
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
+DP_TESTS := $(patsubst tests/datapath/%.c,$(BUILD)/tests/datapath/%,$(wildcard tests/datapath/test_*.c))
+E2E_TESTS := $(patsubst tests/e2e/%.c,$(BUILD)/tests/e2e/%,$(wildcard tests/e2e/test_*.c))
+TEST_HELPERS := $(wildcard tests/lib/*.c)
+BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(wildcard tests/bench/bench_*.c))
+
+DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev \
+	libyaml-dev libcriterion-dev pkg-config iproute2 tshark nfdump pmacct tcpreplay \
+	clang-format make gcc
+
+.PHONY: all help deps vmlinux test test-unit test-datapath test-e2e bench format format-check \
+	run demo clean
+
+all: $(BPF_OBJ) $(SKEL) $(AGENT) $(FLOOR_OBJ) $(GEN_OBJ)
+
+help:
+	@echo "make            build build/nsflow.bpf.o, its skeleton and the agent build/nsflow"
+	@echo "make deps       install the Debian packages a fresh machine needs (apt-get)"
+	@echo "make test       deps + build + unit, datapath and end-to-end tests (root)"
+	@echo "make bench      datapath, agent and encoder benchmarks, each beside its floor"
+	@echo "make run IFACE=veth0 [ARGS='-c ipfix://127.0.0.1:4739']   attach and meter"
+	@echo "make demo       meter generated traffic in a throw-away namespace pair"
+	@echo "make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF"
+	@echo "make format     clang-format every C file; make format-check only checks"
+
+# Installs only when something is missing, so repeated `make test` stays quick.
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		echo "wireshark-common wireshark-common/install-setuid boolean false" \
+			| debconf-set-selections; \
+		apt-get update && apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) headers/nsflow.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(BPFTOOL) gen skeleton $< name nsflow_bpf > $@
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(OBJ)/%.o: %.c $(SKEL) $(wildcard headers/*.h exporter/*.h loader/*.h tests/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(EXPORTER_LIB): $(patsubst %.c,$(OBJ)/%.o,$(EXPORTER_SRCS))
+	rm -f $@; ar rcs $@ $^
+
+$(LOADER_LIB): $(patsubst %.c,$(OBJ)/%.o,$(LOADER_SRCS))
+	rm -f $@; ar rcs $@ $^
+
+$(AGENT): $(OBJ)/loader/main.o $(LOADER_LIB) $(EXPORTER_LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+TEST_LINK = $(patsubst %.c,$(OBJ)/%.o,$(TEST_HELPERS)) $(LOADER_LIB) $(EXPORTER_LIB)
+
+$(BUILD)/tests/%: $(OBJ)/tests/%.o $(patsubst %.c,$(OBJ)/%.o,$(TEST_HELPERS)) $(LOADER_LIB) \
+		$(EXPORTER_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LINK) -lcriterion $(LIBS)
+
+test: deps all $(UNIT_TESTS) $(DP_TESTS) $(E2E_TESTS)
+	@tests/run.sh $(UNIT_TESTS) -- $(DP_TESTS) -- $(E2E_TESTS)
+
+test-unit: all $(UNIT_TESTS)
+	@tests/run.sh $(UNIT_TESTS)
+
+test-datapath: all $(DP_TESTS)
+	@tests/run.sh -- $(DP_TESTS)
+
+test-e2e: all $(E2E_TESTS)
+	@tests/run.sh -- -- $(E2E_TESTS)
+
+bench: deps all $(BENCHES)
+	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+
+IFACE ?=
+ARGS ?=
+run: all
+	@test -n "$(IFACE)" || { echo "usage: make run IFACE=<interface> [ARGS='...']"; exit 2; }
+	$(AGENT) run -i $(IFACE) $(ARGS)
+
+demo: all
+	@tests/demo.sh
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' | grep -v '^vmlinux/')
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format: clean"
+
+clean:
+	rm -rf $(BUILD)

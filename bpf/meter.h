@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Metering: sample, key, and count a parsed packet into the flow map of the current epoch.
+ * The maps live here; the entry points in nsflow.bpf.c only adapt XDP and TC contexts.
+ */
+#ifndef NSFLOW_METER_H
+#define NSFLOW_METER_H
+
+#include <bpf/bpf_helpers.h>
+#include "nsflow.h"
+#include "parse.h"
+
+#define EEXIST_ 17
+
+/* Set before load by `nsflow replay`: time comes from the capture, not the clock. */
+const volatile bool nsflow_replay = false;
+/* The capture timestamp of the packet being replayed (CLOCK_BOOTTIME-like ns). */
+__u64 nsflow_replay_ns = 0;
+
+/* The flow maps of the two epochs. Per CPU so that counting needs no atomics. Their size is
+ * set by the agent before load (--cache-entries). Not LRU: a full map must never silently
+ * evict counts. */
+struct nsflow_flows {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, NSFLOW_DEFAULT_ENTRIES);
+	__type(key, struct nsflow_key);
+	__type(value, struct nsflow_value);
+};
+struct nsflow_flows nsflow_flows_0 SEC(".maps");
+struct nsflow_flows nsflow_flows_1 SEC(".maps");
+
+/*
+ * The epoch switch: slot 0 holds the map programs count into now. The agent replaces it with
+ * the other map; the kernel's map-in-map update waits for every running program (an RCU grace
+ * period) before it returns, so the agent then owns the old map alone and drains it whole.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct nsflow_flows);
+} nsflow_epoch SEC(".maps") = {
+	.values = { [0] = &nsflow_flows_0 },
+};
+
+/* Settings per interface and direction, written by the agent. No entry: every packet is
+ * metered unsampled, label-and-ip, outer header. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct nsflow_cfg_key);
+	__type(value, struct nsflow_cfg);
+} nsflow_config SEC(".maps");
+
+/* Counters of packets seen, sampled, metered, lost and not parsed (by reason). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nsflow_counters);
+} nsflow_counters SEC(".maps");
+
+/* Packets that found their flow map full go to the agent one by one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, NSFLOW_RINGBUF_BYTES);
+} nsflow_events SEC(".maps");
+
+static __always_inline __u64 meter_now(void)
+{
+	if (nsflow_replay)
+		return nsflow_replay_ns;
+	return bpf_ktime_get_boot_ns();
+}
+
+/* NetStream sampling. The state is shared by all CPUs so that "1 in N" holds exactly. */
+static __always_inline bool meter_sample(struct nsflow_cfg *cfg, __u64 now)
+{
+	__u64 next;
+
+	switch (cfg->sample_mode) {
+	case NSFLOW_SAMPLE_FIXED:
+		return cfg->sample_param <= 1 ||
+		       __sync_fetch_and_add(&cfg->sample_count, 1) % cfg->sample_param == 0;
+	case NSFLOW_SAMPLE_RANDOM:
+		return cfg->sample_param <= 1 || bpf_get_prandom_u32() % cfg->sample_param == 0;
+	case NSFLOW_SAMPLE_TIME:
+		next = cfg->sample_next_ns;
+		if (now < next)
+			return false;
+		/* only the CPU that moves the deadline takes the packet */
+		return __sync_val_compare_and_swap(&cfg->sample_next_ns, next,
+						   now + (__u64)cfg->sample_param * 1000000) == next;
+	default:
+		return true;
+	}
+}
+
+/* Host bits of one 32-bit word of an address under a prefix of plen bits, in network order. */
+static __always_inline __u32 prefix_word_mask(__u32 plen, __u32 word)
+{
+	__u32 bits;
+
+	if (plen >= (word + 1) * 32)
+		return 0xffffffff;
+	if (plen <= word * 32)
+		return 0;
+	bits = plen - word * 32;
+	return bpf_htonl(0xffffffff << (32 - bits));
+}
+
+/*
+ * Flexible records: keep only the match fields, so that the kernel aggregates by them. A global
+ * function: verified once, its branches do not multiply with the parser's paths.
+ */
+__noinline int nsflow_mask_key(struct nsflow_key *k, __u32 f, __u32 src_plen, __u32 dst_plen)
+{
+	__u32 *s, *d;
+	int w;
+
+	if (!k)
+		return 0;
+	if (f && f != NSFLOW_KF_ALL) {
+		if (!(f & NSFLOW_KF_IFINDEX))
+			k->ifindex = 0;
+		if (!(f & NSFLOW_KF_DIRECTION))
+			k->direction = 0;
+		if (!(f & NSFLOW_KF_PROTOCOL))
+			k->protocol = 0;
+		if (!(f & NSFLOW_KF_TOS))
+			k->tos = 0;
+		if (!(f & NSFLOW_KF_SRC_ADDR))
+			__builtin_memset(k->src_addr, 0, 16);
+		if (!(f & NSFLOW_KF_DST_ADDR))
+			__builtin_memset(k->dst_addr, 0, 16);
+		if (!(f & NSFLOW_KF_SRC_PORT))
+			k->src_port = 0;
+		if (!(f & NSFLOW_KF_DST_PORT))
+			k->dst_port = 0;
+		if (!(f & NSFLOW_KF_VLAN)) {
+			k->vlan_outer = 0;
+			k->vlan_inner = 0;
+		}
+		if (!(f & NSFLOW_KF_MPLS))
+			k->mpls_top = 0;
+	}
+	/* source / destination mask: keep the prefix, zero the host bits */
+	s = (__u32 *)k->src_addr;
+	d = (__u32 *)k->dst_addr;
+	for (w = 0; w < 4; w++) {
+		if (src_plen)
+			s[w] &= prefix_word_mask(src_plen, w);
+		if (dst_plen)
+			d[w] &= prefix_word_mask(dst_plen, w);
+	}
+	return 0;
+}
+
+/* Map full: hand the packet to the agent; if the ring is full too, count what was lost. */
+static __always_inline void meter_overflow(struct nsflow_counters *cnt, struct nsflow_key *k,
+					   struct pkt_meta *m, __u64 now)
+{
+	struct nsflow_event *e = bpf_ringbuf_reserve(&nsflow_events, sizeof(*e), 0);
+
+	if (!e) {
+		cnt->c[NSFLOW_CNT_NOT_METERED]++;
+		cnt->c[NSFLOW_CNT_NOT_METERED_OCTETS] += m->octets;
+		return;
+	}
+	__builtin_memcpy(&e->key, k, sizeof(*k));
+	e->octets = m->octets;
+	e->ts_ns = now;
+	e->tcp_flags = m->tcp_flags;
+	e->ttl = m->ttl;
+	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
+	bpf_ringbuf_submit(e, 0);
+	cnt->c[NSFLOW_CNT_RINGBUF]++;
+}
+
+/* Add one packet to this CPU's value of an existing flow. */
+static __always_inline void meter_update(struct nsflow_value *val, struct pkt_meta *m, __u64 now)
+{
+	/* another CPU created the flow: this CPU's slot starts empty */
+	if (val->packets == 0) {
+		__builtin_memcpy(val, &m->v, sizeof(*val));
+		return;
+	}
+	val->packets++;
+	val->octets += m->octets;
+	val->last_ns = now;
+	val->tcp_flags |= m->tcp_flags;
+	if (m->ttl < val->min_ttl)
+		val->min_ttl = m->ttl;
+	if (m->ttl > val->max_ttl)
+		val->max_ttl = m->ttl;
+	if (m->octets < val->min_len)
+		val->min_len = m->octets;
+	if (m->octets > val->max_len)
+		val->max_len = m->octets;
+}
+
+/*
+ * First half of the per-packet path: count the packet, find its interface's settings and
+ * sample. Returns the counters, or NULL when the packet is not taken. Prepares st for the
+ * parser.
+ */
+static __always_inline struct nsflow_counters *
+meter_begin(__u32 ifindex, __u8 direction, __u32 frame_len, struct parse_state *st,
+	    struct nsflow_cfg **cfgp, __u64 *now)
+{
+	struct nsflow_cfg_key ck = { .ifindex = ifindex, .direction = direction };
+	struct nsflow_counters *cnt;
+	struct nsflow_cfg *cfg;
+	__u32 zero = 0;
+
+	cnt = bpf_map_lookup_elem(&nsflow_counters, &zero);
+	if (!cnt)
+		return NULL;
+	cnt->c[NSFLOW_CNT_SEEN]++;
+	*now = meter_now();
+
+	cfg = bpf_map_lookup_elem(&nsflow_config, &ck);
+	if (cfg && cfg->sample_mode != NSFLOW_SAMPLE_NONE && !meter_sample(cfg, *now))
+		return NULL;
+	cnt->c[NSFLOW_CNT_SAMPLED]++;
+	*cfgp = cfg;
+
+	__builtin_memset(st, 0, sizeof(*st));
+	st->k.ifindex = ifindex;
+	st->k.direction = direction;
+	st->frame_len = frame_len;
+	st->mpls_mode = cfg ? cfg->mpls_mode : NSFLOW_MPLS_LABEL_AND_IP;
+	return cnt;
+}
+
+/* Second half: count a parse failure by reason, or key the packet into the current epoch. */
+static __always_inline void meter_commit(struct nsflow_counters *cnt, struct nsflow_cfg *cfg,
+					 struct parse_state *st, int ret, __u64 now)
+{
+	struct nsflow_key *k = &st->k;
+	struct pkt_meta *m = &st->m;
+	struct nsflow_value *val;
+	__u32 zero = 0;
+	void *flows;
+
+	if (ret != PARSE_OK) {
+		__u32 idx = ret;
+
+		/* keep the compiler from checking one register and indexing with another */
+		asm volatile("" : "+r"(idx));
+		if (idx < NSFLOW_CNT_MAX)
+			cnt->c[idx]++;
+		return;
+	}
+	if (cfg && ((cfg->key_fields && cfg->key_fields != NSFLOW_KF_ALL) ||
+		    cfg->src_prefix_len || cfg->dst_prefix_len))
+		nsflow_mask_key(k, cfg->key_fields, cfg->src_prefix_len, cfg->dst_prefix_len);
+
+	m->v.packets = 1;
+	m->v.octets = m->octets;
+	m->v.first_ns = now;
+	m->v.last_ns = now;
+	m->v.tcp_flags = m->tcp_flags;
+	m->v.min_ttl = m->ttl;
+	m->v.max_ttl = m->ttl;
+	m->v.min_len = m->octets;
+	m->v.max_len = m->octets;
+
+	flows = bpf_map_lookup_elem(&nsflow_epoch, &zero);
+	if (!flows) {
+		meter_overflow(cnt, k, m, now);
+		return;
+	}
+	val = bpf_map_lookup_elem(flows, k);
+	if (!val) {
+		ret = bpf_map_update_elem(flows, k, &m->v, BPF_NOEXIST);
+		if (ret == 0) {
+			cnt->c[NSFLOW_CNT_METERED]++;
+			return;
+		}
+		/* another CPU inserted the same key between our lookup and update */
+		if (ret == -EEXIST_)
+			val = bpf_map_lookup_elem(flows, k);
+		if (!val) {
+			meter_overflow(cnt, k, m, now);
+			return;
+		}
+	}
+	meter_update(val, m, now);
+	cnt->c[NSFLOW_CNT_METERED]++;
+}
+
+#endif /* NSFLOW_METER_H */

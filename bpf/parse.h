@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The packet parser, written once for XDP and TC: it sees only a [data, data_end) window, the
+ * whole frame length and the settings of the interface. Every read is checked against
+ * data_end; every loop has a fixed bound. A packet that cannot be parsed yields the counter of
+ * the reason and no key: nothing is ever half-read into a flow.
+ */
+#ifndef NSFLOW_PARSE_H
+#define NSFLOW_PARSE_H
+
+#include <bpf/bpf_endian.h>
+#include "nsflow.h"
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+#define ETH_P_MPLS_UC 0x8847
+#define ETH_P_MPLS_MC 0x8848
+
+#define IPPROTO_HOPOPTS_ 0
+#define IPPROTO_ROUTING_ 43
+#define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_AH_ 51
+#define IPPROTO_DSTOPTS_ 60
+#define IPPROTO_ICMPV6_ 58
+#define IPPROTO_IPIP_ 4
+#define IPPROTO_IPV6_ 41
+#define IPPROTO_SCTP_ 132
+#define IPV6_SRCRT_TYPE_SRH 4
+
+#define PARSE_OK (-1) /* not a counter index: the packet has a key */
+
+/* What the parser is given. */
+struct pkt {
+	void *data;
+	void *data_end;
+	__u32 frame_len;   /* whole frame, including XDP frags / skb paged data */
+	__u16 hw_vlan;	   /* TC: a tag the NIC already stripped (vlan_tci), else 0 */
+	__u8 hw_vlan_set;
+	__u8 _pad;
+};
+
+/* What the parser produces besides the key: the first packet's flow value, ready to insert. */
+struct pkt_meta {
+	struct nsflow_value v; /* packets = 1 and descriptive fields filled */
+	__u32 octets;
+	__u8 tcp_flags;
+	__u8 ttl;
+};
+
+/* 802.1Q / 802.1ad tag, as it sits after the MAC addresses. */
+struct vlan_tag {
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+/* IPv4 address into the v4-mapped form ::ffff:a.b.c.d */
+static __always_inline void addr_v4mapped(__u8 *dst, __be32 a)
+{
+	__builtin_memset(dst, 0, 10);
+	dst[10] = 0xff;
+	dst[11] = 0xff;
+	__builtin_memcpy(dst + 12, &a, 4);
+}
+
+/* L4 ports, TCP flags and ICMP type/code. Non-first fragments never get here. */
+static __always_inline int parse_l4(void *pos, void *data_end, __u8 proto, struct nsflow_key *k,
+				    struct pkt_meta *m)
+{
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = pos;
+
+		if ((void *)(th + 1) > data_end)
+			return NSFLOW_CNT_ERR_L4_TRUNC;
+		/* data offset below 5 words is no TCP header at all: its ports are not trusted */
+		if (th->doff < 5)
+			return NSFLOW_CNT_ERR_TCP_DOFF;
+		k->src_port = bpf_ntohs(th->source);
+		k->dst_port = bpf_ntohs(th->dest);
+		/* byte 13 holds CWR..FIN; the NS bit is not part of tcpControlBits' low byte */
+		m->tcp_flags = ((__u8 *)th)[13];
+	} else if (proto == IPPROTO_UDP || proto == IPPROTO_SCTP_) {
+		/* UDP and SCTP both start with source and destination ports; SCTP's common header
+		 * is 12 bytes and UDP's 8, check the longer one for SCTP */
+		struct udphdr *uh = pos;
+
+		if ((void *)(uh + 1) > data_end)
+			return NSFLOW_CNT_ERR_L4_TRUNC;
+		if (proto == IPPROTO_SCTP_ && pos + 12 > data_end)
+			return NSFLOW_CNT_ERR_L4_TRUNC;
+		k->src_port = bpf_ntohs(uh->source);
+		k->dst_port = bpf_ntohs(uh->dest);
+	} else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6_) {
+		__u8 *ic = pos;
+
+		/* type, code and checksum: the fixed part every ICMP message has */
+		if ((void *)(ic + 4) > data_end)
+			return NSFLOW_CNT_ERR_L4_TRUNC;
+		k->dst_port = (__u16)ic[0] << 8 | ic[1];
+	}
+	return PARSE_OK;
+}
+
+/*
+ * IPv4: header length from IHL, total length checked against what the frame holds, ports
+ * only in the first fragment.
+ */
+static __always_inline int parse_ipv4(struct pkt *p, void *pos, struct nsflow_key *k,
+				      struct pkt_meta *m)
+{
+	struct iphdr *iph = pos;
+	__u32 ihl, tot, l3off;
+
+	if ((void *)(iph + 1) > p->data_end)
+		return NSFLOW_CNT_ERR_IPV4_TRUNC;
+	if (iph->version != 4)
+		return NSFLOW_CNT_ERR_IP_VERSION;
+	ihl = iph->ihl * 4;
+	if (ihl < sizeof(*iph))
+		return NSFLOW_CNT_ERR_IPV4_IHL;
+	if (pos + ihl > p->data_end)
+		return NSFLOW_CNT_ERR_IPV4_IHL;
+	tot = bpf_ntohs(iph->tot_len);
+	l3off = pos - p->data;
+	/* Ethernet padding may follow the packet; a packet longer than the frame is cut */
+	if (tot < ihl || tot > p->frame_len - l3off)
+		return NSFLOW_CNT_ERR_IPV4_LEN;
+
+	k->ip_version = 4;
+	k->tos = iph->tos;
+	k->protocol = iph->protocol;
+	k->src_port = 0;
+	k->dst_port = 0;
+	addr_v4mapped(k->src_addr, iph->saddr);
+	addr_v4mapped(k->dst_addr, iph->daddr);
+	m->ttl = iph->ttl;
+	m->octets = tot;
+
+	/* fragment offset != 0: the L4 header is in the first fragment, not here */
+	if (iph->frag_off & bpf_htons(0x1fff))
+		return PARSE_OK;
+	return parse_l4(pos + ihl, p->data_end, iph->protocol, k, m);
+}
+
+/* The segment routing header (RFC 8754): its fields become flow values (RFC 9487). */
+static __always_inline int parse_srh(void *pos, void *data_end, __u32 len, struct pkt_meta *m)
+{
+	struct ipv6_sr_hdr *srh = pos;
+	__u32 segleft, last;
+	__u8 *seg;
+
+	if (pos + len > data_end)
+		return NSFLOW_CNT_ERR_SRH;
+	if ((void *)(srh + 1) > data_end)
+		return NSFLOW_CNT_ERR_SRH;
+	segleft = srh->segments_left;
+	last = srh->first_segment; /* "Last Entry" in RFC 8754 */
+	/* the list must fit in the header and the active segment must be in the list */
+	if (segleft > last || 8 + (last + 1) * 16 > len)
+		return NSFLOW_CNT_ERR_SRH;
+	seg = pos + 8 + segleft * 16;
+	if ((void *)(seg + 16) > data_end)
+		return NSFLOW_CNT_ERR_SRH;
+	m->v.srh_present = 1;
+	m->v.srh_flags = srh->flags;
+	m->v.srh_tag = bpf_ntohs(srh->tag);
+	m->v.srh_segments_left = segleft;
+	m->v.srh_last_entry = last;
+	__builtin_memcpy(m->v.srh_active_segment, seg, 16);
+	return PARSE_OK;
+}
+
+/*
+ * IPv6 and its extension header chain (hop-by-hop, routing incl. SRH, fragment, destination
+ * options, AH). *inner is set to the EtherType of a packet carried under an SRH (IPv4 or IPv6
+ * in IPv6) and *inner_pos to where it starts, so that srv6 inner-header mode can key on it.
+ */
+static __always_inline int parse_ipv6(struct pkt *p, void *pos, struct nsflow_key *k,
+				      struct pkt_meta *m, __u16 *inner, void **inner_pos)
+{
+	struct ipv6hdr *ip6 = pos;
+	__u32 plen, l3off, room;
+	__u8 nh;
+	int i, ret, first_frag = 1;
+
+	if ((void *)(ip6 + 1) > p->data_end)
+		return NSFLOW_CNT_ERR_IPV6_TRUNC;
+	if (ip6->version != 6)
+		return NSFLOW_CNT_ERR_IP_VERSION;
+	l3off = pos - p->data;
+	room = p->frame_len - l3off;
+	plen = bpf_ntohs(ip6->payload_len);
+	if (plen == 0) {
+		/* jumbogram (RFC 2675) or a GSO super-packet: the frame says how long it is */
+		m->octets = room;
+	} else {
+		if (plen + 40 > room)
+			return NSFLOW_CNT_ERR_IPV6_LEN;
+		m->octets = plen + 40;
+	}
+
+	k->ip_version = 6;
+	k->tos = ip6->priority << 4 | ip6->flow_lbl[0] >> 4;
+	k->src_port = 0;
+	k->dst_port = 0;
+	__builtin_memcpy(k->src_addr, &ip6->saddr, 16);
+	__builtin_memcpy(k->dst_addr, &ip6->daddr, 16);
+	m->ttl = ip6->hop_limit;
+	nh = ip6->nexthdr;
+	pos = ip6 + 1;
+
+	for (i = 0; i < NSFLOW_MAX_EXTHDR; i++) {
+		__u8 *eh = pos;
+		__u32 len;
+
+		if (nh != IPPROTO_HOPOPTS_ && nh != IPPROTO_ROUTING_ && nh != IPPROTO_DSTOPTS_ &&
+		    nh != IPPROTO_FRAGMENT_ && nh != IPPROTO_AH_)
+			break;
+		/* every extension header is at least 8 bytes */
+		if ((void *)(eh + 8) > p->data_end)
+			return NSFLOW_CNT_ERR_EXTHDR_TRUNC;
+		if (nh == IPPROTO_FRAGMENT_) {
+			/* offset != 0: a later fragment, no upper-layer header in it */
+			if (((struct frag_hdr *)eh)->frag_off & bpf_htons(0xfff8))
+				first_frag = 0;
+			len = 8;
+		} else if (nh == IPPROTO_AH_) {
+			len = ((__u32)eh[1] + 2) * 4;
+		} else {
+			len = ((__u32)eh[1] + 1) * 8;
+			if (nh == IPPROTO_ROUTING_ && eh[2] == IPV6_SRCRT_TYPE_SRH) {
+				ret = parse_srh(eh, p->data_end, len, m);
+				if (ret != PARSE_OK)
+					return ret;
+			}
+		}
+		nh = eh[0];
+		pos = eh + len;
+		if (pos > p->data_end)
+			return NSFLOW_CNT_ERR_EXTHDR_TRUNC;
+	}
+	if (nh == IPPROTO_HOPOPTS_ || nh == IPPROTO_ROUTING_ || nh == IPPROTO_DSTOPTS_ ||
+	    nh == IPPROTO_FRAGMENT_ || nh == IPPROTO_AH_)
+		return NSFLOW_CNT_ERR_EXTHDR_DEPTH;
+
+	k->protocol = nh;
+	if (!first_frag)
+		return PARSE_OK;
+	if (m->v.srh_present && (nh == IPPROTO_IPIP_ || nh == IPPROTO_IPV6_)) {
+		*inner = nh == IPPROTO_IPIP_ ? ETH_P_IP : ETH_P_IPV6;
+		*inner_pos = pos;
+		return PARSE_OK;
+	}
+	return parse_l4(pos, p->data_end, nh, k, m);
+}
+
+/* Everything the parsing stages hand each other. Lives on the entry point's stack and is
+ * passed by pointer to the stage functions. */
+struct parse_state {
+	struct nsflow_key k;
+	struct pkt_meta m;
+	__u32 frame_len; /* in: whole frame length */
+	__u32 off;	 /* L2 out: where L3 starts; IPv6 out: where the packet under an SRH starts */
+	__u16 proto;	 /* L2 out: EtherType of the L3 packet, 0 when metered by label only */
+	__u16 inner;	 /* IPv6 out: EtherType of the packet under an SRH, else 0 */
+	__u8 mpls_mode;	 /* in: enum nsflow_mpls_mode */
+	__u8 _pad[3];
+};
+
+/* Highest L3 offset: 14 Ethernet + 2 tags + 8 labels; an inner packet may start further in,
+ * after an IPv6 header, its extension chain and an SRH. */
+#define PARSE_MAX_OFF 4096
+
+/*
+ * Layer 2: Ethernet, up to NSFLOW_MAX_VLAN tags (plus one the NIC stripped), an MPLS stack.
+ * Returns PARSE_OK with st->proto/st->off set (proto 0: an MPLS packet metered by label only,
+ * its length already in st->m.octets), or the counter index of why there is no key.
+ */
+static __always_inline int parse_l2(struct pkt *p, struct parse_state *st)
+{
+	struct nsflow_key *k = &st->k;
+	struct pkt_meta *m = &st->m;
+	void *pos = p->data;
+	struct ethhdr *eth = pos;
+	__u16 proto;
+	int i, ntags = 0;
+
+	if ((void *)(eth + 1) > p->data_end)
+		return NSFLOW_CNT_ERR_ETH_TRUNC;
+	__builtin_memcpy(m->v.src_mac, eth->h_source, 6);
+	__builtin_memcpy(m->v.dst_mac, eth->h_dest, 6);
+	proto = bpf_ntohs(eth->h_proto);
+	pos = eth + 1;
+
+	/* a tag the NIC stripped was the outermost one */
+	if (p->hw_vlan_set) {
+		k->vlan_outer = p->hw_vlan & 0x0fff;
+		ntags = 1;
+	}
+	for (i = 0; i < NSFLOW_MAX_VLAN; i++) {
+		struct vlan_tag *vt = pos;
+
+		if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
+			break;
+		if (ntags >= NSFLOW_MAX_VLAN)
+			return NSFLOW_CNT_ERR_VLAN_DEPTH;
+		if ((void *)(vt + 1) > p->data_end)
+			return NSFLOW_CNT_ERR_VLAN_TRUNC;
+		if (ntags == 0)
+			k->vlan_outer = bpf_ntohs(vt->tci) & 0x0fff;
+		else
+			k->vlan_inner = bpf_ntohs(vt->tci) & 0x0fff;
+		ntags++;
+		proto = bpf_ntohs(vt->encap_proto);
+		pos = vt + 1;
+	}
+	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD)
+		return NSFLOW_CNT_ERR_VLAN_DEPTH;
+
+	if (proto == ETH_P_MPLS_UC || proto == ETH_P_MPLS_MC) {
+		void *mpls_start = pos;
+		__u32 lse_v = 0, n = 0;
+		__u8 *first;
+
+		for (i = 0; i < NSFLOW_MAX_MPLS; i++) {
+			__be32 *lse = pos;
+
+			if ((void *)(lse + 1) > p->data_end)
+				return NSFLOW_CNT_ERR_MPLS_TRUNC;
+			lse_v = bpf_ntohl(*lse);
+			pos = lse + 1;
+			/* label (20 bits), EXP (3) and S (1): the top 24 bits, as IE 70..72 carry */
+			if (i < NSFLOW_MPLS_RECORDED) {
+				m->v.mpls_lse[i] = lse_v >> 8;
+				n = i + 1;
+			}
+			if (lse_v & 0x100)
+				break;
+		}
+		if (!(lse_v & 0x100))
+			return NSFLOW_CNT_ERR_MPLS_NO_BOS;
+		m->v.mpls_count = n;
+		if (st->mpls_mode != NSFLOW_MPLS_IP_ONLY)
+			k->mpls_top = NSFLOW_MPLS_VALID | m->v.mpls_lse[0];
+		first = pos;
+		/* MPLS says nothing of its payload: the first nibble tells IPv4 from IPv6; anything
+		 * else (a pseudowire, or label-only mode) is metered by label, its length the
+		 * MPLS packet's */
+		proto = 0;
+		if (st->mpls_mode != NSFLOW_MPLS_LABEL_ONLY && (void *)(first + 1) <= p->data_end) {
+			if ((*first >> 4) == 4)
+				proto = ETH_P_IP;
+			else if ((*first >> 4) == 6)
+				proto = ETH_P_IPV6;
+		}
+		if (!proto) {
+			if (st->mpls_mode == NSFLOW_MPLS_IP_ONLY)
+				return NSFLOW_CNT_NON_IP;
+			m->octets = p->frame_len - (mpls_start - p->data);
+		}
+	} else if (proto != ETH_P_IP && proto != ETH_P_IPV6) {
+		return NSFLOW_CNT_NON_IP;
+	}
+	st->proto = proto;
+	st->off = pos - p->data;
+	return PARSE_OK;
+}
+
+/* The L3 stages, given the offset L2 found (or the inner packet's). */
+static __always_inline int parse_l3_ipv4(struct pkt *p, struct parse_state *st)
+{
+	if (st->off > PARSE_MAX_OFF)
+		return NSFLOW_CNT_ERR_IPV4_TRUNC;
+	return parse_ipv4(p, p->data + st->off, &st->k, &st->m);
+}
+
+static __always_inline int parse_l3_ipv6(struct pkt *p, struct parse_state *st)
+{
+	void *inner_pos = NULL;
+	__u16 inner = 0;
+	int ret;
+
+	if (st->off > PARSE_MAX_OFF)
+		return NSFLOW_CNT_ERR_IPV6_TRUNC;
+	ret = parse_ipv6(p, p->data + st->off, &st->k, &st->m, &inner, &inner_pos);
+	st->inner = inner;
+	if (inner && inner_pos)
+		st->off = inner_pos - p->data;
+	return ret;
+}
+
+#endif /* NSFLOW_PARSE_H */

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "dp.h"
+
+static int silent(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	if (lvl == LIBBPF_WARN)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+struct nsflow_bpf *dp_open(void)
+{
+	struct nsflow_bpf *s;
+
+	libbpf_set_print(silent);
+	s = nsflow_bpf__open_and_load();
+	if (!s)
+		fprintf(stderr, "load build/nsflow.bpf.o: %s (are you root?)\n", strerror(errno));
+	return s;
+}
+
+int dp_run(struct nsflow_bpf *s, enum dp_hook hook, const void *frame, size_t len, int repeat)
+{
+	struct __sk_buff skb = {};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = len,
+		    .repeat = repeat > 0 ? repeat : 1);
+	int fd, err;
+
+	if (hook == DP_XDP) {
+		fd = bpf_program__fd(s->progs.nsflow_xdp);
+	} else {
+		fd = bpf_program__fd(hook == DP_TC_INGRESS ? s->progs.nsflow_tc_ingress
+							   : s->progs.nsflow_tc_egress);
+		o.ctx_in = &skb;
+		o.ctx_size_in = sizeof(skb);
+	}
+	err = bpf_prog_test_run_opts(fd, &o);
+	if (err)
+		return -1000 + err;
+	return (int)o.retval;
+}
+
+static int current_map_fd(struct nsflow_bpf *s)
+{
+	__u32 zero = 0, id = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->maps.nsflow_epoch), &zero, &id))
+		return -1;
+	return bpf_map_get_fd_by_id(id);
+}
+
+void dp_read_flows(struct nsflow_bpf *s, struct dp_flows *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = current_map_fd(s);
+	struct nsflow_key k, next;
+	struct nsflow_value *vals = calloc(ncpu, sizeof(*vals));
+	void *prev = NULL;
+	size_t cap = 0;
+
+	out->f = NULL;
+	out->n = 0;
+	while (fd >= 0 && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct dp_flow *f;
+		int c;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		if (out->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			out->f = realloc(out->f, cap * sizeof(*out->f));
+		}
+		f = &out->f[out->n++];
+		memset(f, 0, sizeof(*f));
+		f->k = k;
+		for (c = 0; c < ncpu; c++) {
+			struct nsflow_value *v = &vals[c];
+
+			if (!v->packets)
+				continue;
+			if (!f->v.packets) {
+				f->v = *v;
+				continue;
+			}
+			f->v.packets += v->packets;
+			f->v.octets += v->octets;
+			f->v.tcp_flags |= v->tcp_flags;
+			if (v->first_ns < f->v.first_ns)
+				f->v.first_ns = v->first_ns;
+			if (v->last_ns > f->v.last_ns)
+				f->v.last_ns = v->last_ns;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(vals);
+}
+
+void dp_flows_free(struct dp_flows *f)
+{
+	free(f->f);
+	f->f = NULL;
+	f->n = 0;
+}
+
+const struct dp_flow *dp_find(const struct dp_flows *f, const struct nsflow_key *k)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (!memcmp(&f->f[i].k, k, sizeof(*k)))
+			return &f->f[i];
+	return NULL;
+}
+
+void dp_counters(struct nsflow_bpf *s, struct nsflow_counters *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct nsflow_counters *per = calloc(ncpu, sizeof(*per));
+	__u32 zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!bpf_map_lookup_elem(bpf_map__fd(s->maps.nsflow_counters), &zero, per))
+		for (int c = 0; c < ncpu; c++)
+			for (int i = 0; i < NSFLOW_CNT_MAX; i++)
+				out->c[i] += per[c].c[i];
+	free(per);
+}
+
+void dp_set_cfg(struct nsflow_bpf *s, uint32_t ifindex, uint32_t dir, const struct nsflow_cfg *c)
+{
+	struct nsflow_cfg_key k = { .ifindex = ifindex, .direction = dir };
+
+	bpf_map_update_elem(bpf_map__fd(s->maps.nsflow_config), &k, c, BPF_ANY);
+}
+
+static void fill_addr(uint8_t *dst, int family, const char *txt)
+{
+	memset(dst, 0, 16);
+	if (family == AF_INET) {
+		dst[10] = dst[11] = 0xff;
+		inet_pton(AF_INET, txt, dst + 12);
+	} else {
+		inet_pton(AF_INET6, txt, dst);
+	}
+}
+
+struct nsflow_key dp_key4(uint8_t proto, const char *src, const char *dst, uint16_t sport,
+			  uint16_t dport)
+{
+	struct nsflow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.ifindex = DP_IFINDEX;
+	k.ip_version = 4;
+	k.protocol = proto;
+	fill_addr(k.src_addr, AF_INET, src);
+	fill_addr(k.dst_addr, AF_INET, dst);
+	k.src_port = sport;
+	k.dst_port = dport;
+	return k;
+}
+
+struct nsflow_key dp_key6(uint8_t proto, const char *src, const char *dst, uint16_t sport,
+			  uint16_t dport)
+{
+	struct nsflow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.ifindex = DP_IFINDEX;
+	k.ip_version = 6;
+	k.protocol = proto;
+	fill_addr(k.src_addr, AF_INET6, src);
+	fill_addr(k.dst_addr, AF_INET6, dst);
+	k.src_port = sport;
+	k.dst_port = dport;
+	return k;
+}
+
+const char *dp_counter_name(int idx)
+{
+	return idx >= 0 && idx < NSFLOW_CNT_MAX ? nsflow_counter_names[idx] : "?";
+}
+
+void dp_key_str(const struct nsflow_key *k, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, k->src_addr, s, sizeof(s));
+	inet_ntop(AF_INET6, k->dst_addr, d, sizeof(d));
+	snprintf(buf, len,
+		 "if%u dir%u v%u proto %u tos %u %s:%u -> %s:%u vlan %u/%u mpls %#x",
+		 k->ifindex, k->direction, k->ip_version, k->protocol, k->tos, s, k->src_port, d,
+		 k->dst_port, k->vlan_outer, k->vlan_inner, k->mpls_top);
+}
