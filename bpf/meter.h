@@ -16,6 +16,9 @@
 const volatile bool nsflow_replay = false;
 /* The capture timestamp of the packet being replayed (CLOCK_BOOTTIME-like ns). */
 __u64 nsflow_replay_ns = 0;
+/* Its length on the wire: a capture cut by its snap length holds fewer bytes than the packet
+ * had, and the IP length checks must compare against what was on the wire. */
+__u32 nsflow_replay_len = 0;
 
 /* The flow maps of the two epochs. Per CPU so that counting needs no atomics. Their size is
  * set by the agent before load (--cache-entries). Not LRU: a full map must never silently
@@ -228,6 +231,9 @@ meter_begin(__u32 ifindex, __u8 direction, __u32 frame_len, struct parse_state *
 	__builtin_memset(st, 0, sizeof(*st));
 	st->k.ifindex = ifindex;
 	st->k.direction = direction;
+	/* replay: the wire length, when the capture holds only the first bytes */
+	if (nsflow_replay && nsflow_replay_len > frame_len)
+		frame_len = nsflow_replay_len;
 	st->frame_len = frame_len;
 	st->mpls_mode = cfg ? cfg->mpls_mode : NSFLOW_MPLS_LABEL_AND_IP;
 	return cnt;

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Every capture in ../shared/pcaps (written by others) through nsflow_xdp: every frame must
+ * pass; on the Ethernet captures, each frame that tshark decodes as a well-formed IP packet
+ * must add one packet to the flow whose key tshark reads from the same frame, and each frame
+ * the datapath refuses must be one tshark finds something wrong with too.
+ */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "dp.h"
+#include "pcap.h"
+
+#define XDP_PASS_ 2
+#define MAX_FRAMES 20000
+
+static const char *pcap_dir(void)
+{
+	const char *d = getenv("NSFLOW_PCAPS");
+
+	return d ? d : "../shared/pcaps";
+}
+
+/* What tshark says of one frame. */
+struct expect {
+	int known;   /* an IP packet tshark decoded without complaint */
+	int damaged; /* tshark found it malformed or warned about it */
+	struct nsflow_key k;
+	int check_proto, check_ports;
+};
+
+/* i-th comma-separated element of a tshark aggregated field, or "" */
+static void nth(const char *field, int i, char *out, size_t len)
+{
+	const char *p = field;
+
+	out[0] = 0;
+	while (i-- > 0) {
+		p = strchr(p, ',');
+		if (!p)
+			return;
+		p++;
+	}
+	snprintf(out, len, "%.*s", (int)strcspn(p, ","), p);
+}
+
+enum f_idx {
+	F_PROTOS, F_QTAG, F_VLAN, F_MPLS, F_MEXP, F_MBOS, F_IPSRC, F_IPDST, F_IPPROTO, F_DSF,
+	F_FRAG, F_I6SRC, F_I6DST, F_TCLASS, F_I6FRAG, F_TSP, F_TDP, F_USP, F_UDP, F_SSP, F_SDP,
+	F_ICT, F_ICC, F_I6T, F_I6C, F_MALFORMED, F_SEVERITY, F_N
+};
+
+#define TSHARK_FIELDS                                                                          \
+	"-e frame.protocols -e ieee8021ad.id -e vlan.id -e mpls.label -e mpls.exp -e mpls.bottom " \
+	"-e ip.src -e ip.dst -e ip.proto -e ip.dsfield -e ip.frag_offset -e ipv6.src -e ipv6.dst " \
+	"-e ipv6.tclass -e ipv6.fraghdr.offset -e tcp.srcport -e tcp.dstport -e udp.srcport "    \
+	"-e udp.dstport -e sctp.srcport -e sctp.dstport -e icmp.type -e icmp.code "              \
+	"-e icmpv6.type -e icmpv6.code -e _ws.malformed -e _ws.expert.severity"
+
+static const struct {
+	const char *name;
+	int proto;
+} l4names[] = { { "tcp", 6 },	  { "udp", 17 }, { "icmp", 1 },	 { "icmpv6", 58 }, { "sctp", 132 },
+		{ "ipv6", 41 },	  { "ip", 4 },	 { "esp", 50 },	 { "gre", 47 },	   { "pim", 103 },
+		{ "igmp", 2 },	  { "ospf", 89 }, { "vrrp", 112 } };
+
+static int proto_by_name(const char *n)
+{
+	for (size_t i = 0; i < sizeof(l4names) / sizeof(l4names[0]); i++)
+		if (!strcmp(l4names[i].name, n))
+			return l4names[i].proto;
+	return -1;
+}
+
+static void set_addr(uint8_t *dst, const char *txt, int v4)
+{
+	memset(dst, 0, 16);
+	if (v4) {
+		dst[10] = dst[11] = 0xff;
+		inet_pton(AF_INET, txt, dst + 12);
+	} else {
+		inet_pton(AF_INET6, txt, dst);
+	}
+}
+
+/* Builds the key the datapath must produce from tshark's view of the frame. */
+static void expect_from_fields(char **f, struct expect *e)
+{
+	char protos[512], *tok, *save = NULL, a[64], b[64];
+	int layer = 0, l3 = -1, next = -1, saw_mpls = 0, v4;
+
+	memset(e, 0, sizeof(*e));
+	e->damaged = f[F_MALFORMED][0] || strstr(f[F_SEVERITY], "8388608") ||
+		     strstr(f[F_SEVERITY], "6291456");
+	snprintf(protos, sizeof(protos), "%s", f[F_PROTOS]);
+	/* the first network layer, and what follows it and its extension headers */
+	for (tok = strtok_r(protos, ":", &save); tok; tok = strtok_r(NULL, ":", &save), layer++) {
+		if (l3 < 0) {
+			if (!strcmp(tok, "mpls"))
+				saw_mpls = 1;
+			if (!strcmp(tok, "ip") || !strcmp(tok, "ipv6"))
+				l3 = !strcmp(tok, "ip") ? 4 : 6;
+			else if (strcmp(tok, "eth") && strcmp(tok, "ethertype") &&
+				 strcmp(tok, "vlan") && strcmp(tok, "ieee8021ad") &&
+				 strcmp(tok, "mpls"))
+				return; /* not IP (ARP, AoE, LLC ...) */
+			continue;
+		}
+		if (!strncmp(tok, "ipv6.", 5))
+			continue; /* extension header */
+		next = proto_by_name(tok);
+		break;
+	}
+	if (l3 < 0 || (saw_mpls && !f[F_MPLS][0]))
+		return;
+	v4 = l3 == 4;
+	if ((v4 && !f[F_IPDST][0]) || (!v4 && !f[F_I6DST][0]))
+		return; /* tshark could not read the whole address pair */
+	e->known = 1;
+	e->k.ifindex = DP_IFINDEX;
+	e->k.ip_version = l3;
+	nth(v4 ? f[F_IPSRC] : f[F_I6SRC], 0, a, sizeof(a));
+	nth(v4 ? f[F_IPDST] : f[F_I6DST], 0, b, sizeof(b));
+	set_addr(e->k.src_addr, a, v4);
+	set_addr(e->k.dst_addr, b, v4);
+	nth(v4 ? f[F_DSF] : f[F_TCLASS], 0, a, sizeof(a));
+	e->k.tos = (uint8_t)strtoul(a, NULL, 0);
+	if (f[F_QTAG][0]) {
+		nth(f[F_QTAG], 0, a, sizeof(a));
+		e->k.vlan_outer = (uint16_t)atoi(a);
+		nth(f[F_VLAN], 0, a, sizeof(a));
+		e->k.vlan_inner = (uint16_t)atoi(a);
+	} else if (f[F_VLAN][0]) {
+		nth(f[F_VLAN], 0, a, sizeof(a));
+		e->k.vlan_outer = (uint16_t)atoi(a);
+		nth(f[F_VLAN], 1, a, sizeof(a));
+		e->k.vlan_inner = (uint16_t)atoi(a);
+	}
+	if (saw_mpls) {
+		uint32_t label, exp, bos;
+
+		nth(f[F_MPLS], 0, a, sizeof(a));
+		label = strtoul(a, NULL, 0);
+		nth(f[F_MEXP], 0, a, sizeof(a));
+		exp = strtoul(a, NULL, 0);
+		nth(f[F_MBOS], 0, a, sizeof(a));
+		bos = strtoul(a, NULL, 0);
+		e->k.mpls_top = NSFLOW_MPLS_VALID | NSFLOW_MPLS_LSE(label, exp, bos);
+	}
+	if (v4) {
+		nth(f[F_IPPROTO], 0, a, sizeof(a));
+		e->k.protocol = (uint8_t)atoi(a);
+		e->check_proto = 1;
+	} else if (next >= 0) {
+		e->k.protocol = (uint8_t)next;
+		e->check_proto = 1;
+	}
+	/* later fragments carry no ports; tshark then shows the payload as data */
+	nth(v4 ? f[F_FRAG] : f[F_I6FRAG], 0, a, sizeof(a));
+	if (atoi(a) != 0) {
+		e->check_ports = 1;
+		return;
+	}
+	if (next == 6 || next == 17 || next == 132) {
+		int sp = next == 6 ? F_TSP : next == 17 ? F_USP : F_SSP;
+
+		nth(f[sp], 0, a, sizeof(a));
+		nth(f[sp + 1], 0, b, sizeof(b));
+		e->k.src_port = (uint16_t)atoi(a);
+		e->k.dst_port = (uint16_t)atoi(b);
+		e->check_ports = a[0] != 0;
+	} else if (next == 1 || next == 58) {
+		nth(f[next == 1 ? F_ICT : F_I6T], 0, a, sizeof(a));
+		nth(f[next == 1 ? F_ICC : F_I6C], 0, b, sizeof(b));
+		e->k.dst_port = (uint16_t)(atoi(a) << 8 | atoi(b));
+		e->check_ports = a[0] != 0;
+	} else if (next >= 0) {
+		e->check_ports = 1; /* no ports for other protocols */
+	}
+}
+
+/* Runs tshark over the file; returns the number of frames read into e[]. */
+static int tshark_expect(const char *path, struct expect *e, int max)
+{
+	char cmd[2048], *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -r '%s' -o ip.defragment:FALSE -o ipv6.defragment:FALSE "
+		 "-T fields -E separator=/t -E occurrence=a -E aggregator=, " TSHARK_FIELDS
+		 " 2>/dev/null",
+		 path);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p, "tshark: %s", cmd);
+	while (n < max && getline(&line, &cap, p) > 0) {
+		char *f[F_N], *s = line;
+
+		line[strcspn(line, "\n")] = 0;
+		for (int i = 0; i < F_N; i++) {
+			f[i] = s ? s : (char *)"";
+			if (s) {
+				s = strchr(s, '\t');
+				if (s)
+					*s++ = 0;
+			}
+		}
+		expect_from_fields(f, &e[n++]);
+	}
+	free(line);
+	pclose(p);
+	return n;
+}
+
+/* The flow for k as the datapath holds it now: packets summed over CPUs. */
+static uint64_t flow_packets(struct nsflow_bpf *s, const struct nsflow_key *k)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	struct nsflow_value *v = calloc(ncpu, sizeof(*v));
+	__u32 zero = 0, id;
+	uint64_t sum = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(s->maps.nsflow_epoch), &zero, &id);
+	fd = bpf_map_get_fd_by_id(id);
+	if (!bpf_map_lookup_elem(fd, k, v))
+		for (int c = 0; c < ncpu; c++)
+			sum += v[c].packets;
+	close(fd);
+	free(v);
+	return sum;
+}
+
+/* Zero the fields tshark could not tell us, so a lookup compares only what it did. */
+static int find_match(struct nsflow_bpf *s, const struct expect *e, struct nsflow_key *found)
+{
+	int fd, n = 0;
+	__u32 zero = 0, id;
+	struct nsflow_key k, next, *prev = NULL;
+
+	if (e->check_proto && e->check_ports) {
+		*found = e->k;
+		return flow_packets(s, &e->k) > 0;
+	}
+	bpf_map_lookup_elem(bpf_map__fd(s->maps.nsflow_epoch), &zero, &id);
+	fd = bpf_map_get_fd_by_id(id);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct nsflow_key a = next, b = e->k;
+
+		k = next;
+		prev = &k;
+		if (!e->check_proto)
+			a.protocol = b.protocol = 0;
+		if (!e->check_ports)
+			a.src_port = b.src_port = a.dst_port = b.dst_port = 0;
+		if (!memcmp(&a, &b, sizeof(a))) {
+			*found = next;
+			n++;
+		}
+	}
+	close(fd);
+	return n == 1;
+}
+
+struct summary {
+	int frames, keyed, refused, non_ip, verified;
+};
+
+static void replay_file(const char *name, struct summary *sum)
+{
+	static struct expect exp[MAX_FRAMES];
+	char path[1024], err[256], ks[256];
+	struct nsflow_counters before, after;
+	struct pcap_reader *r;
+	struct pcap_frame fr;
+	struct nsflow_bpf *s;
+	int n, i = 0, ret, ether;
+
+	snprintf(path, sizeof(path), "%s/%s", pcap_dir(), name);
+	ret = pcap_reader_open(&r, path, err, sizeof(err));
+	cr_assert_eq(ret, 0, "%s", err);
+	n = tshark_expect(path, exp, MAX_FRAMES);
+	s = nsflow_bpf__open();
+	cr_assert_not_null(s);
+	s->rodata->nsflow_replay = true;
+	cr_assert_eq(nsflow_bpf__load(s), 0);
+	memset(sum, 0, sizeof(*sum));
+	while ((ret = pcap_reader_next(r, &fr)) == 1) {
+		const struct expect *e = i < n ? &exp[fr.number - 1] : NULL;
+		struct nsflow_key found;
+		uint64_t had = 0;
+		int c, reason = -1;
+
+		ether = (fr.linktype & 0xffff) == 1;
+		i++;
+		if (e && e->known && ether)
+			had = flow_packets(s, &e->k);
+		dp_counters(s, &before);
+		/* a capture cut by its snap length: the packet on the wire was orig_len long, and
+		 * its headers say so; replay mode tells the datapath that length */
+		s->bss->nsflow_replay_len = fr.orig_len;
+		s->bss->nsflow_replay_ns = fr.ts_ns;
+		cr_assert_eq(dp_run(s, DP_XDP, fr.data, fr.len, 1), XDP_PASS_,
+			     "%s frame %llu (%u bytes) did not pass", name,
+			     (unsigned long long)fr.number, fr.len);
+		dp_counters(s, &after);
+		for (c = NSFLOW_CNT_NON_IP; c < NSFLOW_CNT_MAX; c++)
+			if (after.c[c] != before.c[c])
+				reason = c;
+		sum->frames++;
+		if (reason == NSFLOW_CNT_NON_IP)
+			sum->non_ip++;
+		else if (reason >= 0)
+			sum->refused++;
+		else
+			sum->keyed++;
+		if (!ether || !e)
+			continue;
+		/* cut by the snap length: the datapath may refuse it, but must not misread it */
+		if (e->known && !e->damaged && fr.len == fr.orig_len) {
+			dp_key_str(&e->k, ks, sizeof(ks));
+			cr_assert_eq(reason, -1, "%s frame %llu: tshark reads %s, datapath said %s",
+				     name, (unsigned long long)fr.number, ks,
+				     dp_counter_name(reason));
+			cr_assert(find_match(s, e, &found), "%s frame %llu: no flow for %s", name,
+				  (unsigned long long)fr.number, ks);
+			if (e->check_proto && e->check_ports)
+				cr_assert_eq(flow_packets(s, &e->k), had + 1);
+			sum->verified++;
+		}
+		if (reason == -1 && e->known) {
+			dp_key_str(&e->k, ks, sizeof(ks));
+			cr_assert(find_match(s, e, &found), "%s frame %llu: keyed, but not as %s",
+				  name, (unsigned long long)fr.number, ks);
+		}
+		if (reason > NSFLOW_CNT_NON_IP)
+			cr_assert(e->damaged || !e->known || fr.len < fr.orig_len,
+				  "%s frame %llu: refused as %s but tshark decodes it cleanly", name,
+				  (unsigned long long)fr.number, dp_counter_name(reason));
+	}
+	cr_assert_geq(ret, 0, "%s: %s", name, pcap_reader_error(r));
+	cr_assert_eq(after.c[NSFLOW_CNT_SEEN], (uint64_t)sum->frames);
+	pcap_reader_close(r);
+	nsflow_bpf__destroy(s);
+}
+
+Test(pcaps, every_capture_passes_and_keys_match_tshark, .timeout = 600)
+{
+	struct dirent **ents;
+	int n = scandir(pcap_dir(), &ents, NULL, alphasort), files = 0, verified = 0;
+
+	cr_assert_gt(n, 0, "no captures in %s (set NSFLOW_PCAPS)", pcap_dir());
+	for (int i = 0; i < n; i++) {
+		struct summary s;
+		const char *nm = ents[i]->d_name;
+		size_t l = strlen(nm);
+
+		if (l > 5 && !strcmp(nm + l - 5, ".pcap")) {
+			replay_file(nm, &s);
+			cr_log_info("%-36s %4d frames: %4d keyed (%4d checked against tshark), "
+				    "%2d refused, %3d not IP",
+				    nm, s.frames, s.keyed, s.verified, s.refused, s.non_ip);
+			files++;
+			verified += s.verified;
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	cr_assert_geq(files, 30);
+	cr_assert_gt(verified, 1000, "flow keys checked against tshark: %d", verified);
+}
