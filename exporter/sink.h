@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Export sinks: where flow records go. The agent opens one sink per collector URL and hands
+ * it batches of expired records; the sink encodes (NetFlow v5, v9, IPFIX, JSON lines, text)
+ * and sends (UDP, TCP, file, stdout). Nothing here blocks: a collector that is down costs
+ * counted records, never a stalled drain loop.
+ *
+ * URLs:
+ *   v5://HOST:PORT  v9://HOST:PORT  ipfix://HOST:PORT     UDP
+ *   ipfix+tcp://HOST:PORT                                 TCP, reconnecting, bounded queue
+ *   file:PATH                                             IPFIX file (RFC 5655)
+ *   json:PATH | json:-                                    one JSON object per record per line
+ *   text:PATH | text:-                                    one readable line per flow
+ * HOST is a name, an IPv4 address or [IPv6].
+ */
+#ifndef NSFLOW_SINK_H
+#define NSFLOW_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+/* What the agent uses when the user names no collector */
+#define NS_SINK_DEFAULT_URL "text:-"
+
+struct ns_export_opts {
+	/* IPFIX observation domain id / v9 source id; default 1 */
+	uint32_t observation_domain;
+	/* resend templates+options every N export packets; default 20 */
+	uint32_t template_refresh_packets;
+	uint32_t template_refresh_secs; /* and every T seconds; default 600 */
+	uint32_t mtu;			/* max UDP payload bytes; default 1400 */
+	const char *source_addr;	/* NULL or an address to bind to */
+	uint16_t source_port;		/* 0 = any */
+	/* ipfix+tcp: records queued while disconnected; default 65536 */
+	uint32_t tcp_queue_max;
+};
+
+void ns_export_opts_default(struct ns_export_opts *o);
+
+struct ns_sampler_info {
+	uint16_t selector_id;
+	uint8_t algorithm; /* PSAMP 304: 1 count, 2 time, 3 random n-of-N */
+	uint32_t interval; /* N, or ms for time */
+};
+
+struct ns_iface_info {
+	uint32_t ifindex;
+	char name[64];
+	char description[128];
+};
+
+/* owned by the agent, read by sinks whenever they send options data; the agent updates it */
+struct ns_export_context {
+	uint64_t boot_ms; /* wall-clock ms of system boot: v9/v5 sysUptime = now_ms - boot_ms */
+	const struct ns_sampler_info *samplers;
+	size_t n_samplers;
+	const struct ns_iface_info *ifaces;
+	size_t n_ifaces;
+	uint64_t not_sent_flows, not_sent_packets, not_sent_octets; /* reliability statistics */
+};
+
+struct ns_sink_stats {
+	uint64_t messages_sent, records_sent, send_errors;
+	uint64_t records_dropped;	 /* queue overflow or send failure */
+	uint64_t records_not_exportable; /* e.g. non-IPv4 in v5 */
+	uint64_t templates_sent, reconnects;
+	int connected;
+};
+
+struct ns_sink;
+
+/*
+ * Open the sink for @url. @ctx must outlive the sink. On failure returns -errno and writes a
+ * message naming the URL and the problem into @err.
+ */
+int ns_sink_open(struct ns_sink **out, const char *url, const struct ns_export_opts *opts,
+		 const struct ns_export_context *ctx, char *err, size_t errlen);
+int ns_sink_write(struct ns_sink *s, const struct ns_record *recs, size_t n, uint64_t now_ms);
+/* periodic: template/options refresh, TCP reconnect with backoff, flush */
+int ns_sink_tick(struct ns_sink *s, uint64_t now_ms);
+/* send anything buffered now */
+int ns_sink_flush(struct ns_sink *s, uint64_t now_ms);
+void ns_sink_get_stats(const struct ns_sink *s, struct ns_sink_stats *st);
+const char *ns_sink_url(const struct ns_sink *s);
+/* flushes first */
+void ns_sink_close(struct ns_sink *s);
+
+#endif /* NSFLOW_SINK_H */

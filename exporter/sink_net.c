@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Network sinks. UDP (v5, v9, IPFIX): one connected non-blocking socket, a failed send is
+ * counted and the next message simply tries again. TCP (IPFIX, RFC 7011 10.4): non-blocking
+ * connect, reconnect with exponential backoff, templates at the start of every connection,
+ * and a bounded record queue while the collector is away. Nothing here ever blocks.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sink_priv.h"
+
+#define NS_TCP_BACKOFF_MIN_MS 1000
+#define NS_TCP_BACKOFF_MAX_MS 60000
+#define NS_TCP_CONNECT_TIMEOUT_MS 10000
+/* stop encoding while this much is still waiting for the socket: the queue holds the rest */
+#define NS_TCP_OUT_HIGH (256 * 1024)
+#define NS_TCP_CHUNK 256
+#define NS_TCP_QUEUE_MIN 1024
+
+struct ns_net_addr {
+	struct sockaddr_storage sa;
+	socklen_t len;
+};
+
+struct ns_net_target {
+	struct ns_net_addr dst, src;
+	int has_src;
+};
+
+static void copy_addr(struct ns_net_addr *a, const struct addrinfo *ai)
+{
+	memcpy(&a->sa, ai->ai_addr, ai->ai_addrlen);
+	a->len = ai->ai_addrlen;
+}
+
+/*
+ * Resolve the collector and the optional source address/port. With a source address the
+ * collector is looked up in the same address family, so that bind() and connect() agree.
+ */
+static int net_resolve(const struct ns_sink *base, const struct ns_url *u, const char *source_addr,
+		       int socktype, struct ns_net_target *t, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = socktype, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res;
+	char port[8];
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(port, sizeof(port), "%u", base->opts.source_port);
+	if (source_addr) {
+		hints.ai_flags |= AI_PASSIVE;
+		rc = getaddrinfo(source_addr, port, &hints, &res);
+		if (rc)
+			return ns_errf(err, errlen, rc == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL,
+				       "resolve source address '%s' for '%s': %s", source_addr,
+				       base->url, gai_strerror(rc));
+		copy_addr(&t->src, res);
+		t->has_src = 1;
+		hints.ai_family = res->ai_family;
+		hints.ai_flags &= ~AI_PASSIVE;
+		freeaddrinfo(res);
+	}
+	rc = getaddrinfo(u->host, u->port, &hints, &res);
+	if (rc)
+		return ns_errf(err, errlen, rc == EAI_SYSTEM ? -errno : -EHOSTUNREACH,
+			       "resolve '%s' in '%s': %s%s", u->host, base->url, gai_strerror(rc),
+			       source_addr ? " (in the address family of the source address)" : "");
+	copy_addr(&t->dst, res);
+	freeaddrinfo(res);
+	if (!source_addr && base->opts.source_port) {
+		/* a source port alone: the wildcard address of the collector's family */
+		t->src.sa.ss_family = t->dst.sa.ss_family;
+		t->src.len = t->dst.len;
+		((struct sockaddr_in *)&t->src.sa)->sin_port = htons(base->opts.source_port);
+		t->has_src = 1;
+	}
+	return 0;
+}
+
+/* A non-blocking socket towards @t, bound to its source if it has one; fd or -errno */
+static int net_socket(const struct ns_net_target *t, int type)
+{
+	int fd, one = 1, err;
+
+	fd = socket(t->dst.sa.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (t->has_src) {
+		/* several collectors may share one source port, as routers export */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (const struct sockaddr *)&t->src.sa, t->src.len)) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
+}
+
+static enum ns_proto url_proto(enum ns_url_kind k)
+{
+	return k == NS_URL_V5 ? NS_PROTO_V5 : k == NS_URL_V9 ? NS_PROTO_V9 : NS_PROTO_IPFIX;
+}
+
+/* UDP */
+
+struct ns_udp_sink {
+	struct ns_sink base;
+	int fd;
+};
+
+static int udp_emit(void *arg, const uint8_t *msg, size_t len, uint32_t flows)
+{
+	struct ns_udp_sink *us = arg;
+	ssize_t n = send(us->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	/*
+	 * ECONNREFUSED is the ICMP port-unreachable an earlier datagram caused: this one did not
+	 * leave. Count it and try once more, which also tells whether the collector is back. A
+	 * collector that was down or restarted has no templates: refresh with the next message
+	 * rather than leave it unable to decode until the next scheduled refresh.
+	 */
+	if (n < 0 && errno == ECONNREFUSED) {
+		us->base.stats.send_errors++;
+		ns_encoder_refresh(&us->base.enc, 0);
+		n = send(us->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	us->base.stats.connected = n == (ssize_t)len;
+	ns_sink_count(&us->base, n == (ssize_t)len, flows);
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EMSGSIZE;
+}
+
+static int udp_write(struct ns_sink *s, const struct ns_record *recs, size_t n, uint64_t now_ms)
+{
+	return ns_encoder_add(&s->enc, recs, n, now_ms);
+}
+
+static int udp_tick(struct ns_sink *s, uint64_t now_ms)
+{
+	return ns_encoder_tick(&s->enc, now_ms);
+}
+
+static int udp_flush(struct ns_sink *s, uint64_t now_ms)
+{
+	return ns_encoder_flush(&s->enc, now_ms);
+}
+
+static void udp_destroy(struct ns_sink *s)
+{
+	struct ns_udp_sink *us = (struct ns_udp_sink *)s;
+
+	if (us->fd >= 0)
+		close(us->fd);
+	free(us);
+}
+
+static const struct ns_sink_ops udp_ops = {
+	.write = udp_write,
+	.tick = udp_tick,
+	.flush = udp_flush,
+	.destroy = udp_destroy,
+};
+
+int ns_sink_udp_open(struct ns_sink **out, const struct ns_sink *base, const struct ns_url *u,
+		     const char *source_addr, char *err, size_t errlen)
+{
+	struct ns_net_target t;
+	struct ns_udp_sink *us;
+	int ret;
+
+	ret = net_resolve(base, u, source_addr, SOCK_DGRAM, &t, err, errlen);
+	if (ret)
+		return ret;
+	us = ns_sink_alloc(sizeof(*us), base, &udp_ops, err, errlen);
+	if (!us)
+		return -ENOMEM;
+	us->fd = net_socket(&t, SOCK_DGRAM);
+	if (us->fd < 0) {
+		ret = ns_errf(err, errlen, us->fd, "socket for '%s': %s", base->url,
+			      strerror(-us->fd));
+		goto fail;
+	}
+	if (connect(us->fd, (const struct sockaddr *)&t.dst.sa, t.dst.len)) {
+		ret = ns_errf(err, errlen, -errno, "connect UDP socket to '%s': %s", base->url,
+			      strerror(errno));
+		goto fail;
+	}
+	ret = ns_sink_encoder_init(&us->base, url_proto(u->kind), 0, udp_emit);
+	if (ret) {
+		ns_errf(err, errlen, ret, "set up encoder for '%s': %s", base->url, strerror(-ret));
+		goto fail;
+	}
+	us->base.stats.connected = 1;
+	*out = &us->base;
+	return 0;
+fail:
+	udp_destroy(&us->base);
+	return ret;
+}
+
+/* TCP */
+
+enum ns_tcp_state { NS_TCP_DOWN, NS_TCP_CONNECTING, NS_TCP_UP };
+
+/* End offset in the output buffer and flow count of one encoded message */
+struct ns_tcp_mark {
+	size_t end;
+	uint32_t flows;
+};
+
+struct ns_tcp_sink {
+	struct ns_sink base;
+	struct ns_net_target target;
+	int fd;
+	enum ns_tcp_state state;
+	uint64_t next_attempt_ms, connect_start_ms;
+	uint32_t backoff_ms;
+	int ever_up;
+	/* records waiting to be encoded: a ring that grows up to tcp_queue_max */
+	struct ns_record *q;
+	size_t q_cap, q_max, q_head, q_len;
+	/* encoded bytes waiting for the socket, and their message boundaries */
+	uint8_t *out;
+	size_t out_len, out_off, out_cap;
+	struct ns_tcp_mark *marks;
+	size_t n_marks, mark_head, marks_cap;
+};
+
+static void tcp_reset_out(struct ns_tcp_sink *ts)
+{
+	ts->out_len = ts->out_off = 0;
+	ts->n_marks = ts->mark_head = 0;
+}
+
+static void tcp_down(struct ns_tcp_sink *ts, uint64_t now_ms)
+{
+	size_t i;
+
+	if (ts->state == NS_TCP_UP) {
+		/* what the socket has not taken is lost with the connection */
+		ts->base.stats.send_errors++;
+		for (i = ts->mark_head; i < ts->n_marks; i++)
+			ts->base.stats.records_dropped += ts->marks[i].flows;
+		ts->base.stats.records_dropped += ns_encoder_restart(&ts->base.enc);
+		tcp_reset_out(ts);
+	}
+	if (ts->fd >= 0)
+		close(ts->fd);
+	ts->fd = -1;
+	ts->state = NS_TCP_DOWN;
+	ts->base.stats.connected = 0;
+	ts->next_attempt_ms = now_ms + ts->backoff_ms;
+	ts->backoff_ms = ts->backoff_ms * 2 > NS_TCP_BACKOFF_MAX_MS ? NS_TCP_BACKOFF_MAX_MS
+								    : ts->backoff_ms * 2;
+}
+
+static void tcp_send_out(struct ns_tcp_sink *ts, uint64_t now_ms);
+
+static void tcp_up(struct ns_tcp_sink *ts, uint64_t now_ms)
+{
+	ts->state = NS_TCP_UP;
+	ts->base.stats.connected = 1;
+	if (ts->ever_up)
+		ts->base.stats.reconnects++;
+	ts->ever_up = 1;
+	ts->backoff_ms = NS_TCP_BACKOFF_MIN_MS;
+	/* a new Transport Session: sequence from 0, templates and options before any data */
+	ts->base.stats.records_dropped += ns_encoder_restart(&ts->base.enc);
+	ns_encoder_tick(&ts->base.enc, now_ms);
+	tcp_send_out(ts, now_ms);
+}
+
+static void tcp_connect_start(struct ns_tcp_sink *ts, uint64_t now_ms)
+{
+	const struct ns_net_addr *dst = &ts->target.dst;
+
+	ts->fd = net_socket(&ts->target, SOCK_STREAM);
+	if (ts->fd < 0) {
+		ts->fd = -1;
+		tcp_down(ts, now_ms);
+		return;
+	}
+	ts->connect_start_ms = now_ms;
+	if (!connect(ts->fd, (const struct sockaddr *)&dst->sa, dst->len))
+		tcp_up(ts, now_ms);
+	else if (errno == EINPROGRESS)
+		ts->state = NS_TCP_CONNECTING;
+	else
+		tcp_down(ts, now_ms);
+}
+
+static void tcp_check_connect(struct ns_tcp_sink *ts, uint64_t now_ms)
+{
+	struct pollfd p = { .fd = ts->fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (poll(&p, 1, 0) <= 0) {
+		if (now_ms - ts->connect_start_ms >= NS_TCP_CONNECT_TIMEOUT_MS)
+			tcp_down(ts, now_ms);
+		return;
+	}
+	if (getsockopt(ts->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr)
+		tcp_down(ts, now_ms);
+	else
+		tcp_up(ts, now_ms);
+}
+
+/* Collectors send nothing over IPFIX/TCP: readable means closed (0) or reset (error) */
+static void tcp_check_peer(struct ns_tcp_sink *ts, uint64_t now_ms)
+{
+	char buf[256];
+	ssize_t n;
+
+	do
+		n = recv(ts->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	while (n > 0);
+	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		tcp_down(ts, now_ms);
+}
+
+static void tcp_progress(struct ns_tcp_sink *ts, uint64_t now_ms)
+{
+	if (ts->state == NS_TCP_DOWN && now_ms >= ts->next_attempt_ms)
+		tcp_connect_start(ts, now_ms);
+	if (ts->state == NS_TCP_CONNECTING)
+		tcp_check_connect(ts, now_ms);
+	if (ts->state == NS_TCP_UP)
+		tcp_check_peer(ts, now_ms);
+}
+
+static void tcp_send_out(struct ns_tcp_sink *ts, uint64_t now_ms)
+{
+	size_t keep;
+	ssize_t n;
+
+	while (ts->state == NS_TCP_UP && ts->out_off < ts->out_len) {
+		n = send(ts->fd, ts->out + ts->out_off, ts->out_len - ts->out_off,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			tcp_down(ts, now_ms);
+			return;
+		}
+		ts->out_off += n;
+	}
+	while (ts->mark_head < ts->n_marks && ts->marks[ts->mark_head].end <= ts->out_off)
+		ns_sink_count(&ts->base, 1, ts->marks[ts->mark_head++].flows);
+	if (ts->out_off == ts->out_len) {
+		tcp_reset_out(ts);
+	} else if (ts->out_off >= ts->out_cap / 2) {
+		/* keep the unsent tail at the front so the buffer does not creep */
+		keep = ts->out_len - ts->out_off;
+		memmove(ts->out, ts->out + ts->out_off, keep);
+		for (n = ts->mark_head; (size_t)n < ts->n_marks; n++)
+			ts->marks[n - ts->mark_head] =
+				(struct ns_tcp_mark){ ts->marks[n].end - ts->out_off,
+						      ts->marks[n].flows };
+		ts->n_marks -= ts->mark_head;
+		ts->mark_head = 0;
+		ts->out_len = keep;
+		ts->out_off = 0;
+	}
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 16;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	np = realloc(*p, n * elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = n;
+	return 0;
+}
+
+static int tcp_emit(void *arg, const uint8_t *msg, size_t len, uint32_t flows)
+{
+	struct ns_tcp_sink *ts = arg;
+
+	if (ts->state != NS_TCP_UP || grow((void **)&ts->out, &ts->out_cap, ts->out_len + len, 1) ||
+	    grow((void **)&ts->marks, &ts->marks_cap, ts->n_marks + 1, sizeof(*ts->marks))) {
+		ns_sink_count(&ts->base, 0, flows);
+		return ts->state != NS_TCP_UP ? -ENOTCONN : -ENOMEM;
+	}
+	memcpy(ts->out + ts->out_len, msg, len);
+	ts->out_len += len;
+	ts->marks[ts->n_marks++] = (struct ns_tcp_mark){ ts->out_len, flows };
+	return 0;
+}
+
+/* Encode queued records while the socket keeps up; @flush also sends the partial message */
+static void tcp_pump(struct ns_tcp_sink *ts, uint64_t now_ms, int flush)
+{
+	size_t chunk;
+
+	tcp_progress(ts, now_ms);
+	tcp_send_out(ts, now_ms);
+	while (ts->state == NS_TCP_UP && ts->q_len && ts->out_len - ts->out_off < NS_TCP_OUT_HIGH) {
+		chunk = ts->q_cap - ts->q_head;
+		if (chunk > ts->q_len)
+			chunk = ts->q_len;
+		if (chunk > NS_TCP_CHUNK)
+			chunk = NS_TCP_CHUNK;
+		ns_encoder_add(&ts->base.enc, ts->q + ts->q_head, chunk, now_ms);
+		ts->q_head = (ts->q_head + chunk) % ts->q_cap;
+		ts->q_len -= chunk;
+		tcp_send_out(ts, now_ms);
+	}
+	if (flush && ts->state == NS_TCP_UP && !ts->q_len) {
+		ns_encoder_tick(&ts->base.enc, now_ms);
+		tcp_send_out(ts, now_ms);
+	}
+}
+
+/* Make room for one more record: grow the ring (unwrapping it) up to q_max */
+static int tcp_queue_room(struct ns_tcp_sink *ts)
+{
+	size_t old = ts->q_cap, cap, wrapped;
+	struct ns_record *q;
+
+	if (ts->q_len < ts->q_cap)
+		return 0;
+	if (ts->q_cap >= ts->q_max)
+		return -ENOBUFS;
+	cap = old ? old * 2 : NS_TCP_QUEUE_MIN;
+	if (cap > ts->q_max)
+		cap = ts->q_max;
+	q = realloc(ts->q, cap * sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	wrapped = ts->q_head + ts->q_len > old ? ts->q_head + ts->q_len - old : 0;
+	if (wrapped <= cap - old) {
+		memcpy(q + old, q, wrapped * sizeof(*q));
+	} else {
+		/* the wrapped part does not fit after the old end: move the head part back */
+		memmove(q + cap - (old - ts->q_head), q + ts->q_head,
+			(old - ts->q_head) * sizeof(*q));
+		ts->q_head = cap - (old - ts->q_head);
+	}
+	ts->q = q;
+	ts->q_cap = cap;
+	return 0;
+}
+
+static int tcp_write(struct ns_sink *s, const struct ns_record *recs, size_t n, uint64_t now_ms)
+{
+	struct ns_tcp_sink *ts = (struct ns_tcp_sink *)s;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (tcp_queue_room(ts)) {
+			s->stats.records_dropped += n - i;
+			break;
+		}
+		ts->q[(ts->q_head + ts->q_len++) % ts->q_cap] = recs[i];
+	}
+	tcp_pump(ts, now_ms, 0);
+	return 0;
+}
+
+static int tcp_tick(struct ns_sink *s, uint64_t now_ms)
+{
+	tcp_pump((struct ns_tcp_sink *)s, now_ms, 1);
+	return 0;
+}
+
+static void tcp_destroy(struct ns_sink *s)
+{
+	struct ns_tcp_sink *ts = (struct ns_tcp_sink *)s;
+
+	if (ts->fd >= 0)
+		close(ts->fd);
+	free(ts->q);
+	free(ts->out);
+	free(ts->marks);
+	free(ts);
+}
+
+static const struct ns_sink_ops tcp_ops = {
+	.write = tcp_write,
+	.tick = tcp_tick,
+	.flush = tcp_tick,
+	.destroy = tcp_destroy,
+};
+
+int ns_sink_tcp_open(struct ns_sink **out, const struct ns_sink *base, const struct ns_url *u,
+		     const char *source_addr, char *err, size_t errlen)
+{
+	struct ns_tcp_sink *ts;
+	int ret;
+
+	ts = ns_sink_alloc(sizeof(*ts), base, &tcp_ops, err, errlen);
+	if (!ts)
+		return -ENOMEM;
+	ts->fd = -1;
+	ts->backoff_ms = NS_TCP_BACKOFF_MIN_MS;
+	ts->q_max = base->opts.tcp_queue_max ? base->opts.tcp_queue_max : 65536;
+	ret = net_resolve(base, u, source_addr, SOCK_STREAM, &ts->target, err, errlen);
+	if (!ret) {
+		ret = ns_sink_encoder_init(&ts->base, NS_PROTO_IPFIX, 1, tcp_emit);
+		if (ret)
+			ns_errf(err, errlen, ret, "set up encoder for '%s': %s", base->url,
+				strerror(-ret));
+	}
+	if (ret) {
+		tcp_destroy(&ts->base);
+		return ret;
+	}
+	/* the first write or tick connects: only then is the time known */
+	ts->next_attempt_ms = 0;
+	*out = &ts->base;
+	return 0;
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Template definitions and template records, for IPFIX (RFC 7011 3.4) and v9 (RFC 3954 5). */
+#include <errno.h>
+#include <string.h>
+
+#include "exp_msg.h"
+#include "exp_template.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+struct ns_field_list {
+	const uint16_t *ids;
+	size_t n;
+};
+
+#define LIST(a)         \
+	{               \
+		a, N(a) \
+	}
+
+/* Flow templates: a head by address family, the common body, then optional groups */
+static const uint16_t head_v4[] = { 8, 12, 7, 11, 4, 5, 6, 32 };
+static const uint16_t head_v6[] = { 27, 28, 7, 11, 4, 5, 6, 139 };
+static const uint16_t body[] = { 10, 14, 61, 60, 58, 243, 245, 56,  80, 52,
+				 53, 25, 26, 2,	 1,  152, 153, 136, 302 };
+static const uint16_t grp_mpls[] = { 70, 71, 72 };
+static const uint16_t grp_srh[] = { 492, 493, 498, 495, 496 };
+/* MPLS label-only flows have no IP header to describe */
+static const uint16_t body_mpls[] = { 70, 71, 72, 10, 14,  61,	58,  243, 245,
+				      56, 80, 2,  1,  152, 153, 136, 302 };
+
+/*
+ * Options templates, scope first. IPFIX: sampler by selectorId (RFC 5476 6.5.1 style),
+ * reliability statistics (RFC 7011 4.3) per observation domain, interface names by
+ * ingressInterface. v9 (RFC 3954 6.1) scopes by System or Interface and describes samplers
+ * with FLOW_SAMPLER_ID / MODE / RANDOM_INTERVAL, which is what v9 collectors read.
+ */
+struct ns_opt_def {
+	uint16_t id;
+	struct ns_field_list scope, fields;
+};
+
+static const uint16_t ipfix_sampler_scope[] = { 302 };
+static const uint16_t ipfix_sampler[] = { 304, 305, 306, 307 };
+static const uint16_t v9_sampler_scope[] = { 149 };
+static const uint16_t v9_sampler[] = { 48, 49, 50 };
+static const uint16_t reliability_scope[] = { 149 };
+static const uint16_t reliability[] = { 166, 167, 168 };
+static const uint16_t iface_scope[] = { 10 };
+static const uint16_t iface[] = { 82, 83 };
+
+static const struct ns_opt_def ipfix_opts[] = {
+	{ NS_TMPL_OPT_SAMPLER, LIST(ipfix_sampler_scope), LIST(ipfix_sampler) },
+	{ NS_TMPL_OPT_RELIABILITY, LIST(reliability_scope), LIST(reliability) },
+	{ NS_TMPL_OPT_IFACE, LIST(iface_scope), LIST(iface) },
+};
+
+static const struct ns_opt_def v9_opts[] = {
+	{ NS_TMPL_OPT_SAMPLER, LIST(v9_sampler_scope), LIST(v9_sampler) },
+	{ NS_TMPL_OPT_RELIABILITY, LIST(reliability_scope), LIST(reliability) },
+	{ NS_TMPL_OPT_IFACE, LIST(iface_scope), LIST(iface) },
+};
+
+/* Append element @id to @t: @scope for options scope fields, @opt to read ns_opt_row */
+static int tmpl_add(struct ns_tmpl *t, enum ns_proto proto, uint16_t id, int scope, int opt)
+{
+	const struct ns_ie *ie = ns_ie_find(id);
+	const struct ns_ie_source *src;
+	struct ns_tmpl_field *f;
+	uint16_t type, len;
+	int err;
+
+	if (!ie)
+		return -ENOENT;
+	type = ie->id;
+	len = ie->len;
+	if (proto == NS_PROTO_V9) {
+		if (scope) {
+			type = ie->v9_scope;
+		} else {
+			/* v9 cannot carry it (basicList): the v9 template leaves it out */
+			if (!ie->v9_id)
+				return 0;
+			ie = ns_ie_find(ie->v9_id);
+			if (!ie)
+				return -ENOENT;
+			type = ie->id;
+			len = ie->v9_len;
+		}
+	}
+	src = opt ? &ie->opt : &ie->rec;
+	if (!type || src->kind == NS_SRC_NONE)
+		return -EINVAL;
+	if (t->n_fields >= NS_PLAN_OPS_MAX)
+		return -E2BIG;
+	err = ns_plan_add(&t->plan, src, len);
+	if (err)
+		return err;
+	f = &t->fields[t->n_fields++];
+	f->ie = ie;
+	f->type = type;
+	f->len = len;
+	if (scope)
+		t->n_scope++;
+	return 0;
+}
+
+static int tmpl_add_list(struct ns_tmpl *t, enum ns_proto proto, const uint16_t *ids, size_t n,
+			 int scope, int opt)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = tmpl_add(t, proto, ids[i], scope, opt);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int tmpl_build_flow(struct ns_tmpl *t, enum ns_proto proto, uint16_t id)
+{
+	unsigned int bits = id - NS_TMPL_IPV4;
+	int err;
+
+	if (id == NS_TMPL_MPLS)
+		return tmpl_add_list(t, proto, body_mpls, N(body_mpls), 0, 0);
+	if (bits & 1)
+		err = tmpl_add_list(t, proto, head_v6, N(head_v6), 0, 0);
+	else
+		err = tmpl_add_list(t, proto, head_v4, N(head_v4), 0, 0);
+	if (!err)
+		err = tmpl_add_list(t, proto, body, N(body), 0, 0);
+	if (!err && (bits & 2))
+		err = tmpl_add_list(t, proto, grp_mpls, N(grp_mpls), 0, 0);
+	if (!err && (bits & 4))
+		err = tmpl_add_list(t, proto, grp_srh, N(grp_srh), 0, 0);
+	return err;
+}
+
+int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto)
+{
+	const struct ns_opt_def *opts = proto == NS_PROTO_V9 ? v9_opts : ipfix_opts;
+	unsigned int i;
+	int err;
+
+	if (proto != NS_PROTO_V9 && proto != NS_PROTO_IPFIX)
+		return -EINVAL;
+	memset(ts, 0, sizeof(*ts));
+	ts->proto = proto;
+	for (i = 0; i < NS_TMPL_FLOW_COUNT; i++) {
+		ts->t[i].id = NS_TMPL_FIRST + i;
+		err = tmpl_build_flow(&ts->t[i], proto, ts->t[i].id);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < N(ipfix_opts); i++) {
+		struct ns_tmpl *t = &ts->t[opts[i].id - NS_TMPL_FIRST];
+
+		t->id = opts[i].id;
+		err = tmpl_add_list(t, proto, opts[i].scope.ids, opts[i].scope.n, 1, 1);
+		if (!err)
+			err = tmpl_add_list(t, proto, opts[i].fields.ids, opts[i].fields.n, 0, 1);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+size_t ns_tmpl_write(const struct ns_tmpl *t, enum ns_proto proto, uint8_t *dst)
+{
+	uint8_t *d = dst;
+	unsigned int i;
+
+	ns_put16(d, t->id);
+	if (!t->n_scope) {
+		ns_put16(d + 2, t->n_fields);
+		d += 4;
+	} else if (proto == NS_PROTO_V9) {
+		/* RFC 3954 6.1: scope and option lengths in bytes of field specifiers */
+		ns_put16(d + 2, 4 * t->n_scope);
+		ns_put16(d + 4, 4 * (t->n_fields - t->n_scope));
+		d += 6;
+	} else {
+		/* RFC 7011 3.4.2.2: total field count, then scope field count */
+		ns_put16(d + 2, t->n_fields);
+		ns_put16(d + 4, t->n_scope);
+		d += 6;
+	}
+	for (i = 0; i < t->n_fields; i++, d += 4) {
+		ns_put16(d, t->fields[i].type);
+		ns_put16(d + 2, t->fields[i].len);
+	}
+	return d - dst;
+}

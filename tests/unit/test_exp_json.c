@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * JSON lines (IANA names as keys, only fields that apply to the record) and the text lines
+ * printed when no collector is given.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "exp_format.h"
+
+static struct ns_tmpl_set ipfix;
+static const struct ns_iface_info ifaces[] = { { 2, "eth0", "" }, { 3, "eth1", "" } };
+static const struct ns_export_context ctx = { .ifaces = ifaces, .n_ifaces = 2 };
+static char line[NS_LINE_MAX];
+
+static void setup(void)
+{
+	cr_assert_eq(ns_tmpl_set_init(&ipfix, NS_PROTO_IPFIX), 0);
+}
+
+static void rec_v4_tcp(struct ns_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ip_version = 4;
+	r->protocol = 6;
+	r->tos = 0x28;
+	r->tcp_flags = 0x1b;
+	r->min_ttl = 63;
+	r->max_ttl = 64;
+	r->end_reason = NS_END_END_OF_FLOW;
+	r->src_addr[10] = r->src_addr[11] = 0xff;
+	r->dst_addr[10] = r->dst_addr[11] = 0xff;
+	inet_pton(AF_INET, "192.0.2.1", r->src_addr + 12);
+	inet_pton(AF_INET, "198.51.100.7", r->dst_addr + 12);
+	r->src_port = 40000;
+	r->dst_port = 443;
+	r->vlan_id = 100;
+	r->ingress_ifindex = 2;
+	r->egress_ifindex = 3;
+	r->packets = 10;
+	r->octets = 5000;
+	r->start_ms = 1700000000123ULL;
+	r->end_ms = 1700000001456ULL;
+	r->min_len = 52;
+	r->max_len = 1500;
+	r->src_mac[0] = 2;
+	r->src_mac[5] = 1;
+	r->dst_mac[0] = 2;
+	r->dst_mac[5] = 2;
+	r->selector_id = 1;
+}
+
+static void rec_v6_icmp_srh(struct ns_record *r)
+{
+	rec_v4_tcp(r);
+	r->ip_version = 6;
+	r->protocol = 58;
+	r->src_port = 0;
+	r->dst_port = 128 << 8; /* echo request */
+	r->vlan_id = 0;
+	r->selector_id = 0;
+	memset(r->src_mac, 0, 6);
+	inet_pton(AF_INET6, "2001:db8::1", r->src_addr);
+	inet_pton(AF_INET6, "2001:db8::2", r->dst_addr);
+	r->srh_present = 1;
+	r->srh_tag = 7;
+	r->srh_segments_left = 1;
+	r->srh_segment_count = 2;
+	inet_pton(AF_INET6, "2001:db8:5::1", r->srh_segments[0]);
+	inet_pton(AF_INET6, "2001:db8:5::2", r->srh_segments[1]);
+	memcpy(r->srh_active_segment, r->srh_segments[1], 16);
+}
+
+TestSuite(json, .init = setup);
+
+Test(json, ipv4_tcp_line)
+{
+	static const char want[] =
+		"{\"sourceIPv4Address\":\"192.0.2.1\",\"destinationIPv4Address\":\"198.51.100.7\","
+		"\"sourceTransportPort\":40000,\"destinationTransportPort\":443,"
+		"\"protocolIdentifier\":6,\"ipClassOfService\":40,\"tcpControlBits\":27,"
+		"\"ingressInterface\":2,\"egressInterface\":3,\"flowDirection\":0,\"ipVersion\":4,"
+		"\"vlanId\":100,\"dot1qVlanId\":100,\"sourceMacAddress\":\"02:00:00:00:00:01\","
+		"\"destinationMacAddress\":\"02:00:00:00:00:02\",\"minimumTTL\":63,"
+		"\"maximumTTL\":64,\"minimumIpTotalLength\":52,\"maximumIpTotalLength\":1500,"
+		"\"packetDeltaCount\":10,\"octetDeltaCount\":5000,"
+		"\"flowStartMilliseconds\":1700000000123,\"flowEndMilliseconds\":1700000001456,"
+		"\"flowEndReason\":3,\"selectorId\":1}\n";
+	struct ns_record r;
+	int n;
+
+	rec_v4_tcp(&r);
+	n = ns_json_format(&ipfix, &r, line, sizeof(line));
+	cr_assert_eq(n, (int)strlen(want));
+	cr_assert_str_eq(line, want);
+}
+
+Test(json, ipv6_icmp_srh_line)
+{
+	struct ns_record r;
+
+	rec_v6_icmp_srh(&r);
+	cr_assert_gt(ns_json_format(&ipfix, &r, line, sizeof(line)), 0);
+	cr_assert(strstr(line, "\"sourceIPv6Address\":\"2001:db8::1\","));
+	cr_assert(strstr(line, "\"destinationIPv6Address\":\"2001:db8::2\","));
+	cr_assert(strstr(line, "\"icmpTypeCodeIPv6\":32768,"));
+	cr_assert(strstr(line, "\"srhTagIPv6\":7,"));
+	cr_assert(strstr(line, "\"srhSegmentsIPv6Left\":1,"));
+	cr_assert(strstr(line, "\"srhActiveSegmentIPv6\":\"2001:db8:5::2\""));
+	cr_assert(
+		strstr(line, "\"srhSegmentIPv6BasicList\":[\"2001:db8:5::1\",\"2001:db8:5::2\"]"));
+	/* fields that do not apply are left out */
+	cr_assert_null(strstr(line, "TransportPort"));
+	cr_assert_null(strstr(line, "tcpControlBits"));
+	cr_assert_null(strstr(line, "icmpTypeCodeIPv4"));
+	cr_assert_null(strstr(line, "vlanId"));
+	cr_assert_null(strstr(line, "sourceMacAddress"));
+	cr_assert_null(strstr(line, "selectorId"));
+	cr_assert_null(strstr(line, "IPv4"));
+}
+
+Test(json, mpls_labels)
+{
+	struct ns_record r;
+
+	rec_v4_tcp(&r);
+	r.ip_version = 0;
+	r.mpls_count = 2;
+	r.mpls_lse[0] = 100 << 4 | 3 << 1;
+	r.mpls_lse[1] = 200 << 4 | 1;
+	cr_assert_gt(ns_json_format(&ipfix, &r, line, sizeof(line)), 0);
+	cr_assert(strstr(line, "{\"mplsTopLabelStackSection\":{\"label\":100,\"exp\":3,"
+			       "\"bottomOfStack\":0},\"mplsLabelStackSection2\":{\"label\":200,"
+			       "\"exp\":0,\"bottomOfStack\":1},"));
+	cr_assert_null(strstr(line, "mplsLabelStackSection3"));
+	cr_assert_null(strstr(line, "Address\":\"1"), "label-only flows carry no addresses");
+}
+
+Test(json, too_small_buffer)
+{
+	struct ns_record r;
+
+	rec_v4_tcp(&r);
+	cr_assert_eq(ns_json_format(&ipfix, &r, line, 40), -ENOSPC);
+}
+
+Test(text, ipv4_tcp)
+{
+	struct ns_record r;
+
+	rec_v4_tcp(&r);
+	cr_assert_gt(ns_text_format(&ctx, &r, line, sizeof(line)), 0);
+	cr_assert_str_eq(line, "2023-11-14T22:13:20.123Z eth0 in TCP 192.0.2.1:40000 -> "
+			       "198.51.100.7:443 10 pkts 5000 bytes ...AP.SF end\n");
+}
+
+Test(text, ipv6_icmp_egress)
+{
+	struct ns_record r;
+
+	rec_v6_icmp_srh(&r);
+	r.direction = 1;
+	r.end_reason = NS_END_IDLE;
+	cr_assert_gt(ns_text_format(&ctx, &r, line, sizeof(line)), 0);
+	cr_assert_str_eq(line, "2023-11-14T22:13:20.123Z eth1 out ICMPv6 [2001:db8::1] -> "
+			       "[2001:db8::2] type 128 code 0 10 pkts 5000 bytes idle\n");
+}
+
+Test(text, ipv6_ports_in_brackets_unknown_iface)
+{
+	struct ns_record r;
+
+	rec_v6_icmp_srh(&r);
+	r.protocol = 17;
+	r.src_port = 5353;
+	r.dst_port = 53;
+	r.ingress_ifindex = 9;
+	r.end_reason = NS_END_LACK_OF_RESOURCES;
+	cr_assert_gt(ns_text_format(NULL, &r, line, sizeof(line)), 0);
+	cr_assert_str_eq(line, "2023-11-14T22:13:20.123Z if9 in UDP [2001:db8::1]:5353 -> "
+			       "[2001:db8::2]:53 10 pkts 5000 bytes cache-full\n");
+}
+
+Test(text, mpls_label_only)
+{
+	struct ns_record r;
+
+	rec_v4_tcp(&r);
+	r.ip_version = 0;
+	r.protocol = 0;
+	r.mpls_count = 2;
+	r.mpls_lse[0] = 100 << 4;
+	r.mpls_lse[1] = 200 << 4 | 1;
+	r.end_reason = NS_END_ACTIVE;
+	cr_assert_gt(ns_text_format(&ctx, &r, line, sizeof(line)), 0);
+	cr_assert_str_eq(line, "2023-11-14T22:13:20.123Z eth0 in MPLS labels 100/200 10 pkts "
+			       "5000 bytes active\n");
+}
