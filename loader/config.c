@@ -1,0 +1,1014 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Settings of `nsflow run`. One table describes every setting, so that a flag and its YAML key
+ * are parsed, checked and reported by the same code and cannot drift apart.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "exp_url.h"
+
+enum opt_id {
+	OPT_HELP = 'h',
+	OPT_INTERFACE = 'i',
+	OPT_COLLECTOR = 'c',
+	OPT_VERBOSE = 'v',
+	OPT_CONFIG = 256,
+	OPT_ACTIVE,
+	OPT_INACTIVE,
+	OPT_POLL,
+	OPT_CACHE,
+	OPT_SAMPLE,
+	OPT_XDP_MODE,
+	OPT_INGRESS_HOOK,
+	OPT_NO_EGRESS,
+	OPT_PIN_DIR,
+	OPT_MPLS,
+	OPT_SRV6,
+	OPT_COUNTER_BITS,
+	OPT_OBS_DOMAIN,
+	OPT_TPL_PACKETS,
+	OPT_TPL_SECONDS,
+	OPT_MTU,
+	OPT_SOURCE,
+	OPT_METRICS,
+	OPT_MAX,
+};
+
+struct setting {
+	const char *flag; /* long flag */
+	const char *key;  /* YAML key; NULL for flags the file cannot hold */
+	int id;
+	bool has_arg;
+	const char *arg; /* what the value is, in "needs a value" messages */
+};
+
+static const struct setting settings[] = {
+	{ "interface", "interfaces", OPT_INTERFACE, true, "an interface name" },
+	{ "collector", "collectors", OPT_COLLECTOR, true, "a collector URL" },
+	{ "config", NULL, OPT_CONFIG, true, "a YAML file" },
+	{ "active-timeout", "active-timeout", OPT_ACTIVE, true, "seconds" },
+	{ "inactive-timeout", "inactive-timeout", OPT_INACTIVE, true, "seconds" },
+	{ "poll-interval", "poll-interval", OPT_POLL, true, "milliseconds" },
+	{ "cache-entries", "cache-entries", OPT_CACHE, true, "a number of flows" },
+	{ "sample", "sample", OPT_SAMPLE, true, "fixed:N, random:N, time:MS or none" },
+	{ "xdp-mode", "xdp-mode", OPT_XDP_MODE, true, "auto, native or generic" },
+	{ "ingress-hook", "ingress-hook", OPT_INGRESS_HOOK, true, "xdp or tc" },
+	{ "no-egress", "no-egress", OPT_NO_EGRESS, false, NULL },
+	{ "pin-dir", "pin-dir", OPT_PIN_DIR, true, "a bpffs directory" },
+	{ "mpls", "mpls", OPT_MPLS, true, "label-only, ip-only or label-and-ip" },
+	{ "srv6", "srv6", OPT_SRV6, true, "outer or inner-header" },
+	{ "counter-bits", "counter-bits", OPT_COUNTER_BITS, true, "32 or 64" },
+	{ "observation-domain", "observation-domain", OPT_OBS_DOMAIN, true, "a number" },
+	{ "template-refresh-packets", "template-refresh-packets", OPT_TPL_PACKETS, true,
+	  "a number of packets" },
+	{ "template-refresh-seconds", "template-refresh-seconds", OPT_TPL_SECONDS, true,
+	  "seconds" },
+	{ "mtu", "mtu", OPT_MTU, true, "bytes" },
+	{ "source-address", "source-address", OPT_SOURCE, true, "ADDR or ADDR:PORT" },
+	{ "metrics", "metrics", OPT_METRICS, true, "HOST:PORT" },
+	{ "verbose", "verbose", OPT_VERBOSE, false, NULL },
+	{ "help", NULL, OPT_HELP, false, NULL },
+};
+#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+struct range {
+	int id;
+	uint32_t lo, hi;
+	const char *unit;
+	size_t off;
+};
+
+#define CFG_OFF(field) offsetof(struct nsflow_config, field)
+static const struct range ranges[] = {
+	{ OPT_ACTIVE, 1, 3600, "seconds", CFG_OFF(active_timeout_s) },
+	{ OPT_INACTIVE, 5, 600, "seconds", CFG_OFF(inactive_timeout_s) },
+	{ OPT_POLL, 10, 60000, "milliseconds", CFG_OFF(poll_interval_ms) },
+	{ OPT_CACHE, 1024, 16777216, "entries", CFG_OFF(cache_entries) },
+	{ OPT_OBS_DOMAIN, 0, UINT32_MAX, "", CFG_OFF(observation_domain) },
+	{ OPT_TPL_PACKETS, 1, 65535, "packets", CFG_OFF(template_refresh_packets) },
+	{ OPT_TPL_SECONDS, 1, 86400, "seconds", CFG_OFF(template_refresh_s) },
+	{ OPT_MTU, 576, 65535, "bytes", CFG_OFF(mtu) },
+};
+
+struct choice {
+	const char *name;
+	uint32_t value;
+};
+
+static const struct choice xdp_modes[] = { { "auto", CONFIG_XDP_AUTO },
+					   { "native", CONFIG_XDP_NATIVE },
+					   { "generic", CONFIG_XDP_GENERIC },
+					   { NULL, 0 } };
+static const struct choice hooks[] = { { "xdp", CONFIG_INGRESS_XDP },
+				       { "tc", CONFIG_INGRESS_TC },
+				       { NULL, 0 } };
+static const struct choice mpls_modes[] = { { "label-only", NSFLOW_MPLS_LABEL_ONLY },
+					    { "ip-only", NSFLOW_MPLS_IP_ONLY },
+					    { "label-and-ip", NSFLOW_MPLS_LABEL_AND_IP },
+					    { NULL, 0 } };
+static const struct choice srv6_modes[] = { { "outer", NSFLOW_SRV6_OUTER },
+					    { "inner-header", NSFLOW_SRV6_INNER },
+					    { NULL, 0 } };
+static const struct choice counter_widths[] = { { "32", 32 }, { "64", 64 }, { NULL, 0 } };
+static const struct choice booleans[] = { { "true", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 },
+					  { "on", 1 },	 { "off", 0 },	 { NULL, 0 } };
+
+static const char *const iface_keys[] = { "name", "sample", "mpls", "srv6", NULL };
+
+__attribute__((format(printf, 3, 4))) static int errf(char *err, size_t errlen, const char *fmt,
+						      ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[65], i, j;
+
+	if (la > 64 || lb > 64)
+		return 64;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0], up;
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			up = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/*
+ * " (did you mean 'PREFIXNAME'?)" for the name closest to word when it is close enough to be a
+ * typo of it, else "".
+ */
+static const char *suggest(char *buf, size_t len, const char *word, const char *const *names,
+			   size_t n, const char *prefix)
+{
+	size_t best = SIZE_MAX, d, limit = strlen(word) / 4 > 2 ? strlen(word) / 4 : 2;
+	const char *found = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		d = edit_distance(word, names[i]);
+		if (d < best) {
+			best = d;
+			found = names[i];
+		}
+	}
+	if (best > limit)
+		return "";
+	snprintf(buf, len, " (did you mean '%s%s'?)", prefix, found);
+	return buf;
+}
+
+static const struct setting *setting_by_id(int id)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		if (settings[i].id == id)
+			return &settings[i];
+	return NULL;
+}
+
+/* Decimal digits and nothing else. -ERANGE: past 32 bits; -EINVAL: not a number. */
+static int parse_digits(const char *p, uint64_t *n)
+{
+	bool big = false;
+
+	if (!*p)
+		return -EINVAL;
+	for (*n = 0; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		*n = *n * 10 + (uint64_t)(*p - '0');
+		if (*n > UINT32_MAX) {
+			big = true;
+			*n = UINT32_MAX; /* keeps scanning for a non-digit without overflowing */
+		}
+	}
+	return big ? -ERANGE : 0;
+}
+
+static int parse_u32(const char *v, const struct range *r, const char *where, uint32_t *out,
+		     char *err, size_t errlen)
+{
+	const char *sp = *r->unit ? " " : "";
+	uint64_t n;
+	int ret;
+
+	if (!*v)
+		return errf(err, errlen, "%s: no value given (%s %u..%u)", where, r->unit, r->lo,
+			    r->hi);
+	ret = parse_digits(v, &n);
+	if (ret == -EINVAL)
+		return errf(err, errlen, "%s: '%s' is not a number (%s%s%u..%u)", where, v, r->unit,
+			    sp, r->lo, r->hi);
+	if (ret || n < r->lo || n > r->hi)
+		return errf(err, errlen, "%s: %s is out of range %u..%u%s%s", where, v, r->lo,
+			    r->hi, sp, r->unit);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int parse_choice(const char *v, const struct choice *ch, const char *where, uint32_t *out,
+			char *err, size_t errlen)
+{
+	char names[128] = "";
+
+	for (const struct choice *c = ch; c->name; c++) {
+		if (!strcmp(v, c->name)) {
+			*out = c->value;
+			return 0;
+		}
+		const char *sep = c == ch ? "" : c[1].name ? ", " : " or ";
+
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", sep,
+			 c->name);
+	}
+	return errf(err, errlen, "%s: '%s' is not %s", where, v, names);
+}
+
+static int parse_sample(const char *v, const char *where, struct config_sampler *s, char *err,
+			size_t errlen)
+{
+	static const struct {
+		const char *prefix;
+		uint32_t mode, lo, hi;
+		const char *what;
+	} modes[] = {
+		{ "fixed:", NSFLOW_SAMPLE_FIXED, 1, 65535, "N" },
+		{ "random:", NSFLOW_SAMPLE_RANDOM, 1, 65535, "N" },
+		{ "time:", NSFLOW_SAMPLE_TIME, 5, 30000, "MS" },
+	};
+	uint64_t n;
+	int ret;
+
+	if (!strcmp(v, "none")) {
+		*s = (struct config_sampler){ NSFLOW_SAMPLE_NONE, 0 };
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strncmp(v, modes[i].prefix, strlen(modes[i].prefix)))
+			continue;
+		ret = parse_digits(v + strlen(modes[i].prefix), &n);
+		if (ret == -EINVAL)
+			break;
+		if (ret || n < modes[i].lo || n > modes[i].hi)
+			return errf(err, errlen, "%s: '%s' out of range (%s is %u..%u)", where, v,
+				    modes[i].what, modes[i].lo, modes[i].hi);
+		*s = (struct config_sampler){ modes[i].mode, (uint32_t)n };
+		return 0;
+	}
+	return errf(err, errlen,
+		    "%s: '%s' is not fixed:N, random:N (N 1..65535), time:MS "
+		    "(MS 5..30000) or none",
+		    where, v);
+}
+
+/* ADDR, ADDR:PORT or [ADDR]:PORT; ADDR IPv4 or IPv6 */
+static int parse_source(const char *v, const char *where, struct nsflow_config *c, char *err,
+			size_t errlen)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in6 *s6 = (void *)&ss;
+	struct sockaddr_in *s4 = (void *)&ss;
+	char host[64];
+	const char *port = NULL, *colon = strrchr(v, ':');
+	uint64_t p = 0;
+
+	if (strlen(v) >= sizeof(host))
+		goto bad;
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+
+		if (!close || (close[1] && close[1] != ':'))
+			goto bad;
+		snprintf(host, sizeof(host), "%.*s", (int)(close - v - 1), v + 1);
+		port = close[1] ? close + 2 : NULL;
+	} else if (colon && colon == strchr(v, ':')) {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - v), v);
+		port = colon + 1;
+	} else {
+		snprintf(host, sizeof(host), "%s", v);
+	}
+	if (port && (parse_digits(port, &p) || p > 65535))
+		goto bad;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1 && v[0] != '[') {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+	} else {
+		goto bad;
+	}
+	c->source = ss;
+	snprintf(c->source_address, sizeof(c->source_address), "%s", v);
+	return 0;
+bad:
+	return errf(err, errlen,
+		    "%s: '%s' is not an IPv4 or IPv6 address with an optional port (192.0.2.1, "
+		    "192.0.2.1:2055, 2001:db8::1 or [2001:db8::1]:2055)",
+		    where, v);
+}
+
+/* HOST:PORT, HOST a name, an IPv4 address, [IPv6] or empty for every address */
+static int parse_metrics(const char *v, const char *where, struct nsflow_config *c, char *err,
+			 size_t errlen)
+{
+	const char *colon = strrchr(v, ':');
+	uint64_t port;
+
+	if (!colon || strlen(v) >= sizeof(c->metrics_address))
+		goto bad;
+	/* an IPv6 host needs brackets, or its last group would read as the port */
+	if (v[0] == '[' ? colon[-1] != ']' : memchr(v, ':', (size_t)(colon - v)) != NULL)
+		goto bad;
+	if (parse_digits(colon + 1, &port) || port == 0 || port > 65535)
+		goto bad;
+	snprintf(c->metrics_address, sizeof(c->metrics_address), "%s", v);
+	return 0;
+bad:
+	return errf(err, errlen,
+		    "%s: '%s' is not HOST:PORT (127.0.0.1:9100, [::1]:9100, or :9100 for every "
+		    "address)",
+		    where, v);
+}
+
+static struct config_iface *find_iface(struct nsflow_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_ifaces; i++)
+		if (!strcmp(c->ifaces[i].name, name))
+			return &c->ifaces[i];
+	return NULL;
+}
+
+static int add_iface(struct nsflow_config *c, const char *name, unsigned int line,
+		     const char *where, struct config_iface **out, char *err, size_t errlen)
+{
+	struct config_iface *ifc = find_iface(c, name);
+
+	if (ifc && ifc->dropped) {
+		/* named in the file and again by -i: kept, with the file's settings */
+		ifc->dropped = false;
+		ifc->line = 0;
+		*out = ifc;
+		return 0;
+	}
+	if (ifc)
+		return errf(err, errlen, "%s: interface '%s' is listed twice", where, name);
+	if (!*name || strlen(name) >= IF_NAMESIZE || strpbrk(name, "/: \t") || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		return errf(err, errlen,
+			    "%s: '%s' is not an interface name (1..%d characters, no '/', ':' or "
+			    "spaces)",
+			    where, name, IF_NAMESIZE - 1);
+	ifc = realloc(c->ifaces, (c->n_ifaces + 1) * sizeof(*ifc));
+	if (!ifc) {
+		errf(err, errlen, "%s: out of memory", where);
+		return -ENOMEM;
+	}
+	c->ifaces = ifc;
+	ifc += c->n_ifaces++;
+	*ifc = (struct config_iface){ .line = line };
+	strcpy(ifc->name, name);
+	*out = ifc;
+	return 0;
+}
+
+static void clear_collectors(struct nsflow_config *c)
+{
+	for (size_t i = 0; i < c->n_collectors; i++)
+		free(c->collectors[i]);
+	free(c->collectors);
+	c->collectors = NULL;
+	c->n_collectors = 0;
+}
+
+static int add_collector(struct nsflow_config *c, const char *url, const char *where, char *err,
+			 size_t errlen)
+{
+	char msg[512];
+	struct ns_url u;
+	char **v;
+
+	if (!*url)
+		return errf(err, errlen, "%s: empty collector URL", where);
+	/* the exporter's own parser: a URL it would refuse is refused before anything runs */
+	if (ns_url_parse(url, &u, msg, sizeof(msg)))
+		return errf(err, errlen, "%s: %s", where, msg);
+	for (size_t i = 0; i < c->n_collectors; i++)
+		if (!strcmp(c->collectors[i], url))
+			return errf(err, errlen, "%s: collector '%s' is listed twice", where, url);
+	v = realloc(c->collectors, (c->n_collectors + 1) * sizeof(*v));
+	if (v)
+		c->collectors = v;
+	if (!v || !(v[c->n_collectors] = strdup(url))) {
+		errf(err, errlen, "%s: out of memory", where);
+		return -ENOMEM;
+	}
+	c->n_collectors++;
+	return 0;
+}
+
+/* Applies one scalar setting (everything but the lists) from a flag or a YAML value. */
+static int apply_value(struct nsflow_config *c, int id, const char *v, const char *where,
+		       bool from_file, char *err, size_t errlen)
+{
+	uint32_t u;
+	int ret;
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (ranges[i].id == id)
+			return parse_u32(v, &ranges[i], where,
+					 (uint32_t *)((char *)c + ranges[i].off), err, errlen);
+	switch (id) {
+	case OPT_SAMPLE:
+		return parse_sample(v, where, &c->sample, err, errlen);
+	case OPT_XDP_MODE:
+		ret = parse_choice(v, xdp_modes, where, &u, err, errlen);
+		c->xdp_mode = ret ? c->xdp_mode : (enum config_xdp_mode)u;
+		return ret;
+	case OPT_INGRESS_HOOK:
+		ret = parse_choice(v, hooks, where, &u, err, errlen);
+		c->ingress_hook = ret ? c->ingress_hook : (enum config_ingress_hook)u;
+		return ret;
+	case OPT_MPLS:
+		return parse_choice(v, mpls_modes, where, &c->mpls_mode, err, errlen);
+	case OPT_SRV6:
+		return parse_choice(v, srv6_modes, where, &c->srv6_mode, err, errlen);
+	case OPT_COUNTER_BITS:
+		ret = parse_choice(v, counter_widths, where, &u, err, errlen);
+		c->counter_bits = ret ? c->counter_bits : (uint8_t)u;
+		return ret;
+	case OPT_NO_EGRESS:
+		u = 1;
+		ret = from_file ? parse_choice(v, booleans, where, &u, err, errlen) : 0;
+		c->egress = ret ? c->egress : !u;
+		return ret;
+	case OPT_VERBOSE:
+		if (!from_file) {
+			c->verbose++;
+			return 0;
+		}
+		ret = parse_u32(v, &(struct range){ OPT_VERBOSE, 0, 3, "", 0 }, where, &u, err,
+				errlen);
+		c->verbose = ret ? c->verbose : (int)u;
+		return ret;
+	case OPT_PIN_DIR:
+		if (v[0] != '/')
+			return errf(err, errlen, "%s: '%s' is not an absolute path", where, v);
+		/* room for the names of the pinned objects under it */
+		if (strlen(v) >= sizeof(c->pin_dir) - 64)
+			return errf(err, errlen, "%s: path is too long", where);
+		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", v);
+		return 0;
+	case OPT_SOURCE:
+		return parse_source(v, where, c, err, errlen);
+	case OPT_METRICS:
+		return parse_metrics(v, where, c, err, errlen);
+	}
+	return errf(err, errlen, "%s: not a setting", where);
+}
+
+/* ---- YAML ---- */
+
+struct yaml_ctx {
+	struct nsflow_config *c;
+	const char *path;
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+};
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	return n->type == YAML_SEQUENCE_NODE  ? "a list"
+	       : n->type == YAML_MAPPING_NODE ? "a mapping"
+					      : "a value";
+}
+
+static unsigned int node_line(const yaml_node_t *n)
+{
+	return (unsigned int)n->start_mark.line + 1;
+}
+
+/* A scalar's text; NULL (with the error set) for anything else. Null scalars give "". */
+static const char *scalar(struct yaml_ctx *y, const yaml_node_t *n, const char *key)
+{
+	const char *v;
+
+	if (n->type != YAML_SCALAR_NODE) {
+		errf(y->err, y->errlen, "%s:%u: %s: expected a single value, not %s", y->path,
+		     node_line(n), key, node_kind(n));
+		return NULL;
+	}
+	v = (const char *)n->data.scalar.value;
+	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!strcmp(v, "~") || !strcmp(v, "null")))
+		return "";
+	return v;
+}
+
+static int yaml_iface(struct yaml_ctx *y, const yaml_node_t *n)
+{
+	const char *name = NULL, *v = NULL;
+	char where[PATH_MAX + 64];
+	struct config_iface *ifc;
+	yaml_node_pair_t *pair;
+	int ret;
+
+	snprintf(where, sizeof(where), "%s:%u", y->path, node_line(n));
+	if (n->type == YAML_SCALAR_NODE) {
+		v = scalar(y, n, "interfaces");
+		return add_iface(y->c, v, node_line(n), where, &ifc, y->err, y->errlen);
+	}
+	if (n->type != YAML_MAPPING_NODE)
+		return errf(y->err, y->errlen,
+			    "%s: interfaces: expected a name or 'name: ...' settings, not a list",
+			    where);
+	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
+		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
+
+		if (k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, "name")) {
+			name = scalar(y, val, "name");
+			if (!name)
+				return -EINVAL;
+		}
+	}
+	if (!name)
+		return errf(y->err, y->errlen, "%s: interface settings without a 'name'", where);
+	ret = add_iface(y->c, name, node_line(n), where, &ifc, y->err, y->errlen);
+	for (pair = n->data.mapping.pairs.start; !ret && pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
+		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
+		const char *key = k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "";
+		char hint[96];
+
+		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(val), key);
+		if (!strcmp(key, "name"))
+			continue;
+		if (strcmp(key, "sample") && strcmp(key, "mpls") && strcmp(key, "srv6"))
+			return errf(y->err, y->errlen,
+				    "%s:%u: unknown interface setting '%s'%s (an interface takes "
+				    "name, sample, mpls and srv6)",
+				    y->path, node_line(k), key,
+				    suggest(hint, sizeof(hint), key, iface_keys, 4, ""));
+		v = scalar(y, val, key);
+		if (!v)
+			return -EINVAL;
+		if (!strcmp(key, "sample")) {
+			ret = parse_sample(v, where, &ifc->sample, y->err, y->errlen);
+			ifc->has_sample = true;
+		} else if (!strcmp(key, "mpls")) {
+			ret = parse_choice(v, mpls_modes, where, &ifc->mpls_mode, y->err,
+					   y->errlen);
+			ifc->has_mpls = true;
+		} else {
+			ret = parse_choice(v, srv6_modes, where, &ifc->srv6_mode, y->err,
+					   y->errlen);
+			ifc->has_srv6 = true;
+		}
+	}
+	return ret;
+}
+
+/* interfaces and collectors: a list, or one value; an empty value is an empty list */
+static int yaml_list(struct yaml_ctx *y, int id, const char *key, yaml_node_t *n)
+{
+	char where[PATH_MAX + 64];
+	yaml_node_item_t *it;
+	const char *v;
+	int ret = 0;
+
+	if (id == OPT_INTERFACE) {
+		free(y->c->ifaces);
+		y->c->ifaces = NULL;
+		y->c->n_ifaces = 0;
+	} else {
+		clear_collectors(y->c);
+	}
+	if (n->type == YAML_MAPPING_NODE)
+		return errf(y->err, y->errlen, "%s:%u: %s: expected a list, not a mapping", y->path,
+			    node_line(n), key);
+	if (n->type == YAML_SCALAR_NODE) {
+		v = scalar(y, n, key);
+		if (!*v)
+			return 0;
+		if (id == OPT_INTERFACE)
+			return yaml_iface(y, n);
+		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(n), key);
+		return add_collector(y->c, v, where, y->err, y->errlen);
+	}
+	for (it = n->data.sequence.items.start; !ret && it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(y->doc, *it);
+
+		if (id == OPT_INTERFACE) {
+			ret = yaml_iface(y, item);
+			continue;
+		}
+		v = scalar(y, item, key);
+		if (!v)
+			return -EINVAL;
+		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(item), key);
+		ret = add_collector(y->c, v, where, y->err, y->errlen);
+	}
+	return ret;
+}
+
+static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
+{
+	const char *keys[N_SETTINGS], *v;
+	unsigned int seen[OPT_MAX] = { 0 };
+	char where[PATH_MAX + 64], hint[96];
+	yaml_node_pair_t *pair;
+	int ret;
+
+	for (size_t i = 0; i < N_SETTINGS; i++)
+		keys[i] = settings[i].key;
+	if (root->type != YAML_MAPPING_NODE)
+		return errf(y->err, y->errlen, "%s:%u: expected 'key: value' settings, not %s",
+			    y->path, node_line(root), node_kind(root));
+	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
+		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
+		const struct setting *s = NULL;
+		const char *key;
+
+		if (k->type != YAML_SCALAR_NODE)
+			return errf(y->err, y->errlen, "%s:%u: a setting name must be a plain word",
+				    y->path, node_line(k));
+		key = (const char *)k->data.scalar.value;
+		for (size_t i = 0; i < N_SETTINGS; i++)
+			if (settings[i].key && !strcmp(settings[i].key, key))
+				s = &settings[i];
+		if (!s)
+			return errf(y->err, y->errlen, "%s:%u: unknown key '%s'%s", y->path,
+				    node_line(k), key,
+				    suggest(hint, sizeof(hint), key, keys, N_SETTINGS, ""));
+		if (seen[s->id])
+			return errf(y->err, y->errlen,
+				    "%s:%u: '%s' is set twice (first on line %u)", y->path,
+				    node_line(k), key, seen[s->id]);
+		seen[s->id] = node_line(k);
+		if (s->id == OPT_INTERFACE || s->id == OPT_COLLECTOR) {
+			ret = yaml_list(y, s->id, key, val);
+		} else {
+			v = scalar(y, val, key);
+			if (!v)
+				return -EINVAL;
+			snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(val), key);
+			if (!*v)
+				return errf(y->err, y->errlen, "%s: no value given", where);
+			ret = apply_value(y->c, s->id, v, where, true, y->err, y->errlen);
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int config_load_yaml(struct nsflow_config *c, const char *path, char *err, size_t errlen)
+{
+	struct yaml_ctx y = { .c = c, .path = path, .err = err, .errlen = errlen };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "rb");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		fclose(f);
+		errf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		ret = errf(err, errlen, "%s:%zu: bad YAML: %s", path, parser.problem_mark.line + 1,
+			   parser.problem ? parser.problem : "unreadable");
+		/* what libyaml was inside of, which often started lines earlier */
+		if (parser.context)
+			snprintf(err + strlen(err), errlen - strlen(err), " (%s at line %zu)",
+				 parser.context, parser.context_mark.line + 1);
+		goto cleanup_parser;
+	}
+	y.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	ret = root ? yaml_settings(&y, root) : 0; /* an empty file changes nothing */
+	yaml_document_delete(&doc);
+cleanup_parser:
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return ret;
+}
+
+/* ---- flags ---- */
+
+static void flag_name(int id, char *buf, size_t len)
+{
+	const struct setting *s = setting_by_id(id);
+
+	if (id == OPT_INTERFACE || id == OPT_COLLECTOR || id == OPT_VERBOSE || id == OPT_HELP)
+		snprintf(buf, len, "-%c", id);
+	else
+		snprintf(buf, len, "--%s", s ? s->flag : "?");
+}
+
+static int bad_option(char **argv, int opt, char *err, size_t errlen)
+{
+	const char *names[N_SETTINGS], *arg = argv[optind - 1];
+	const struct setting *s = setting_by_id(optopt);
+	char name[64], word[64], hint[96] = "";
+	size_t matches = 0;
+
+	if (opt == ':') {
+		flag_name(optopt, name, sizeof(name));
+		return errf(err, errlen, "%s needs a value (%s)", name, s ? s->arg : "?");
+	}
+	if (optopt && s) /* only a long flag can be given a value it does not take */
+		return errf(err, errlen, "--%s takes no value", s->flag);
+	if (optopt)
+		return errf(err, errlen, "unknown option '-%c' (see nsflow run --help)", optopt);
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		names[i] = settings[i].flag;
+		matches += *word && !strncmp(settings[i].flag, word, strlen(word));
+	}
+	if (matches > 1)
+		return errf(err, errlen,
+			    "option '--%s' is ambiguous: more than one option starts so", word);
+	suggest(hint, sizeof(hint), word, names, N_SETTINGS, "--");
+	return errf(err, errlen, "unknown option '--%s'%s", word,
+		    *hint ? hint : " (see nsflow run --help)");
+}
+
+static int apply_flag(struct nsflow_config *c, int opt, const char *v, bool *ifaces_from_flags,
+		      bool *collectors_from_flags, char *err, size_t errlen)
+{
+	struct config_iface *ifc;
+	char where[64];
+
+	flag_name(opt, where, sizeof(where));
+	switch (opt) {
+	case OPT_CONFIG:
+	case OPT_HELP:
+		return 0;
+	case OPT_INTERFACE:
+		if (!*ifaces_from_flags) {
+			/* the command line's list replaces the file's */
+			for (size_t i = 0; i < c->n_ifaces; i++)
+				c->ifaces[i].dropped = true;
+			*ifaces_from_flags = true;
+		}
+		return add_iface(c, v, 0, where, &ifc, err, errlen);
+	case OPT_COLLECTOR:
+		if (!*collectors_from_flags) {
+			clear_collectors(c);
+			*collectors_from_flags = true;
+		}
+		return add_collector(c, v, where, err, errlen);
+	}
+	return apply_value(c, opt, v ? v : "", where, false, err, errlen);
+}
+
+int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	struct option longopts[N_SETTINGS + 1] = { 0 };
+	bool ifaces_from_flags = false, collectors_from_flags = false;
+	const char *config_path = NULL;
+	size_t i, kept;
+	int opt, ret;
+
+	if (argc > 0 && argv[0][0] == '-')
+		return errf(err, errlen, "config_parse_args: argv[0] must be the command word");
+	for (i = 0; i < N_SETTINGS; i++)
+		longopts[i] =
+			(struct option){ settings[i].flag,
+					 settings[i].has_arg ? required_argument : no_argument,
+					 NULL, settings[i].id };
+	/* first pass: the file goes under the flags, so find it before applying any */
+	opterr = 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":hi:c:v", longopts, NULL)) != -1) {
+		if (opt == '?' || opt == ':')
+			return bad_option(argv, opt, err, errlen);
+		if (opt == OPT_HELP)
+			c->help = true;
+		if (opt == OPT_CONFIG && config_path)
+			return errf(err, errlen, "--config is given twice");
+		if (opt == OPT_CONFIG)
+			config_path = optarg;
+	}
+	if (optind < argc)
+		return errf(err, errlen, "unexpected argument '%s' (see nsflow run --help)",
+			    argv[optind]);
+	if (c->help)
+		return 0;
+	if (config_path) {
+		free(c->config_path);
+		c->config_path = strdup(config_path);
+		if (!c->config_path) {
+			errf(err, errlen, "%s: out of memory", config_path);
+			return -ENOMEM;
+		}
+		ret = config_load_yaml(c, config_path, err, errlen);
+		if (ret)
+			return ret;
+	}
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":hi:c:v", longopts, NULL)) != -1) {
+		ret = apply_flag(c, opt, optarg, &ifaces_from_flags, &collectors_from_flags, err,
+				 errlen);
+		if (ret)
+			return ret;
+	}
+	for (i = 0, kept = 0; i < c->n_ifaces; i++)
+		if (!c->ifaces[i].dropped)
+			c->ifaces[kept++] = c->ifaces[i];
+	c->n_ifaces = kept;
+	return 0;
+}
+
+void config_init(struct nsflow_config *c)
+{
+	*c = (struct nsflow_config){
+		.active_timeout_s = 1800,
+		.inactive_timeout_s = 30,
+		.poll_interval_ms = 1000,
+		.cache_entries = 65536,
+		.sample = { NSFLOW_SAMPLE_NONE, 0 },
+		.xdp_mode = CONFIG_XDP_AUTO,
+		.ingress_hook = CONFIG_INGRESS_XDP,
+		.egress = true,
+		.pin_dir = CONFIG_DEFAULT_PIN_DIR,
+		.mpls_mode = NSFLOW_MPLS_LABEL_AND_IP,
+		.srv6_mode = NSFLOW_SRV6_OUTER,
+		.counter_bits = 64,
+		.template_refresh_packets = 20,
+		.template_refresh_s = 600,
+		.mtu = 1400,
+	};
+	c->source.ss_family = AF_UNSPEC;
+}
+
+int config_validate(struct nsflow_config *c, char *err, size_t errlen)
+{
+	char where[PATH_MAX + 32] = "";
+
+	if (!c->n_ifaces)
+		return errf(err, errlen,
+			    "no interface to meter: give -i IFACE, or 'interfaces:' in the config "
+			    "file");
+	for (size_t i = 0; i < c->n_ifaces; i++) {
+		struct config_iface *ifc = &c->ifaces[i];
+
+		ifc->ifindex = if_nametoindex(ifc->name);
+		if (ifc->ifindex)
+			continue;
+		if (ifc->line && c->config_path)
+			snprintf(where, sizeof(where), "%s:%u: ", c->config_path, ifc->line);
+		if (errno == ENODEV || errno == ENXIO)
+			return errf(err, errlen, "%sinterface '%s' does not exist", where,
+				    ifc->name);
+		return errf(err, errlen, "%sinterface '%s': %s", where, ifc->name, strerror(errno));
+	}
+	return 0;
+}
+
+void config_iface_cfg(const struct nsflow_config *c, const struct config_iface *ifc,
+		      struct nsflow_cfg *out)
+{
+	const struct config_sampler *s = ifc->has_sample ? &ifc->sample : &c->sample;
+
+	*out = (struct nsflow_cfg){
+		.sample_mode = s->mode,
+		.sample_param = s->param,
+		.mpls_mode = ifc->has_mpls ? ifc->mpls_mode : c->mpls_mode,
+		.srv6_mode = ifc->has_srv6 ? ifc->srv6_mode : c->srv6_mode,
+		.key_fields = NSFLOW_KF_ALL,
+	};
+}
+
+void config_free(struct nsflow_config *c)
+{
+	clear_collectors(c);
+	free(c->ifaces);
+	free(c->config_path);
+	c->ifaces = NULL;
+	c->n_ifaces = 0;
+	c->config_path = NULL;
+}
+
+void config_usage(FILE *f)
+{
+	fputs("usage: nsflow run -i IFACE [-i IFACE ...] [-c URL ...] [--config FILE] [options]\n"
+	      "\n"
+	      "Attach the flow probe to each IFACE, meter its traffic and export the flows to\n"
+	      "every collector; with no collector, flows are printed to the terminal.\n"
+	      "\n"
+	      "  -i, --interface IFACE     interface to meter; repeat for more\n"
+	      "  -c, --collector URL       where to export; repeat for more: v5://, v9://,\n"
+	      "                            ipfix:// (UDP), ipfix+tcp:// HOST:PORT, or\n"
+	      "                            file:, json:, text: PATH (- for stdout)\n"
+	      "      --config FILE         read settings from a YAML file (see below)\n"
+	      "\n"
+	      "Aging (NetStream's defaults):\n"
+	      "      --active-timeout SEC  export a long-lived flow every SEC seconds, the\n"
+	      "                            flow staying in the cache (1..3600, default 1800)\n"
+	      "      --inactive-timeout SEC\n"
+	      "                            export and drop a flow after SEC seconds without a\n"
+	      "                            packet (5..600, default 30)\n"
+	      "      --poll-interval MS    how often the kernel's flow maps are drained\n"
+	      "                            (10..60000, default 1000)\n"
+	      "      --cache-entries N     flows kept at once, in the kernel and the agent;\n"
+	      "                            when full, the oldest flows are exported first\n"
+	      "                            (1024..16777216, default 65536)\n"
+	      "      --counter-bits 32|64  width of exported counters: a flow whose byte\n"
+	      "                            count would overflow it is exported first\n"
+	      "                            (default 64)\n"
+	      "\n"
+	      "Metering:\n"
+	      "      --sample MODE         none (default: every packet); fixed:N (1 in every\n"
+	      "                            N packets) or random:N (each packet with\n"
+	      "                            probability 1/N), N is 1..65535; time:MS (the\n"
+	      "                            first packet after every MS ms), MS is 5..30000\n"
+	      "      --mpls MODE           label-and-ip (default), label-only or ip-only:\n"
+	      "                            meter the label stack, the IP packet under it, or\n"
+	      "                            both\n"
+	      "      --srv6 MODE           outer (default: the outer IPv6 header) or\n"
+	      "                            inner-header (the packet under the SRH, with the\n"
+	      "                            SRv6 fields as values)\n"
+	      "      --xdp-mode MODE       auto (default), native or generic\n"
+	      "      --ingress-hook HOOK   xdp (default) or tc\n"
+	      "      --no-egress           do not meter egress (metered at TC otherwise)\n"
+	      "      --pin-dir DIR         bpffs directory of the pinned maps and links\n"
+	      "                            (default /sys/fs/bpf/nsflow); a restarted agent\n"
+	      "                            resumes from it\n"
+	      "\n"
+	      "Export:\n"
+	      "      --observation-domain N\n"
+	      "                            IPFIX observation domain, v9 source id (default 0)\n"
+	      "      --template-refresh-packets N\n"
+	      "                            resend templates every N export packets\n"
+	      "                            (1..65535, default 20)\n"
+	      "      --template-refresh-seconds SEC\n"
+	      "                            and every SEC seconds (1..86400, default 600)\n"
+	      "      --mtu BYTES           largest export packet (576..65535, default 1400)\n"
+	      "      --source-address ADDR[:PORT]\n"
+	      "                            source of export packets, IPv6 with a port as\n"
+	      "                            [ADDR]:PORT (default: chosen by the kernel)\n"
+	      "      --metrics HOST:PORT   serve Prometheus metrics there (127.0.0.1:9100,\n"
+	      "                            [::1]:9100, or :9100 for every address)\n"
+	      "  -v, --verbose             more messages; repeat for more\n"
+	      "  -h, --help                this text\n"
+	      "\n"
+	      "The YAML file holds the same settings under the long flag names: 'interfaces'\n"
+	      "and 'collectors' are lists, 'no-egress' is true or false, 'verbose' is 0..3.\n"
+	      "An interface may come with settings of its own (sample, mpls, srv6), which win\n"
+	      "over the global ones on it. Flags win over the file: -i or -c replace the\n"
+	      "file's list, an interface named in both keeping the file's settings.\n"
+	      "\n"
+	      "  interfaces:\n"
+	      "    - eth0\n"
+	      "    - name: eth1\n"
+	      "      sample: fixed:100\n"
+	      "      mpls: label-only\n"
+	      "  collectors: [ipfix://192.0.2.10:4739]\n"
+	      "  active-timeout: 600\n"
+	      "  inactive-timeout: 15\n"
+	      "\n"
+	      "Examples:\n"
+	      "  nsflow run -i eth0 -c ipfix://192.0.2.10:4739\n"
+	      "  nsflow run -i eth0 -i eth1 --sample fixed:1000 --inactive-timeout 15\n"
+	      "  nsflow run --config /etc/nsflow.yaml -v\n",
+	      f);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Settings of `nsflow run`, from command-line flags and from a YAML file: the same settings
+ * either way, the YAML keys being the long flag names. Everything is checked here, before
+ * anything is attached; messages name the flag, or the file and line, and what is wrong.
+ */
+#ifndef NSFLOW_CONFIG_H
+#define NSFLOW_CONFIG_H
+
+#include <linux/limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "nsflow.h"
+
+#define CONFIG_DEFAULT_PIN_DIR "/sys/fs/bpf/nsflow"
+
+enum config_xdp_mode {
+	CONFIG_XDP_AUTO = 0, /* native where the driver has it, generic elsewhere */
+	CONFIG_XDP_NATIVE,
+	CONFIG_XDP_GENERIC,
+};
+
+enum config_ingress_hook {
+	CONFIG_INGRESS_XDP = 0,
+	CONFIG_INGRESS_TC,
+};
+
+struct config_sampler {
+	uint32_t mode;	/* enum nsflow_sample_mode */
+	uint32_t param; /* N for fixed/random (1..65535), milliseconds for time (5..30000) */
+};
+
+struct config_iface {
+	char name[IF_NAMESIZE];
+	uint32_t ifindex;  /* 0 until config_validate() resolves the name */
+	unsigned int line; /* line of the config file that listed it; 0 when from -i */
+	/* per-interface settings win over the global ones when set (NetStream's rule) */
+	bool has_sample;
+	bool has_mpls;
+	bool has_srv6;
+	struct config_sampler sample;
+	uint32_t mpls_mode; /* enum nsflow_mpls_mode */
+	uint32_t srv6_mode; /* enum nsflow_srv6_mode */
+	bool dropped;	    /* internal: listed in the file but not in the -i flags */
+};
+
+struct nsflow_config {
+	struct config_iface *ifaces;
+	size_t n_ifaces;
+	char **collectors; /* URLs, as given; none: flows are printed to the terminal */
+	size_t n_collectors;
+	char *config_path; /* --config, NULL without */
+
+	uint32_t active_timeout_s;    /* 1..3600, default 1800 */
+	uint32_t inactive_timeout_s;  /* 5..600, default 30 */
+	uint32_t poll_interval_ms;    /* 10..60000, default 1000 */
+	uint32_t cache_entries;	      /* 1024..16777216, default 65536 */
+	struct config_sampler sample; /* default: every packet */
+	enum config_xdp_mode xdp_mode;
+	enum config_ingress_hook ingress_hook;
+	bool egress; /* meter egress at TC; false with --no-egress */
+	char pin_dir[PATH_MAX];
+	int verbose;
+
+	uint32_t mpls_mode;   /* enum nsflow_mpls_mode, default label-and-ip */
+	uint32_t srv6_mode;   /* enum nsflow_srv6_mode, default outer */
+	uint8_t counter_bits; /* 32 or 64 (default): width of exported counters */
+
+	/* export */
+	uint32_t observation_domain;
+	uint32_t template_refresh_packets; /* 1..65535, default 20 */
+	uint32_t template_refresh_s;	   /* 1..86400, default 600 */
+	uint32_t mtu;			   /* 576..65535, default 1400: largest export packet */
+	char source_address[64];	   /* as given, "" when unset */
+	struct sockaddr_storage source;	   /* parsed; ss_family AF_UNSPEC when unset */
+
+	char metrics_address[256]; /* HOST:PORT of the Prometheus endpoint, "" for none */
+	bool help;		   /* -h/--help was given: print config_usage() and exit 0 */
+};
+
+void config_init(struct nsflow_config *c);
+
+/*
+ * argv[0] is the command word ("run"), skipped as getopt skips a program name: call it with
+ * main's argc - 1, argv + 1. A --config FILE is loaded first, then the other flags are applied
+ * over it, so flags win; a list given by flags (-i, -c) replaces the file's, keeping the file's
+ * per-interface settings of the interfaces named again. argv may be permuted.
+ */
+int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* Settings from a YAML file; each one it holds replaces the current value. */
+int config_load_yaml(struct nsflow_config *c, const char *path, char *err, size_t errlen);
+
+/* Checks what the settings need together and resolves the interface names. */
+int config_validate(struct nsflow_config *c, char *err, size_t errlen);
+
+/* The settings the datapath applies on an interface, its own winning over the global ones. */
+void config_iface_cfg(const struct nsflow_config *c, const struct config_iface *ifc,
+		      struct nsflow_cfg *out);
+
+void config_free(struct nsflow_config *c);
+
+void config_usage(FILE *f);
+
+#endif /* NSFLOW_CONFIG_H */

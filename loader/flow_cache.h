@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The agent's flow cache: per-CPU values drained from the kernel are merged here, and flows
+ * age out the NetStream way (inactive, active, FIN/RST, forced, cache full, counter width).
+ * Time is CLOCK_BOOTTIME ns, as the kernel stamps packets, and always passed in by the caller
+ * so that tests drive it with a fake clock.
+ */
+#ifndef NSFLOW_FLOW_CACHE_H
+#define NSFLOW_FLOW_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nsflow.h"
+#include "record.h"
+
+struct flow_cache;
+
+struct flow_cache_opts {
+	uint64_t active_ns;   /* export a flow this long after its last export */
+	uint64_t inactive_ns; /* export and drop a flow this long after its last packet */
+	uint32_t max_entries; /* flows held; inserting one more exports the oldest */
+	uint8_t counter_bits; /* 32 or 64: no exported packet or octet count exceeds it */
+};
+
+/*
+ * One flow. val holds the current export period: counters since the last export, first_ns
+ * and last_ns of its packets, descriptive fields (MACs, MPLS, SRH) kept across periods.
+ */
+struct flow_entry {
+	struct nsflow_key key;
+	struct nsflow_value val;
+	uint64_t created_ns;	  /* first packet of the flow: "oldest" for cache-full eviction */
+	uint64_t period_start_ns; /* first packet, then each export: the active timeout counts
+				   * from here */
+	uint64_t last_seen_ns;	  /* last packet, across periods: the inactive timeout counts
+				   * from here */
+	uint64_t total_packets;	  /* since created, across periods, for `show cache` */
+	uint64_t total_octets;
+	uint64_t hash;
+	uint32_t hnext; /* private: hash chain, age list (pool indices) */
+	uint32_t older;
+	uint32_t newer;
+	bool ended; /* TCP FIN or RST seen: goes at the next expire */
+};
+
+/*
+ * Gets each exported period. e is valid only during the call: it is reset or reused after.
+ * end_reason is enum ns_end_reason.
+ */
+typedef void (*flow_export_fn)(void *arg, const struct flow_entry *e, uint8_t end_reason);
+
+enum flow_family {
+	FLOW_FAMILY_IPV4 = 0,
+	FLOW_FAMILY_IPV6,
+	FLOW_FAMILY_MPLS, /* metered by label only (key.ip_version 0) */
+	FLOW_FAMILY_MAX,
+};
+
+#define FLOW_STATS_MAX_IFACES 64
+
+/* Traffic merged on one interface, by direction (enum nsflow_direction) and family. */
+struct flow_iface_stats {
+	uint32_t ifindex; /* 0: interfaces past FLOW_STATS_MAX_IFACES, together */
+	uint64_t packets[2][FLOW_FAMILY_MAX];
+	uint64_t octets[2][FLOW_FAMILY_MAX];
+};
+
+/* For `show stats`; zeroed by flow_cache_reset_stats(). */
+struct flow_cache_stats {
+	uint64_t created;    /* flows inserted */
+	uint64_t expired[6]; /* records exported, by end reason 1..5 (index 0 unused) */
+	uint64_t exported;   /* records exported, all reasons */
+	uint64_t dropped;    /* records lost: exported at merge time with no callback set */
+	uint64_t packets;    /* merged, all interfaces */
+	uint64_t octets;
+	uint32_t n_ifaces;
+	struct flow_iface_stats ifaces[FLOW_STATS_MAX_IFACES + 1];
+};
+
+/* Filters of `show cache`; a zero field (or flag bit clear) matches everything. */
+enum flow_filter_field {
+	FLOW_FILTER_SRC_ADDR = 1 << 0,
+	FLOW_FILTER_DST_ADDR = 1 << 1,
+	FLOW_FILTER_SRC_PORT = 1 << 2,
+	FLOW_FILTER_DST_PORT = 1 << 3,
+	FLOW_FILTER_PROTOCOL = 1 << 4,
+	FLOW_FILTER_IFINDEX = 1 << 5,
+	FLOW_FILTER_DIRECTION = 1 << 6,
+	FLOW_FILTER_TIME = 1 << 7, /* last packet within [since_ns, until_ns] */
+};
+
+struct flow_filter {
+	uint32_t fields; /* enum flow_filter_field */
+	uint8_t src_addr[16];
+	uint8_t dst_addr[16];
+	uint8_t src_prefix_len; /* IPv6 bits, 96 + n for IPv4; 0 or 128: the whole address */
+	uint8_t dst_prefix_len;
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint8_t protocol;
+	uint8_t direction;
+	uint32_t ifindex;
+	uint64_t since_ns;
+	uint64_t until_ns;
+};
+
+/* Nonzero stops the walk. */
+typedef int (*flow_visit_fn)(void *arg, const struct flow_entry *e);
+
+int flow_cache_new(struct flow_cache **c, const struct flow_cache_opts *o);
+void flow_cache_free(struct flow_cache *c);
+
+/*
+ * Where records exported inside flow_cache_merge() go: the oldest flows when the cache is
+ * full, a period whose counters would overflow, a finished flow whose key comes back.
+ */
+void flow_cache_set_export(struct flow_cache *c, flow_export_fn fn, void *arg);
+
+/*
+ * Merges one drained entry: vals holds ncpu per-CPU values, those with packets == 0 being
+ * CPUs that did not see the flow. Never allocates.
+ */
+int flow_cache_merge(struct flow_cache *c, const struct nsflow_key *k,
+		     const struct nsflow_value *vals, int ncpu, uint64_t now_ns);
+
+/* One packet that reached the agent through the ring buffer because the map was full. */
+int flow_cache_add_event(struct flow_cache *c, const struct nsflow_event *ev, uint64_t now_ns);
+
+/* Ages the cache at now_ns: FIN/RST, inactive, active. Returns the records exported. */
+size_t flow_cache_expire(struct flow_cache *c, uint64_t now_ns, flow_export_fn fn, void *arg);
+
+/* Exports every flow with reason and empties the cache (reset cache, exit). */
+size_t flow_cache_flush(struct flow_cache *c, uint8_t reason, flow_export_fn fn, void *arg);
+
+size_t flow_cache_count(const struct flow_cache *c);
+
+/* Visits the flows that match f (NULL: all), oldest first. Returns how many were visited. */
+size_t flow_cache_foreach(const struct flow_cache *c, const struct flow_filter *f, flow_visit_fn fn,
+			  void *arg);
+bool flow_cache_filter_match(const struct flow_filter *f, const struct flow_entry *e);
+
+const struct flow_cache_stats *flow_cache_stats(const struct flow_cache *c);
+void flow_cache_reset_stats(struct flow_cache *c);
+
+/*
+ * The record of one exported period. boot_to_wall_ns is CLOCK_REALTIME - CLOCK_BOOTTIME; the
+ * sampler fields are set to "unsampled" (interval 1, selector 0) for the caller to fill in.
+ */
+void flow_entry_to_record(const struct flow_entry *e, uint8_t reason, int64_t boot_to_wall_ns,
+			  struct ns_record *r);
+
+#endif /* NSFLOW_FLOW_CACHE_H */

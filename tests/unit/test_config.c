@@ -1,0 +1,654 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Settings of `nsflow run`: every flag, every YAML key, and the exact message of every refusal,
+ * since those messages are what an operator reads.
+ */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "exp_url.h"
+
+static char tmpdir[64];
+static char err[1024];
+
+static void make_tmpdir(void)
+{
+	strcpy(tmpdir, "/tmp/nsflow-test-config-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	/* messages name the file as given: work where the files are, so they read as an
+	 * operator would see them */
+	cr_assert_eq(chdir(tmpdir), 0);
+}
+
+static void remove_tmpdir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(config, .init = make_tmpdir, .fini = remove_tmpdir);
+
+/* config_parse_args over "run" and the NULL-terminated arguments */
+static int parse(struct nsflow_config *c, ...)
+{
+	char *argv[64] = { "run" };
+	int argc = 1;
+	va_list ap;
+
+	va_start(ap, c);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	config_init(c);
+	err[0] = 0;
+	return config_parse_args(c, argc, argv, err, sizeof(err));
+}
+
+static void write_file(const char *name, const char *text)
+{
+	FILE *f = fopen(name, "w");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int load(struct nsflow_config *c, const char *text)
+{
+	write_file("nsflow.yaml", text);
+	config_init(c);
+	err[0] = 0;
+	return config_load_yaml(c, "nsflow.yaml", err, sizeof(err));
+}
+
+Test(config, defaults)
+{
+	struct nsflow_config c;
+
+	config_init(&c);
+	cr_assert_eq(c.active_timeout_s, 1800);
+	cr_assert_eq(c.inactive_timeout_s, 30);
+	cr_assert_eq(c.poll_interval_ms, 1000);
+	cr_assert_eq(c.cache_entries, 65536);
+	cr_assert_eq(c.sample.mode, NSFLOW_SAMPLE_NONE);
+	cr_assert_eq(c.xdp_mode, CONFIG_XDP_AUTO);
+	cr_assert_eq(c.ingress_hook, CONFIG_INGRESS_XDP);
+	cr_assert(c.egress);
+	cr_assert_str_eq(c.pin_dir, "/sys/fs/bpf/nsflow");
+	cr_assert_eq(c.mpls_mode, NSFLOW_MPLS_LABEL_AND_IP);
+	cr_assert_eq(c.srv6_mode, NSFLOW_SRV6_OUTER);
+	cr_assert_eq(c.counter_bits, 64);
+	cr_assert_eq(c.template_refresh_packets, 20);
+	cr_assert_eq(c.template_refresh_s, 600);
+	cr_assert_eq(c.mtu, 1400);
+	cr_assert_eq(c.observation_domain, 0);
+	cr_assert_eq(c.source.ss_family, AF_UNSPEC);
+	cr_assert_str_eq(c.metrics_address, "");
+	cr_assert_eq(c.n_ifaces, 0);
+	cr_assert_eq(c.n_collectors, 0);
+	cr_assert_eq(c.verbose, 0);
+	config_free(&c);
+}
+
+Test(config, every_flag)
+{
+	struct sockaddr_in6 *s6;
+	struct nsflow_config c;
+
+	cr_assert_eq(parse(&c, "-i", "lo", "--interface", "eth1", "-c", "ipfix://192.0.2.1:4739",
+			   "--collector", "v9://192.0.2.2:2055", "--active-timeout", "60",
+			   "--inactive-timeout", "15", "--poll-interval", "250", "--cache-entries",
+			   "262144", "--sample", "random:100", "--xdp-mode", "generic",
+			   "--ingress-hook", "tc", "--no-egress", "--pin-dir", "/sys/fs/bpf/x",
+			   "--mpls", "label-only", "--srv6", "inner-header", "--counter-bits", "32",
+			   "--observation-domain", "4294967295", "--template-refresh-packets", "5",
+			   "--template-refresh-seconds", "60", "--mtu", "9000", "--source-address",
+			   "[2001:db8::1]:2055", "--metrics", "127.0.0.1:9100", "-v", "-v", NULL),
+		     0, "%s", err);
+	cr_assert_eq(c.n_ifaces, 2);
+	cr_assert_str_eq(c.ifaces[0].name, "lo");
+	cr_assert_str_eq(c.ifaces[1].name, "eth1");
+	cr_assert_eq(c.n_collectors, 2);
+	cr_assert_str_eq(c.collectors[0], "ipfix://192.0.2.1:4739");
+	cr_assert_str_eq(c.collectors[1], "v9://192.0.2.2:2055");
+	cr_assert_eq(c.active_timeout_s, 60);
+	cr_assert_eq(c.inactive_timeout_s, 15);
+	cr_assert_eq(c.poll_interval_ms, 250);
+	cr_assert_eq(c.cache_entries, 262144);
+	cr_assert_eq(c.sample.mode, NSFLOW_SAMPLE_RANDOM);
+	cr_assert_eq(c.sample.param, 100);
+	cr_assert_eq(c.xdp_mode, CONFIG_XDP_GENERIC);
+	cr_assert_eq(c.ingress_hook, CONFIG_INGRESS_TC);
+	cr_assert_not(c.egress);
+	cr_assert_str_eq(c.pin_dir, "/sys/fs/bpf/x");
+	cr_assert_eq(c.mpls_mode, NSFLOW_MPLS_LABEL_ONLY);
+	cr_assert_eq(c.srv6_mode, NSFLOW_SRV6_INNER);
+	cr_assert_eq(c.counter_bits, 32);
+	cr_assert_eq(c.observation_domain, 4294967295u);
+	cr_assert_eq(c.template_refresh_packets, 5);
+	cr_assert_eq(c.template_refresh_s, 60);
+	cr_assert_eq(c.mtu, 9000);
+	cr_assert_str_eq(c.source_address, "[2001:db8::1]:2055");
+	s6 = (struct sockaddr_in6 *)&c.source;
+	cr_assert_eq(s6->sin6_family, AF_INET6);
+	cr_assert_eq(ntohs(s6->sin6_port), 2055);
+	cr_assert_eq(s6->sin6_addr.s6_addr[15], 1);
+	cr_assert_str_eq(c.metrics_address, "127.0.0.1:9100");
+	cr_assert_eq(c.verbose, 2);
+	cr_assert_not(c.help);
+	config_free(&c);
+}
+
+Test(config, flag_values_of_each_kind)
+{
+	struct sockaddr_in *s4;
+	struct nsflow_config c;
+
+	cr_assert_eq(parse(&c, "-i", "lo", "--sample", "fixed:1", "--xdp-mode", "native",
+			   "--source-address", "192.0.2.7", "--mpls", "ip-only", NULL),
+		     0, "%s", err);
+	cr_assert_eq(c.sample.mode, NSFLOW_SAMPLE_FIXED);
+	cr_assert_eq(c.sample.param, 1);
+	cr_assert_eq(c.xdp_mode, CONFIG_XDP_NATIVE);
+	cr_assert_eq(c.mpls_mode, NSFLOW_MPLS_IP_ONLY);
+	s4 = (struct sockaddr_in *)&c.source;
+	cr_assert_eq(s4->sin_family, AF_INET);
+	cr_assert_eq(s4->sin_port, 0);
+	cr_assert_eq(ntohl(s4->sin_addr.s_addr), 0xc0000207);
+	config_free(&c);
+
+	cr_assert_eq(parse(&c, "--sample", "time:30000", "--source-address", "192.0.2.7:9995",
+			   "--metrics", "[::1]:9100", "--sample=fixed:65535", "--active-timeout=1",
+			   NULL),
+		     0, "%s", err);
+	cr_assert_eq(c.sample.mode, NSFLOW_SAMPLE_FIXED, "the last flag wins");
+	cr_assert_eq(c.sample.param, 65535);
+	cr_assert_eq(c.active_timeout_s, 1);
+	cr_assert_eq(ntohs(((struct sockaddr_in *)&c.source)->sin_port), 9995);
+	config_free(&c);
+
+	cr_assert_eq(parse(&c, "--sample", "time:5", "--sample", "none", "--source-address",
+			   "2001:db8::2", "--metrics", ":9100", NULL),
+		     0, "%s", err);
+	cr_assert_eq(c.sample.mode, NSFLOW_SAMPLE_NONE);
+	cr_assert_eq(c.source.ss_family, AF_INET6);
+	config_free(&c);
+}
+
+Test(config, help)
+{
+	struct nsflow_config c;
+
+	cr_assert_eq(parse(&c, "--help", NULL), 0);
+	cr_assert(c.help);
+	config_free(&c);
+	cr_assert_eq(parse(&c, "-i", "lo", "-h", "--config", "missing.yaml", NULL), 0,
+		     "help does not read the file");
+	cr_assert(c.help);
+	config_free(&c);
+}
+
+struct flag_error {
+	const char *args[4];
+	const char *message;
+};
+
+static const struct flag_error flag_errors[] = {
+	{ { "--sample", "fixed:0" }, "--sample: 'fixed:0' out of range (N is 1..65535)" },
+	{ { "--sample", "random:65536" }, "--sample: 'random:65536' out of range (N is 1..65535)" },
+	{ { "--sample", "time:4" }, "--sample: 'time:4' out of range (MS is 5..30000)" },
+	{ { "--sample", "time:99999999999" },
+	  "--sample: 'time:99999999999' out of range (MS is 5..30000)" },
+	{ { "--sample", "fixed" },
+	  "--sample: 'fixed' is not fixed:N, random:N (N 1..65535), time:MS (MS 5..30000) or "
+	  "none" },
+	{ { "--sample", "fixed:1x" },
+	  "--sample: 'fixed:1x' is not fixed:N, random:N (N 1..65535), time:MS (MS 5..30000) or "
+	  "none" },
+	{ { "--active-timeout", "0" }, "--active-timeout: 0 is out of range 1..3600 seconds" },
+	{ { "--active-timeout", "3601" },
+	  "--active-timeout: 3601 is out of range 1..3600 seconds" },
+	{ { "--active-timeout", "ten" },
+	  "--active-timeout: 'ten' is not a number (seconds 1..3600)" },
+	{ { "--active-timeout", "-5" },
+	  "--active-timeout: '-5' is not a number (seconds 1..3600)" },
+	{ { "--active-timeout", "" }, "--active-timeout: no value given (seconds 1..3600)" },
+	{ { "--inactive-timeout", "4" }, "--inactive-timeout: 4 is out of range 5..600 seconds" },
+	{ { "--inactive-timeout", "601" },
+	  "--inactive-timeout: 601 is out of range 5..600 seconds" },
+	{ { "--poll-interval", "9" }, "--poll-interval: 9 is out of range 10..60000 milliseconds" },
+	{ { "--poll-interval", "1.5" },
+	  "--poll-interval: '1.5' is not a number (milliseconds 10..60000)" },
+	{ { "--cache-entries", "1023" },
+	  "--cache-entries: 1023 is out of range 1024..16777216 entries" },
+	{ { "--cache-entries", "16777217" },
+	  "--cache-entries: 16777217 is out of range 1024..16777216 entries" },
+	{ { "--cache-entries", "99999999999999999999" },
+	  "--cache-entries: 99999999999999999999 is out of range 1024..16777216 entries" },
+	{ { "--observation-domain", "4294967296" },
+	  "--observation-domain: 4294967296 is out of range 0..4294967295" },
+	{ { "--template-refresh-packets", "0" },
+	  "--template-refresh-packets: 0 is out of range 1..65535 packets" },
+	{ { "--template-refresh-seconds", "86401" },
+	  "--template-refresh-seconds: 86401 is out of range 1..86400 seconds" },
+	{ { "--mtu", "575" }, "--mtu: 575 is out of range 576..65535 bytes" },
+	{ { "--xdp-mode", "offload" }, "--xdp-mode: 'offload' is not auto, native or generic" },
+	{ { "--ingress-hook", "nf" }, "--ingress-hook: 'nf' is not xdp or tc" },
+	{ { "--mpls", "labels" }, "--mpls: 'labels' is not label-only, ip-only or label-and-ip" },
+	{ { "--srv6", "inner" }, "--srv6: 'inner' is not outer or inner-header" },
+	{ { "--counter-bits", "16" }, "--counter-bits: '16' is not 32 or 64" },
+	{ { "--pin-dir", "bpf/nsflow" }, "--pin-dir: 'bpf/nsflow' is not an absolute path" },
+	{ { "--source-address", "example.com" },
+	  "--source-address: 'example.com' is not an IPv4 or IPv6 address with an optional port "
+	  "(192.0.2.1, 192.0.2.1:2055, 2001:db8::1 or [2001:db8::1]:2055)" },
+	{ { "--source-address", "192.0.2.1:65536" },
+	  "--source-address: '192.0.2.1:65536' is not an IPv4 or IPv6 address with an optional "
+	  "port (192.0.2.1, 192.0.2.1:2055, 2001:db8::1 or [2001:db8::1]:2055)" },
+	{ { "--metrics", "9100" },
+	  "--metrics: '9100' is not HOST:PORT (127.0.0.1:9100, [::1]:9100, or :9100 for every "
+	  "address)" },
+	{ { "--metrics", "::1:9100" },
+	  "--metrics: '::1:9100' is not HOST:PORT (127.0.0.1:9100, [::1]:9100, or :9100 for "
+	  "every address)" },
+	{ { "--metrics", "localhost:0" },
+	  "--metrics: 'localhost:0' is not HOST:PORT (127.0.0.1:9100, [::1]:9100, or :9100 for "
+	  "every address)" },
+	{ { "-i", "lo", "-i", "lo" }, "-i: interface 'lo' is listed twice" },
+	{ { "-i", "a-name-that-is-too-long" },
+	  "-i: 'a-name-that-is-too-long' is not an interface name (1..15 characters, no '/', ':' "
+	  "or spaces)" },
+	{ { "-i", "eth0:1" },
+	  "-i: 'eth0:1' is not an interface name (1..15 characters, no '/', ':' or spaces)" },
+	{ { "-c", "ipfix://a:1", "-c", "ipfix://a:1" },
+	  "-c: collector 'ipfix://a:1' is listed twice" },
+	{ { "-c", "" }, "-c: empty collector URL" },
+	{ { "--activ-timeout", "5" },
+	  "unknown option '--activ-timeout' (did you mean '--active-timeout'?)" },
+	{ { "--inactive-timout=5" },
+	  "unknown option '--inactive-timout' (did you mean '--inactive-timeout'?)" },
+	{ { "--frobnicate" }, "unknown option '--frobnicate' (see nsflow run --help)" },
+	{ { "-x" }, "unknown option '-x' (see nsflow run --help)" },
+	{ { "--template-refresh", "5" },
+	  "option '--template-refresh' is ambiguous: more than one option starts so" },
+	{ { "--active-timeout" }, "--active-timeout needs a value (seconds)" },
+	{ { "-i" }, "-i needs a value (an interface name)" },
+	{ { "--no-egress=yes" }, "--no-egress takes no value" },
+	{ { "eth0" }, "unexpected argument 'eth0' (see nsflow run --help)" },
+	{ { "--config", "a.yaml", "--config", "b.yaml" }, "--config is given twice" },
+	{ { "--config", "missing.yaml" }, "missing.yaml: No such file or directory" },
+};
+
+Test(config, every_flag_error_says_what_is_wrong)
+{
+	for (size_t i = 0; i < sizeof(flag_errors) / sizeof(flag_errors[0]); i++) {
+		const struct flag_error *e = &flag_errors[i];
+		int want = strstr(e->message, "No such file") ? -ENOENT : -EINVAL;
+		struct nsflow_config c;
+
+		cr_assert_eq(parse(&c, e->args[0], e->args[1], e->args[2], e->args[3], NULL), want,
+			     "%s %s: %s", e->args[0], e->args[1] ? e->args[1] : "", err);
+		cr_assert_str_eq(err, e->message);
+		config_free(&c);
+	}
+}
+
+Test(config, usage_answers_the_operator)
+{
+	static const char *const must[] = {
+		"--interface IFACE",
+		"--collector URL",
+		"ipfix+tcp://",
+		"json:",
+		"--config FILE",
+		"--active-timeout SEC",
+		"1..3600, default 1800",
+		"--inactive-timeout SEC",
+		"5..600, default 30",
+		"--poll-interval MS",
+		"10..60000, default 1000",
+		"--cache-entries N",
+		"1024..16777216, default 65536",
+		"--sample MODE",
+		"fixed:N",
+		"random:N",
+		"time:MS",
+		"1..65535",
+		"5..30000",
+		"--xdp-mode MODE",
+		"--ingress-hook HOOK",
+		"--no-egress",
+		"--pin-dir DIR",
+		"/sys/fs/bpf/nsflow",
+		"--mpls MODE",
+		"--srv6 MODE",
+		"--counter-bits",
+		"--observation-domain",
+		"--template-refresh-packets",
+		"--template-refresh-seconds",
+		"--mtu",
+		"--source-address",
+		"--metrics",
+		"--verbose",
+		"--help",
+		"Examples:",
+		"interfaces:",
+		"Flags win over the file",
+	};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	config_usage(f);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)
+		cr_assert_not_null(strstr(text, must[i]), "--help does not mention '%s'", must[i]);
+	/* 80 columns, for a terminal */
+	for (char *line = text, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+		cr_assert_leq(nl - line, 80, "%.*s", (int)(nl - line), line);
+	free(text);
+}
+
+static const char good_yaml[] = "# every setting\n"
+				"interfaces:\n"
+				"  - lo\n"
+				"  - name: eth1\n"
+				"    sample: fixed:100\n"
+				"    mpls: label-only\n"
+				"    srv6: inner-header\n"
+				"collectors:\n"
+				"  - ipfix://192.0.2.1:4739\n"
+				"  - v9://192.0.2.2:2055\n"
+				"active-timeout: 120\n"
+				"inactive-timeout: 10\n"
+				"poll-interval: 500\n"
+				"cache-entries: 131072\n"
+				"sample: time:100\n"
+				"xdp-mode: native\n"
+				"ingress-hook: tc\n"
+				"no-egress: true\n"
+				"pin-dir: /sys/fs/bpf/test\n"
+				"mpls: ip-only\n"
+				"srv6: outer\n"
+				"counter-bits: 32\n"
+				"observation-domain: 7\n"
+				"template-refresh-packets: 100\n"
+				"template-refresh-seconds: 30\n"
+				"mtu: 1500\n"
+				"source-address: 192.0.2.9\n"
+				"metrics: 127.0.0.1:9100\n"
+				"verbose: 2\n";
+
+Test(config, yaml_good_file)
+{
+	struct nsflow_config c;
+	struct nsflow_cfg cfg;
+
+	cr_assert_eq(load(&c, good_yaml), 0, "%s", err);
+	cr_assert_eq(c.n_ifaces, 2);
+	cr_assert_str_eq(c.ifaces[0].name, "lo");
+	cr_assert_eq(c.ifaces[0].line, 3);
+	cr_assert_not(c.ifaces[0].has_sample);
+	cr_assert_str_eq(c.ifaces[1].name, "eth1");
+	cr_assert(c.ifaces[1].has_sample && c.ifaces[1].has_mpls && c.ifaces[1].has_srv6);
+	cr_assert_eq(c.n_collectors, 2);
+	cr_assert_str_eq(c.collectors[1], "v9://192.0.2.2:2055");
+	cr_assert_eq(c.active_timeout_s, 120);
+	cr_assert_eq(c.inactive_timeout_s, 10);
+	cr_assert_eq(c.poll_interval_ms, 500);
+	cr_assert_eq(c.cache_entries, 131072);
+	cr_assert_eq(c.sample.mode, NSFLOW_SAMPLE_TIME);
+	cr_assert_eq(c.sample.param, 100);
+	cr_assert_eq(c.xdp_mode, CONFIG_XDP_NATIVE);
+	cr_assert_eq(c.ingress_hook, CONFIG_INGRESS_TC);
+	cr_assert_not(c.egress);
+	cr_assert_str_eq(c.pin_dir, "/sys/fs/bpf/test");
+	cr_assert_eq(c.mpls_mode, NSFLOW_MPLS_IP_ONLY);
+	cr_assert_eq(c.srv6_mode, NSFLOW_SRV6_OUTER);
+	cr_assert_eq(c.counter_bits, 32);
+	cr_assert_eq(c.observation_domain, 7);
+	cr_assert_eq(c.template_refresh_packets, 100);
+	cr_assert_eq(c.template_refresh_s, 30);
+	cr_assert_eq(c.mtu, 1500);
+	cr_assert_eq(c.source.ss_family, AF_INET);
+	cr_assert_str_eq(c.metrics_address, "127.0.0.1:9100");
+	cr_assert_eq(c.verbose, 2);
+
+	/* the interface's own settings win on it, the global ones apply elsewhere */
+	config_iface_cfg(&c, &c.ifaces[1], &cfg);
+	cr_assert_eq(cfg.sample_mode, NSFLOW_SAMPLE_FIXED);
+	cr_assert_eq(cfg.sample_param, 100);
+	cr_assert_eq(cfg.mpls_mode, NSFLOW_MPLS_LABEL_ONLY);
+	cr_assert_eq(cfg.srv6_mode, NSFLOW_SRV6_INNER);
+	config_iface_cfg(&c, &c.ifaces[0], &cfg);
+	cr_assert_eq(cfg.sample_mode, NSFLOW_SAMPLE_TIME);
+	cr_assert_eq(cfg.sample_param, 100);
+	cr_assert_eq(cfg.mpls_mode, NSFLOW_MPLS_IP_ONLY);
+	cr_assert_eq(cfg.srv6_mode, NSFLOW_SRV6_OUTER);
+	cr_assert_eq(cfg.key_fields, NSFLOW_KF_ALL);
+	config_free(&c);
+}
+
+Test(config, yaml_flow_style_single_values_and_empty_file)
+{
+	struct nsflow_config c;
+
+	cr_assert_eq(load(&c, "interfaces: [lo, {name: eth1, sample: 'random:7'}]\n"
+			      "collectors: ipfix://[2001:db8::1]:4739\n"
+			      "no-egress: off\n"
+			      "active-timeout: \"90\"\n"),
+		     0, "%s", err);
+	cr_assert_eq(c.n_ifaces, 2);
+	cr_assert_eq(c.ifaces[1].sample.mode, NSFLOW_SAMPLE_RANDOM);
+	cr_assert_eq(c.ifaces[1].sample.param, 7);
+	cr_assert_eq(c.n_collectors, 1);
+	cr_assert(c.egress);
+	cr_assert_eq(c.active_timeout_s, 90);
+	config_free(&c);
+
+	cr_assert_eq(load(&c, "# nothing set\n"), 0, "%s", err);
+	cr_assert_eq(c.active_timeout_s, 1800);
+	config_free(&c);
+	cr_assert_eq(load(&c, "interfaces:\ncollectors: []\n"), 0, "%s", err);
+	cr_assert_eq(c.n_ifaces, 0);
+	config_free(&c);
+}
+
+struct yaml_error {
+	const char *text;
+	const char *message;
+};
+
+static const struct yaml_error yaml_errors[] = {
+	{ "interfaces: [lo]\n\n\n\n\n\nactiv-timeout: 60\n",
+	  "nsflow.yaml:7: unknown key 'activ-timeout' (did you mean 'active-timeout'?)" },
+	{ "colectors: []\n",
+	  "nsflow.yaml:1: unknown key 'colectors' (did you mean 'collectors'?)" },
+	{ "frobnicate: 1\n", "nsflow.yaml:1: unknown key 'frobnicate'" },
+	{ "config: other.yaml\n", "nsflow.yaml:1: unknown key 'config'" },
+	{ "interfaces: [lo]\n\nactive-timeout: 0\n",
+	  "nsflow.yaml:3: active-timeout: 0 is out of range 1..3600 seconds" },
+	{ "inactive-timeout: 1000\n",
+	  "nsflow.yaml:1: inactive-timeout: 1000 is out of range 5..600 seconds" },
+	{ "poll-interval: fast\n",
+	  "nsflow.yaml:1: poll-interval: 'fast' is not a number (milliseconds 10..60000)" },
+	{ "sample: fixed:0\n", "nsflow.yaml:1: sample: 'fixed:0' out of range (N is 1..65535)" },
+	{ "mpls: both\n",
+	  "nsflow.yaml:1: mpls: 'both' is not label-only, ip-only or label-and-ip" },
+	{ "no-egress: maybe\n",
+	  "nsflow.yaml:1: no-egress: 'maybe' is not true, false, yes, no, on or off" },
+	{ "verbose: 4\n", "nsflow.yaml:1: verbose: 4 is out of range 0..3" },
+	{ "active-timeout:\n", "nsflow.yaml:1: active-timeout: no value given" },
+	{ "active-timeout: [1, 2]\n",
+	  "nsflow.yaml:1: active-timeout: expected a single value, not a list" },
+	{ "mtu:\n  bytes: 1500\n", "nsflow.yaml:2: mtu: expected a single value, not a mapping" },
+	{ "collectors:\n  url: ipfix://a:1\n",
+	  "nsflow.yaml:2: collectors: expected a list, not a mapping" },
+	{ "collectors: [[a]]\n", "nsflow.yaml:1: collectors: expected a single value, not a list" },
+	{ "interfaces: [[lo]]\n",
+	  "nsflow.yaml:1: interfaces: expected a name or 'name: ...' settings, not a list" },
+	{ "interfaces:\n  - sample: fixed:2\n",
+	  "nsflow.yaml:2: interface settings without a 'name'" },
+	{ "interfaces:\n  - name: lo\n    smaple: fixed:2\n",
+	  "nsflow.yaml:3: unknown interface setting 'smaple' (did you mean 'sample'?) (an "
+	  "interface takes name, sample, mpls and srv6)" },
+	{ "interfaces:\n  - name: lo\n    sample: time:1\n",
+	  "nsflow.yaml:3: sample: 'time:1' out of range (MS is 5..30000)" },
+	{ "interfaces:\n  - name: lo\n    srv6: [inner]\n",
+	  "nsflow.yaml:3: srv6: expected a single value, not a list" },
+	{ "interfaces:\n  - lo\n  - lo\n", "nsflow.yaml:3: interface 'lo' is listed twice" },
+	{ "active-timeout: 60\nmtu: 1500\nactive-timeout: 90\n",
+	  "nsflow.yaml:3: 'active-timeout' is set twice (first on line 1)" },
+	{ "- lo\n- eth0\n", "nsflow.yaml:1: expected 'key: value' settings, not a list" },
+	{ "? [a]\n: b\n", "nsflow.yaml:1: a setting name must be a plain word" },
+	/* libyaml's own findings keep its words and the line */
+	{ "interfaces:\n  - lo\nactive-timeout: 60\n  inactive-timeout: 10\n",
+	  "nsflow.yaml:4: bad YAML: mapping values are not allowed in this context" },
+	{ "interfaces: [lo\nactive-timeout: 5\n",
+	  "nsflow.yaml:2: bad YAML: did not find expected ',' or ']' (while parsing a flow "
+	  "sequence at line 1)" },
+	{ "interfaces:\n- lo\n\tactive-timeout: 5\n",
+	  "nsflow.yaml:3: bad YAML: found a tab character that violates indentation (while "
+	  "scanning a plain scalar at line 2)" },
+};
+
+Test(config, every_yaml_error_names_file_line_and_problem)
+{
+	for (size_t i = 0; i < sizeof(yaml_errors) / sizeof(yaml_errors[0]); i++) {
+		struct nsflow_config c;
+
+		cr_assert_eq(load(&c, yaml_errors[i].text), -EINVAL, "%s", yaml_errors[i].text);
+		cr_assert_str_eq(err, yaml_errors[i].message);
+		config_free(&c);
+	}
+}
+
+/* the exporter's parser judges URLs; its words follow where the URL was given */
+Test(config, collector_urls_are_checked_before_anything_runs)
+{
+	struct nsflow_config c;
+	char expect[1024], msg[512];
+	struct ns_url u;
+
+	cr_assert_neq(ns_url_parse("ipfx://192.0.2.1:4739", &u, msg, sizeof(msg)), 0);
+	cr_assert_eq(parse(&c, "-c", "ipfx://192.0.2.1:4739", NULL), -EINVAL);
+	snprintf(expect, sizeof(expect), "-c: %s", msg);
+	cr_assert_str_eq(err, expect);
+	config_free(&c);
+
+	cr_assert_neq(ns_url_parse("192.0.2.1:4739", &u, msg, sizeof(msg)), 0);
+	cr_assert_eq(load(&c, "collectors:\n  - ipfix://192.0.2.1:4739\n  - 192.0.2.1:4739\n"),
+		     -EINVAL);
+	snprintf(expect, sizeof(expect), "nsflow.yaml:3: collectors: %s", msg);
+	cr_assert_str_eq(err, expect);
+	config_free(&c);
+
+	cr_assert_eq(parse(&c, "-c", "ipfix+tcp://[2001:db8::1]:4739", "-c", "json:-", "-c",
+			   "file:/var/lib/nsflow/flows.ipfix", "-c", "v5://collector.example:2055",
+			   NULL),
+		     0, "%s", err);
+	cr_assert_eq(c.n_collectors, 4);
+	config_free(&c);
+}
+
+Test(config, missing_interface_is_refused)
+{
+	struct nsflow_config c;
+
+	cr_assert_eq(parse(&c, "-i", "lo", "-i", "nsflowtest9", NULL), 0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "interface 'nsflowtest9' does not exist");
+	cr_assert_gt(c.ifaces[0].ifindex, 0, "lo was resolved on the way");
+	config_free(&c);
+
+	/* from a file, the message says where it was listed */
+	cr_assert_eq(load(&c, "interfaces:\n  - lo\n  - name: nsflowtest9\n"), 0, "%s", err);
+	c.config_path = strdup("nsflow.yaml");
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "nsflow.yaml:3: interface 'nsflowtest9' does not exist");
+	config_free(&c);
+
+	cr_assert_eq(parse(&c, "--active-timeout", "60", NULL), 0);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "no interface to meter: give -i IFACE, or 'interfaces:' in the "
+			      "config file");
+	config_free(&c);
+
+	cr_assert_eq(parse(&c, "-i", "lo", NULL), 0);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.ifaces[0].ifindex, 1, "lo is ifindex 1 in every namespace");
+	config_free(&c);
+}
+
+Test(config, flags_win_over_the_file)
+{
+	struct nsflow_config c;
+
+	write_file("nsflow.yaml", "interfaces:\n"
+				  "  - name: lo\n"
+				  "    sample: fixed:10\n"
+				  "  - eth7\n"
+				  "collectors: [ipfix://192.0.2.1:4739]\n"
+				  "active-timeout: 600\n"
+				  "inactive-timeout: 20\n"
+				  "sample: random:5\n"
+				  "verbose: 1\n");
+	/* the file is read first whatever its place among the flags */
+	cr_assert_eq(parse(&c, "--active-timeout", "900", "-i", "lo", "--config", "nsflow.yaml",
+			   "--sample", "none", NULL),
+		     0, "%s", err);
+	cr_assert_str_eq(c.config_path, "nsflow.yaml");
+	cr_assert_eq(c.active_timeout_s, 900);
+	cr_assert_eq(c.inactive_timeout_s, 20);
+	cr_assert_eq(c.sample.mode, NSFLOW_SAMPLE_NONE);
+	cr_assert_eq(c.verbose, 1);
+	/* -i replaced the file's list; lo keeps its settings from the file */
+	cr_assert_eq(c.n_ifaces, 1);
+	cr_assert_str_eq(c.ifaces[0].name, "lo");
+	cr_assert(c.ifaces[0].has_sample);
+	cr_assert_eq(c.ifaces[0].sample.param, 10);
+	cr_assert_eq(c.ifaces[0].line, 0);
+	cr_assert_eq(c.n_collectors, 1, "no -c: the file's collectors stay");
+	config_free(&c);
+
+	cr_assert_eq(parse(&c, "--config", "nsflow.yaml", "-c", "v9://192.0.2.5:2055", "-i", "eth8",
+			   NULL),
+		     0, "%s", err);
+	cr_assert_eq(c.n_collectors, 1);
+	cr_assert_str_eq(c.collectors[0], "v9://192.0.2.5:2055");
+	cr_assert_eq(c.n_ifaces, 1);
+	cr_assert_str_eq(c.ifaces[0].name, "eth8");
+	cr_assert_not(c.ifaces[0].has_sample);
+	config_free(&c);
+
+	/* without -i the file's interfaces are kept, in order */
+	cr_assert_eq(parse(&c, "--config", "nsflow.yaml", NULL), 0, "%s", err);
+	cr_assert_eq(c.n_ifaces, 2);
+	cr_assert_str_eq(c.ifaces[1].name, "eth7");
+	config_free(&c);
+
+	/* an error in the file stops everything and names the file */
+	write_file("bad.yaml", "active-timeout: 0\n");
+	cr_assert_eq(parse(&c, "-i", "lo", "--config", "bad.yaml", NULL), -EINVAL);
+	cr_assert_str_eq(err, "bad.yaml:1: active-timeout: 0 is out of range 1..3600 seconds");
+	config_free(&c);
+}
+
+Test(config, argv_zero_must_be_the_command)
+{
+	struct nsflow_config c;
+	char *argv[] = { "-i", "lo", NULL };
+
+	config_init(&c);
+	cr_assert_eq(config_parse_args(&c, 2, argv, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "config_parse_args: argv[0] must be the command word");
+	config_free(&c);
+}
