@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include "control.h"
+#include "exp_format.h"
+#include "log.h"
+
+#define REQ_MAX 4096
+
+int control_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[sizeof(sa.sun_path)];
+	int fd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (strrchr(dir, '/')) {
+		*strrchr(dir, '/') = 0;
+		mkdir(dir, 0700);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) || listen(fd, 8)) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+/* Splits a request line into words. */
+static int split(char *line, char **argv, int max)
+{
+	int n = 0;
+
+	for (char *t = strtok(line, " \t\n"); t && n < max; t = strtok(NULL, " \t\n"))
+		argv[n++] = t;
+	return n;
+}
+
+void control_serve(int lfd, struct agent *a)
+{
+	char req[REQ_MAX], *argv[64], *out = NULL;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	size_t outlen = 0;
+	struct pollfd p;
+	ssize_t n;
+	FILE *f;
+	int cfd, argc, ret;
+
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (cfd < 0)
+		return;
+	/* root only: the socket's mode says so too, this holds even if it was changed */
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) || cred.uid != 0) {
+		dprintf(cfd, "error: permission denied (root only)\n");
+		close(cfd);
+		return;
+	}
+	p = (struct pollfd){ .fd = cfd, .events = POLLIN };
+	if (poll(&p, 1, 1000) <= 0 || (n = read(cfd, req, sizeof(req) - 1)) <= 0) {
+		close(cfd);
+		return;
+	}
+	req[n] = 0;
+	argc = split(req, argv, 64);
+	f = open_memstream(&out, &outlen);
+	if (!f) {
+		close(cfd);
+		return;
+	}
+	ret = control_execute(a, argc, argv, f);
+	fclose(f);
+	dprintf(cfd, "%s\n", ret ? "error" : "ok");
+	for (size_t off = 0; off < outlen;) {
+		ssize_t w = write(cfd, out + off, outlen - off);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(out);
+	close(cfd);
+}
+
+int control_request(const char *path, int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[65536], req[REQ_MAX] = "";
+	size_t len = 0;
+	ssize_t n;
+	int fd, status = -1;
+	char *body;
+
+	for (int i = 0; i < argc; i++)
+		len += (size_t)snprintf(req + len, sizeof(req) - len, "%s%s", i ? " " : "", argv[i]);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "nsflow: no running agent answers on %s: %s%s\n", path,
+			strerror(errno),
+			errno == EACCES ? " (root only)" : " (is `nsflow run` running?)");
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (write(fd, req, strlen(req)) < 0) {
+		close(fd);
+		return 1;
+	}
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = 0;
+		body = buf;
+		if (status < 0) {
+			status = strncmp(buf, "ok\n", 3) ? 1 : 0;
+			body = strchr(buf, '\n') ? strchr(buf, '\n') + 1 : buf + n;
+		}
+		fputs(body, status ? stderr : stdout);
+	}
+	close(fd);
+	return status < 0 ? 1 : status;
+}
+
+static const char *reason_name(int r)
+{
+	static const char *const names[] = { "-", "inactive", "active", "tcp-fin-rst", "forced",
+					     "cache-full" };
+
+	return r >= 0 && r <= 5 ? names[r] : "?";
+}
+
+static const char *ifname_of(uint32_t ifindex, char *buf)
+{
+	if (!ifindex || !if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "%u", ifindex);
+	return buf;
+}
+
+struct show_ctx {
+	struct agent *a;
+	FILE *out;
+	bool json;
+	size_t n;
+};
+
+static int show_flow(void *arg, const struct flow_entry *e)
+{
+	struct show_ctx *s = arg;
+	struct ns_record r;
+	char line[NS_LINE_MAX];
+
+	flow_entry_to_record(e, 0, s->a->boot_to_wall_ns, &r);
+	/* the cache's view: totals since the flow was created, not the current period */
+	r.packets = e->total_packets;
+	r.octets = e->total_octets;
+	if (s->json) {
+		static struct ns_tmpl_set ipfix;
+		static bool ready;
+
+		/* JSON keys come from the same IE registry as the IPFIX templates */
+		if (!ready && !ns_tmpl_set_init(&ipfix, NS_PROTO_IPFIX))
+			ready = true;
+		if (ready && ns_json_format(&ipfix, &r, line, sizeof(line)) > 0)
+			fputs(line, s->out);
+	} else if (ns_text_format(&s->a->ctx, &r, line, sizeof(line)) > 0) {
+		fputs(line, s->out);
+	}
+	s->n++;
+	return 0;
+}
+
+static int parse_addr_filter(const char *txt, uint8_t *addr, uint8_t *plen)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	int len = -1;
+
+	snprintf(buf, sizeof(buf), "%s", txt);
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = 0;
+		len = atoi(slash + 1);
+	}
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, buf, addr + 12) == 1) {
+		addr[10] = addr[11] = 0xff;
+		*plen = (uint8_t)(len < 0 || len > 32 ? 128 : 96 + len);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, addr) == 1) {
+		*plen = (uint8_t)(len < 0 || len > 128 ? 128 : len);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
+{
+	struct show_ctx s = { .a = a, .out = out };
+	struct flow_filter f = { 0 };
+
+	for (int i = 0; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(o, "--json")) {
+			s.json = true;
+			continue;
+		}
+		if (!v) {
+			fprintf(out, "show cache: %s needs a value\n", o);
+			return -EINVAL;
+		}
+		i++;
+		if (!strcmp(o, "--src") || !strcmp(o, "--dst")) {
+			bool src = o[2] == 's';
+
+			if (parse_addr_filter(v, src ? f.src_addr : f.dst_addr,
+					      src ? &f.src_prefix_len : &f.dst_prefix_len)) {
+				fprintf(out, "show cache: '%s' is not an address[/len]\n", v);
+				return -EINVAL;
+			}
+			f.fields |= src ? FLOW_FILTER_SRC_ADDR : FLOW_FILTER_DST_ADDR;
+		} else if (!strcmp(o, "--sport") || !strcmp(o, "--dport")) {
+			int port = atoi(v);
+
+			if (port <= 0 || port > 65535) {
+				fprintf(out, "show cache: port '%s' is not 1..65535\n", v);
+				return -EINVAL;
+			}
+			if (o[2] == 's') {
+				f.src_port = (uint16_t)port;
+				f.fields |= FLOW_FILTER_SRC_PORT;
+			} else {
+				f.dst_port = (uint16_t)port;
+				f.fields |= FLOW_FILTER_DST_PORT;
+			}
+		} else if (!strcmp(o, "--proto")) {
+			struct protoent *pe = getprotobyname(v);
+			int p = pe ? pe->p_proto : atoi(v);
+
+			if (p <= 0 || p > 255) {
+				fprintf(out, "show cache: unknown protocol '%s'\n", v);
+				return -EINVAL;
+			}
+			f.protocol = (uint8_t)p;
+			f.fields |= FLOW_FILTER_PROTOCOL;
+		} else if (!strcmp(o, "--interface")) {
+			f.ifindex = if_nametoindex(v);
+			if (!f.ifindex) {
+				fprintf(out, "show cache: interface '%s' does not exist\n", v);
+				return -EINVAL;
+			}
+			f.fields |= FLOW_FILTER_IFINDEX;
+		} else {
+			fprintf(out,
+				"show cache: unknown filter '%s' (use --src ADDR[/LEN], --dst "
+				"ADDR[/LEN], --sport N, --dport N, --proto NAME|N, --interface "
+				"IFACE, --json)\n",
+				o);
+			return -EINVAL;
+		}
+	}
+	flow_cache_foreach(a->cache, &f, show_flow, &s);
+	if (!s.json)
+		fprintf(out, "%zu flow%s in the cache (of %zu)\n", s.n, s.n == 1 ? "" : "s",
+			flow_cache_count(a->cache));
+	return 0;
+}
+
+static void show_stats(struct agent *a, FILE *out)
+{
+	const struct flow_cache_stats *st = flow_cache_stats(a->cache);
+	static const char *const fam[] = { "ipv4", "ipv6", "mpls" };
+	char ifn[IF_NAMESIZE];
+
+	agent_read_counters(a);
+	fprintf(out, "%-12s %-8s %-5s %14s %18s\n", "interface", "dir", "type", "packets", "octets");
+	for (uint32_t i = 0; i < st->n_ifaces; i++)
+		for (int d = 0; d < 2; d++)
+			for (int f = 0; f < FLOW_FAMILY_MAX; f++)
+				if (st->ifaces[i].packets[d][f])
+					fprintf(out, "%-12s %-8s %-5s %14llu %18llu\n",
+						ifname_of(st->ifaces[i].ifindex, ifn),
+						d ? "egress" : "ingress", fam[f],
+						(unsigned long long)st->ifaces[i].packets[d][f],
+						(unsigned long long)st->ifaces[i].octets[d][f]);
+	fprintf(out, "\nflows: %zu in cache, %llu created, %llu exported\n",
+		flow_cache_count(a->cache), (unsigned long long)st->created,
+		(unsigned long long)st->exported);
+	fprintf(out, "aged:");
+	for (int r = 1; r <= 5; r++)
+		fprintf(out, " %s %llu", reason_name(r), (unsigned long long)st->expired[r]);
+	fprintf(out, "\n\ndatapath counters (all CPUs):\n");
+	for (int i = 0; i < NSFLOW_CNT_MAX; i++)
+		fprintf(out, "  %-20s %llu\n", nsflow_counter_names[i],
+			(unsigned long long)(a->dp.c[i] - a->dp_base.c[i]));
+	fprintf(out, "\nagent: %llu polls, %llu flows drained, %llu map-full events\n",
+		(unsigned long long)a->polls, (unsigned long long)a->drained_flows,
+		(unsigned long long)a->events);
+}
+
+static void show_interfaces(struct agent *a, FILE *out)
+{
+	const struct nsflow_config *c = a->cfg;
+
+	fprintf(out, "%-16s %-8s %-16s %-8s %-12s %s\n", "interface", "ifindex", "ingress", "egress",
+		"sampling", "mpls/srv6");
+	for (size_t i = 0; i < c->n_ifaces; i++) {
+		const struct config_iface *f = &c->ifaces[i];
+		struct nsflow_cfg v;
+		char samp[32];
+
+		config_iface_cfg(c, f, &v);
+		if (v.sample_mode == NSFLOW_SAMPLE_NONE)
+			snprintf(samp, sizeof(samp), "none");
+		else
+			snprintf(samp, sizeof(samp), "%s:%u",
+				 v.sample_mode == NSFLOW_SAMPLE_FIXED	? "fixed"
+				 : v.sample_mode == NSFLOW_SAMPLE_TIME ? "time"
+									: "random",
+				 v.sample_param);
+		fprintf(out, "%-16s %-8u %-16s %-8s %-12s %s/%s\n", f->name, f->ifindex,
+			c->ingress_hook == CONFIG_INGRESS_TC ? "tc"
+			: c->xdp_mode == CONFIG_XDP_GENERIC  ? "xdp-generic"
+							     : "xdp",
+			c->egress ? "tc" : "-", samp,
+			v.mpls_mode == NSFLOW_MPLS_LABEL_ONLY ? "label-only"
+			: v.mpls_mode == NSFLOW_MPLS_IP_ONLY  ? "ip-only"
+							      : "label-and-ip",
+			v.srv6_mode == NSFLOW_SRV6_INNER ? "inner-header" : "outer");
+	}
+}
+
+static void show_collectors(struct agent *a, FILE *out)
+{
+	fprintf(out, "%-32s %-9s %10s %12s %8s %8s %10s\n", "collector", "state", "messages",
+		"records", "errors", "dropped", "templates");
+	for (size_t i = 0; i < a->n_sinks; i++) {
+		struct ns_sink_stats st;
+
+		ns_sink_get_stats(a->sinks[i], &st);
+		fprintf(out, "%-32s %-9s %10llu %12llu %8llu %8llu %10llu\n",
+			ns_sink_url(a->sinks[i]), st.connected ? "up" : "down",
+			(unsigned long long)st.messages_sent, (unsigned long long)st.records_sent,
+			(unsigned long long)st.send_errors, (unsigned long long)st.records_dropped,
+			(unsigned long long)st.templates_sent);
+	}
+}
+
+int control_execute(struct agent *a, int argc, char **argv, FILE *out)
+{
+	const char *verb = argc > 0 ? argv[0] : "", *what = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(verb, "show") && !strcmp(what, "cache"))
+		return show_cache(a, argc - 2, argv + 2, out);
+	if (!strcmp(verb, "show") && !strcmp(what, "stats")) {
+		show_stats(a, out);
+		return 0;
+	}
+	if (!strcmp(verb, "show") && !strcmp(what, "interfaces")) {
+		show_interfaces(a, out);
+		return 0;
+	}
+	if (!strcmp(verb, "show") && !strcmp(what, "collectors")) {
+		show_collectors(a, out);
+		return 0;
+	}
+	if (!strcmp(verb, "reset") && !strcmp(what, "cache")) {
+		size_t n;
+
+		/* what the kernel holds now belongs to the flows being aged out */
+		agent_poll(a, agent_clock_ns());
+		n = flow_cache_count(a->cache);
+		agent_flush_all(a, NS_END_FORCED);
+		fprintf(out, "%zu flow%s aged out and exported\n", n, n == 1 ? "" : "s");
+		return 0;
+	}
+	if (!strcmp(verb, "reset") && !strcmp(what, "stats")) {
+		flow_cache_reset_stats(a->cache);
+		agent_read_counters(a);
+		a->dp_base = a->dp;
+		a->polls = a->drained_flows = a->events = 0;
+		fprintf(out, "statistics reset\n");
+		return 0;
+	}
+	fprintf(out,
+		"unknown request '%s %s' (show cache|stats|interfaces|collectors, reset "
+		"cache|stats)\n",
+		verb, what);
+	return -EINVAL;
+}
