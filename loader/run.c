@@ -73,6 +73,7 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 	*attached = 0;
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		struct config_iface *f = &c->ifaces[i];
+		bool tc_ingress = !xdp;
 
 		/* a killed agent's program still counts into the pinned maps: keep it, so no
 		 * packet goes unmetered during the hand-over */
@@ -81,8 +82,14 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 		} else if (xdp) {
 			ret = attach_xdp(skel->obj, (int)f->ifindex, f->name, c->xdp_mode, &loaded,
 					 err, errlen);
-			if (ret)
+			/* XDP taken by a program outside a libxdp dispatcher (or none possible
+			 * here): in auto mode, meter ingress at TC rather than not at all */
+			if (ret && c->xdp_mode == CONFIG_XDP_AUTO) {
+				pr_warn("%s; metering ingress at TC instead", err);
+				tc_ingress = true;
+			} else if (ret) {
 				return ret;
+			}
 		}
 		*attached = i + 1;
 		if (!loaded) {
@@ -96,7 +103,7 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 			}
 			loaded = true;
 		}
-		if (!xdp) {
+		if (tc_ingress) {
 			ret = attach_tc(bpf_program__fd(skel->progs.nsflow_tc_ingress),
 					(int)f->ifindex, f->name, false, err, errlen);
 			if (ret)
