@@ -19,6 +19,7 @@
 #define NSFLOW_MAX_EXTHDR 8	/* IPv6 extension headers walked */
 #define NSFLOW_DEFAULT_ENTRIES 65536 /* per epoch map, overridable before load */
 #define NSFLOW_RINGBUF_BYTES (1 << 22)
+#define NSFLOW_CFG_DIRECT 4096	/* ifindexes whose settings sit in an array, not a hash */
 
 /* flowDirection (IE 61) */
 enum nsflow_direction {
@@ -54,8 +55,8 @@ struct nsflow_key {
 struct nsflow_value {
 	__u64 packets;
 	__u64 octets;	   /* sum of IP packet lengths (IPv4 total length, IPv6 40 + payload) */
-	__u64 first_ns;	   /* CLOCK_BOOTTIME of the first packet on this CPU */
-	__u64 last_ns;	   /* CLOCK_BOOTTIME of the last packet on this CPU */
+	__u64 first_ns;	   /* CLOCK_MONOTONIC (coarse) of the first packet on this CPU */
+	__u64 last_ns;	   /* of the last packet on this CPU */
 	__u8 tcp_flags;	   /* OR of all TCP flags seen (FIN..CWR) */
 	__u8 min_ttl;	   /* IPv4 TTL / IPv6 hop limit */
 	__u8 max_ttl;

@@ -16,7 +16,7 @@ uint64_t agent_clock_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
@@ -189,20 +189,34 @@ int agent_bind(struct agent *a, struct nsflow_bpf *skel, char *err, size_t errle
 	return 0;
 }
 
+int agent_set_cfg(struct nsflow_bpf *skel, uint32_t ifindex, uint32_t dir,
+		  const struct nsflow_cfg *v)
+{
+	struct nsflow_cfg_key k = { .ifindex = ifindex, .direction = dir };
+	__u32 slot = ifindex * 2 + dir;
+	int ret;
+
+	if (ifindex < NSFLOW_CFG_DIRECT)
+		ret = bpf_map_update_elem(bpf_map__fd(skel->maps.nsflow_config_direct), &slot, v,
+					  BPF_ANY);
+	else
+		ret = bpf_map_update_elem(bpf_map__fd(skel->maps.nsflow_config), &k, v, BPF_ANY);
+	return ret ? -errno : 0;
+}
+
 int agent_write_config(struct agent *a)
 {
 	const struct nsflow_config *c = a->cfg;
-	int fd = bpf_map__fd(a->skel->maps.nsflow_config);
 
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		struct nsflow_cfg v;
+		int ret;
 
 		config_iface_cfg(c, &c->ifaces[i], &v);
 		for (uint32_t dir = 0; dir < 2; dir++) {
-			struct nsflow_cfg_key k = { .ifindex = c->ifaces[i].ifindex, .direction = dir };
-
-			if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
-				return -errno;
+			ret = agent_set_cfg(a->skel, c->ifaces[i].ifindex, dir, &v);
+			if (ret)
+				return ret;
 		}
 	}
 	return 0;

@@ -43,6 +43,9 @@ struct agent {
 int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *err, size_t errlen);
 /* Binds to a loaded datapath object: epoch maps, ring buffer, counters. */
 int agent_bind(struct agent *a, struct nsflow_bpf *skel, char *err, size_t errlen);
+/* Writes one interface-and-direction's settings where the datapath looks for them. */
+int agent_set_cfg(struct nsflow_bpf *skel, uint32_t ifindex, uint32_t dir,
+		  const struct nsflow_cfg *v);
 /* Writes each interface's settings into the datapath's config map. */
 int agent_write_config(struct agent *a);
 /* One poll: drain the kernel's flows (switching epochs unless replaying), age, export. */
@@ -54,7 +57,7 @@ void agent_flush_all(struct agent *a, uint8_t reason);
 /* Reads the datapath counters into a->dp. */
 void agent_read_counters(struct agent *a);
 void agent_close(struct agent *a);
-/* Kernel time (CLOCK_BOOTTIME ns), what the datapath stamps packets with. */
+/* Kernel time (CLOCK_MONOTONIC ns), what the datapath stamps packets with. */
 uint64_t agent_clock_ns(void);
 
 #endif

@@ -2,7 +2,7 @@
 /*
  * The agent's flow cache: per-CPU values drained from the kernel are merged here, and flows
  * age out the NetStream way (inactive, active, FIN/RST, forced, cache full, counter width).
- * Time is CLOCK_BOOTTIME ns, as the kernel stamps packets, and always passed in by the caller
+ * Time is CLOCK_MONOTONIC ns, as the kernel stamps packets, and always passed in by the caller
  * so that tests drive it with a fake clock.
  */
 #ifndef NSFLOW_FLOW_CACHE_H
@@ -145,7 +145,7 @@ const struct flow_cache_stats *flow_cache_stats(const struct flow_cache *c);
 void flow_cache_reset_stats(struct flow_cache *c);
 
 /*
- * The record of one exported period. boot_to_wall_ns is CLOCK_REALTIME - CLOCK_BOOTTIME; the
+ * The record of one exported period. boot_to_wall_ns is CLOCK_REALTIME - CLOCK_MONOTONIC; the
  * sampler fields are set to "unsampled" (interval 1, selector 0) for the caller to fill in.
  */
 void flow_entry_to_record(const struct flow_entry *e, uint8_t reason, int64_t boot_to_wall_ns,

@@ -37,16 +37,12 @@ static int write_replay_config(struct agent *a)
 {
 	struct config_iface lo = { .ifindex = 1 };
 	struct nsflow_cfg v;
-	int fd = bpf_map__fd(a->skel->maps.nsflow_config);
+	int ret = 0;
 
 	config_iface_cfg(a->cfg, &lo, &v);
-	for (uint32_t dir = 0; dir < 2; dir++) {
-		struct nsflow_cfg_key k = { .ifindex = 1, .direction = dir };
-
-		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
-			return -errno;
-	}
-	return 0;
+	for (uint32_t dir = 0; dir < 2 && !ret; dir++)
+		ret = agent_set_cfg(a->skel, 1, dir, &v);
+	return ret;
 }
 
 int cmd_replay(int argc, char **argv)

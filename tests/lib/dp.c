@@ -137,8 +137,12 @@ void dp_counters(struct nsflow_bpf *s, struct nsflow_counters *out)
 void dp_set_cfg(struct nsflow_bpf *s, uint32_t ifindex, uint32_t dir, const struct nsflow_cfg *c)
 {
 	struct nsflow_cfg_key k = { .ifindex = ifindex, .direction = dir };
+	__u32 slot = ifindex * 2 + dir;
 
-	bpf_map_update_elem(bpf_map__fd(s->maps.nsflow_config), &k, c, BPF_ANY);
+	if (ifindex < NSFLOW_CFG_DIRECT)
+		bpf_map_update_elem(bpf_map__fd(s->maps.nsflow_config_direct), &slot, c, BPF_ANY);
+	else
+		bpf_map_update_elem(bpf_map__fd(s->maps.nsflow_config), &k, c, BPF_ANY);
 }
 
 static void fill_addr(uint8_t *dst, int family, const char *txt)
