@@ -105,7 +105,8 @@ static __always_inline bool meter_sample(struct nsflow_cfg *cfg, __u64 now)
 			return false;
 		/* only the CPU that moves the deadline takes the packet */
 		return __sync_val_compare_and_swap(&cfg->sample_next_ns, next,
-						   now + (__u64)cfg->sample_param * 1000000) == next;
+						   now + (__u64)cfg->sample_param * 1000000) ==
+		       next;
 	default:
 		return true;
 	}
@@ -219,9 +220,9 @@ static __always_inline void meter_update(struct nsflow_value *val, struct pkt_me
  * sample. Returns the counters, or NULL when the packet is not taken. Prepares st for the
  * parser.
  */
-static __always_inline struct nsflow_counters *
-meter_begin(__u32 ifindex, __u8 direction, __u32 frame_len, struct parse_state *st,
-	    struct nsflow_cfg **cfgp, __u64 *now)
+static __always_inline struct nsflow_counters *meter_begin(__u32 ifindex, __u8 direction,
+							   __u32 frame_len, struct parse_state *st,
+							   struct nsflow_cfg **cfgp, __u64 *now)
 {
 	struct nsflow_cfg_key ck = { .ifindex = ifindex, .direction = direction };
 	struct nsflow_counters *cnt;
@@ -276,8 +277,8 @@ static __always_inline void meter_commit(struct nsflow_counters *cnt, struct nsf
 			cnt->c[idx]++;
 		return;
 	}
-	if (cfg && ((cfg->key_fields && cfg->key_fields != NSFLOW_KF_ALL) ||
-		    cfg->src_prefix_len || cfg->dst_prefix_len))
+	if (cfg && ((cfg->key_fields && cfg->key_fields != NSFLOW_KF_ALL) || cfg->src_prefix_len ||
+		    cfg->dst_prefix_len))
 		nsflow_mask_key(k, cfg->key_fields, cfg->src_prefix_len, cfg->dst_prefix_len);
 
 	m->v.packets = 1;

@@ -39,55 +39,55 @@ static __always_inline void pkt_from_skb(struct __sk_buff *skb, struct pkt *p, _
 
 /* The three stages for one context type. st is never NULL; the check is for the verifier,
  * which must assume a global function's pointer arguments may be. */
-#define NSFLOW_STAGES(CTX_T, SFX)                                                          \
-	__noinline int nsflow_l2_##SFX(CTX_T *ctx, struct parse_state *st)                 \
-	{                                                                                    \
-		struct pkt p;                                                                \
-		if (!st)                                                                     \
-			return NSFLOW_CNT_ERR_ETH_TRUNC;                                     \
-		pkt_from_##SFX(ctx, &p, st->frame_len);                                      \
-		return parse_l2(&p, st);                                                     \
-	}                                                                                    \
-	__noinline int nsflow_ipv4_##SFX(CTX_T *ctx, struct parse_state *st)               \
-	{                                                                                    \
-		struct pkt p;                                                                \
-		if (!st)                                                                     \
-			return NSFLOW_CNT_ERR_IPV4_TRUNC;                                    \
-		pkt_from_##SFX(ctx, &p, st->frame_len);                                      \
-		return parse_l3_ipv4(&p, st);                                                \
-	}                                                                                    \
-	__noinline int nsflow_ipv6_##SFX(CTX_T *ctx, struct parse_state *st)               \
-	{                                                                                    \
-		struct pkt p;                                                                \
-		if (!st)                                                                     \
-			return NSFLOW_CNT_ERR_IPV6_TRUNC;                                    \
-		pkt_from_##SFX(ctx, &p, st->frame_len);                                      \
-		return parse_l3_ipv6(&p, st);                                                \
-	}                                                                                    \
-	static __always_inline void nsflow_meter_##SFX(CTX_T *ctx, __u32 ifindex, __u8 dir,  \
-						       __u32 frame_len)                      \
-	{                                                                                    \
-		struct nsflow_counters *cnt;                                                 \
-		struct nsflow_cfg *cfg = NULL;                                               \
-		struct parse_state st;                                                       \
-		__u64 now;                                                                   \
-		int ret;                                                                     \
-		cnt = meter_begin(ifindex, dir, frame_len, &st, &cfg, &now);                 \
-		if (!cnt)                                                                    \
-			return;                                                              \
-		ret = nsflow_l2_##SFX(ctx, &st);                                             \
-		if (ret == PARSE_OK && st.proto == ETH_P_IP)                                 \
-			ret = nsflow_ipv4_##SFX(ctx, &st);                                   \
-		else if (ret == PARSE_OK && st.proto == ETH_P_IPV6)                          \
-			ret = nsflow_ipv6_##SFX(ctx, &st);                                   \
-		/* srv6 inner-header: the key is the inner packet's, the SRH stays as values */ \
-		if (ret == PARSE_OK && st.inner && cfg && cfg->srv6_mode == NSFLOW_SRV6_INNER) {   \
-			if (st.inner == ETH_P_IP)                                            \
-				ret = nsflow_ipv4_##SFX(ctx, &st);                           \
-			else                                                                 \
-				ret = nsflow_ipv6_##SFX(ctx, &st);                           \
-		}                                                                            \
-		meter_commit(cnt, cfg, &st, ret, now);                                       \
+#define NSFLOW_STAGES(CTX_T, SFX)                                                                \
+	__noinline int nsflow_l2_##SFX(CTX_T *ctx, struct parse_state *st)                       \
+	{                                                                                        \
+		struct pkt p;                                                                    \
+		if (!st)                                                                         \
+			return NSFLOW_CNT_ERR_ETH_TRUNC;                                         \
+		pkt_from_##SFX(ctx, &p, st->frame_len);                                          \
+		return parse_l2(&p, st);                                                         \
+	}                                                                                        \
+	__noinline int nsflow_ipv4_##SFX(CTX_T *ctx, struct parse_state *st)                     \
+	{                                                                                        \
+		struct pkt p;                                                                    \
+		if (!st)                                                                         \
+			return NSFLOW_CNT_ERR_IPV4_TRUNC;                                        \
+		pkt_from_##SFX(ctx, &p, st->frame_len);                                          \
+		return parse_l3_ipv4(&p, st);                                                    \
+	}                                                                                        \
+	__noinline int nsflow_ipv6_##SFX(CTX_T *ctx, struct parse_state *st)                     \
+	{                                                                                        \
+		struct pkt p;                                                                    \
+		if (!st)                                                                         \
+			return NSFLOW_CNT_ERR_IPV6_TRUNC;                                        \
+		pkt_from_##SFX(ctx, &p, st->frame_len);                                          \
+		return parse_l3_ipv6(&p, st);                                                    \
+	}                                                                                        \
+	static __always_inline void nsflow_meter_##SFX(CTX_T *ctx, __u32 ifindex, __u8 dir,      \
+						       __u32 frame_len)                          \
+	{                                                                                        \
+		struct nsflow_counters *cnt;                                                     \
+		struct nsflow_cfg *cfg = NULL;                                                   \
+		struct parse_state st;                                                           \
+		__u64 now;                                                                       \
+		int ret;                                                                         \
+		cnt = meter_begin(ifindex, dir, frame_len, &st, &cfg, &now);                     \
+		if (!cnt)                                                                        \
+			return;                                                                  \
+		ret = nsflow_l2_##SFX(ctx, &st);                                                 \
+		if (ret == PARSE_OK && st.proto == ETH_P_IP)                                     \
+			ret = nsflow_ipv4_##SFX(ctx, &st);                                       \
+		else if (ret == PARSE_OK && st.proto == ETH_P_IPV6)                              \
+			ret = nsflow_ipv6_##SFX(ctx, &st);                                       \
+		/* srv6 inner-header: the key is the inner packet's, the SRH stays as values */  \
+		if (ret == PARSE_OK && st.inner && cfg && cfg->srv6_mode == NSFLOW_SRV6_INNER) { \
+			if (st.inner == ETH_P_IP)                                                \
+				ret = nsflow_ipv4_##SFX(ctx, &st);                               \
+			else                                                                     \
+				ret = nsflow_ipv6_##SFX(ctx, &st);                               \
+		}                                                                                \
+		meter_commit(cnt, cfg, &st, ret, now);                                           \
 	}
 
 NSFLOW_STAGES(struct xdp_md, xdp)

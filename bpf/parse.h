@@ -11,22 +11,22 @@
 #include <bpf/bpf_endian.h>
 #include "nsflow.h"
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define ETH_P_8021Q 0x8100
-#define ETH_P_8021AD 0x88A8
+#define ETH_P_IP      0x0800
+#define ETH_P_IPV6    0x86DD
+#define ETH_P_8021Q   0x8100
+#define ETH_P_8021AD  0x88A8
 #define ETH_P_MPLS_UC 0x8847
 #define ETH_P_MPLS_MC 0x8848
 
-#define IPPROTO_HOPOPTS_ 0
-#define IPPROTO_ROUTING_ 43
-#define IPPROTO_FRAGMENT_ 44
-#define IPPROTO_AH_ 51
-#define IPPROTO_DSTOPTS_ 60
-#define IPPROTO_ICMPV6_ 58
-#define IPPROTO_IPIP_ 4
-#define IPPROTO_IPV6_ 41
-#define IPPROTO_SCTP_ 132
+#define IPPROTO_HOPOPTS_    0
+#define IPPROTO_ROUTING_    43
+#define IPPROTO_FRAGMENT_   44
+#define IPPROTO_AH_	    51
+#define IPPROTO_DSTOPTS_    60
+#define IPPROTO_ICMPV6_	    58
+#define IPPROTO_IPIP_	    4
+#define IPPROTO_IPV6_	    41
+#define IPPROTO_SCTP_	    132
 #define IPV6_SRCRT_TYPE_SRH 4
 
 #define PARSE_OK (-1) /* not a counter index: the packet has a key */
@@ -35,8 +35,8 @@
 struct pkt {
 	void *data;
 	void *data_end;
-	__u32 frame_len;   /* whole frame, including XDP frags / skb paged data */
-	__u16 hw_vlan;	   /* TC: a tag the NIC already stripped (vlan_tci), else 0 */
+	__u32 frame_len; /* whole frame, including XDP frags / skb paged data */
+	__u16 hw_vlan;	 /* TC: a tag the NIC already stripped (vlan_tci), else 0 */
 	__u8 hw_vlan_set;
 	__u8 _pad;
 };
@@ -261,10 +261,10 @@ struct parse_state {
 	struct nsflow_key k;
 	struct pkt_meta m;
 	__u32 frame_len; /* in: whole frame length */
-	__u32 off;	 /* L2 out: where L3 starts; IPv6 out: where the packet under an SRH starts */
-	__u16 proto;	 /* L2 out: EtherType of the L3 packet, 0 when metered by label only */
-	__u16 inner;	 /* IPv6 out: EtherType of the packet under an SRH, else 0 */
-	__u8 mpls_mode;	 /* in: enum nsflow_mpls_mode */
+	__u32 off;   /* L2 out: where L3 starts; IPv6 out: where the packet under an SRH starts */
+	__u16 proto; /* L2 out: EtherType of the L3 packet, 0 when metered by label only */
+	__u16 inner; /* IPv6 out: EtherType of the packet under an SRH, else 0 */
+	__u8 mpls_mode; /* in: enum nsflow_mpls_mode */
 	__u8 _pad[3];
 };
 
@@ -330,7 +330,8 @@ static __always_inline int parse_l2(struct pkt *p, struct parse_state *st)
 				return NSFLOW_CNT_ERR_MPLS_TRUNC;
 			lse_v = bpf_ntohl(*lse);
 			pos = lse + 1;
-			/* label (20 bits), EXP (3) and S (1): the top 24 bits, as IE 70..72 carry */
+			/* label (20 bits), EXP (3) and S (1): the top 24 bits, as IE 70..72 carry
+			 */
 			if (i < NSFLOW_MPLS_RECORDED) {
 				m->v.mpls_lse[i] = lse_v >> 8;
 				n = i + 1;

@@ -11,13 +11,13 @@
 #include "exp_encoder.h"
 
 #define NS_IPFIX_HDR_LEN 16
-#define NS_V9_HDR_LEN 20
+#define NS_V9_HDR_LEN	 20
 
 /* Set ids: RFC 7011 3.3.2 (2, 3) and RFC 3954 5.2 / 6.1 (0, 1) */
 #define NS_IPFIX_SET_TEMPLATE 2
-#define NS_IPFIX_SET_OPTIONS 3
-#define NS_V9_SET_TEMPLATE 0
-#define NS_V9_SET_OPTIONS 1
+#define NS_IPFIX_SET_OPTIONS  3
+#define NS_V9_SET_TEMPLATE    0
+#define NS_V9_SET_OPTIONS     1
 
 static const struct ns_export_context ns_empty_ctx;
 

@@ -13,7 +13,7 @@
 #include "ie.h"
 
 #define NS_DEC_TEMPLATES 64
-#define NS_DEC_FIELDS 64
+#define NS_DEC_FIELDS	 64
 
 struct ns_dec_tmpl {
 	uint16_t id;

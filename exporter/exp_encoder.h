@@ -78,8 +78,8 @@ int ns_encoder_refresh(struct ns_encoder *enc, uint64_t now_ms);
 uint32_t ns_encoder_restart(struct ns_encoder *enc);
 
 /* NetFlow v5 (v5.c) */
-#define NS_V5_HDR_LEN 24
-#define NS_V5_REC_LEN 48
+#define NS_V5_HDR_LEN	  24
+#define NS_V5_REC_LEN	  48
 #define NS_V5_MAX_RECORDS 30
 uint16_t ns_v5_sampling_field(uint32_t sampling_interval);
 void ns_v5_put_record(uint8_t *d, const struct ns_record *r, uint64_t boot_ms);

@@ -29,8 +29,8 @@ enum ns_tmpl_id {
 	NS_TMPL_OPT_IFACE = 267,
 };
 
-#define NS_TMPL_FIRST NS_TMPL_IPV4
-#define NS_TMPL_COUNT 12
+#define NS_TMPL_FIRST	   NS_TMPL_IPV4
+#define NS_TMPL_COUNT	   12
 #define NS_TMPL_FLOW_COUNT 9
 
 struct ns_tmpl_field {

@@ -14,12 +14,12 @@
 #include "ie.h"
 #include "exp_plan.h"
 
-#define REC(k, field, a) .rec = { NS_SRC_##k, a, offsetof(struct ns_record, field) }
-#define OPT(k, field, a) .opt = { NS_SRC_##k, a, offsetof(struct ns_opt_row, field) }
-#define V9(id_, len_) .v9_id = id_, .v9_len = len_
+#define REC(k, field, a)	     .rec = { NS_SRC_##k, a, offsetof(struct ns_record, field) }
+#define OPT(k, field, a)	     .opt = { NS_SRC_##k, a, offsetof(struct ns_opt_row, field) }
+#define V9(id_, len_)		     .v9_id = id_, .v9_len = len_
 #define ROW(id_, name_, type_, len_) .id = id_, .name = name_, .type = NS_IE_##type_, .len = len_
 
-#define IPPROTO_ICMP_ 1
+#define IPPROTO_ICMP_	1
 #define IPPROTO_ICMPV6_ 58
 
 static const struct ns_ie ns_ie_rows[] = {

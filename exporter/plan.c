@@ -10,7 +10,7 @@
  * ordered basicList" of the SRH Segment List, so order carries meaning (Segment List[0] is
  * the last segment). */
 #define NS_LIST_SEMANTIC_ORDERED 0x04
-#define NS_IE_SRH_SEGMENT_IPV6 494
+#define NS_IE_SRH_SEGMENT_IPV6	 494
 /* semantic (1) + field id (2) + element length (2), no enterprise number */
 #define NS_BASICLIST_HDR 5
 

@@ -9,51 +9,51 @@
 
 #include <stdint.h>
 
-#define NS_REC_MPLS_MAX 3
+#define NS_REC_MPLS_MAX		3
 #define NS_REC_SRH_SEGMENTS_MAX 8
 
 /* flowEndReason (IE 136) */
 enum ns_end_reason {
-	NS_END_IDLE = 1,	/* inactive timeout */
-	NS_END_ACTIVE = 2,	/* active timeout or counter width */
-	NS_END_END_OF_FLOW = 3, /* TCP FIN or RST */
-	NS_END_FORCED = 4,	/* reset cache, agent exit */
+	NS_END_IDLE = 1,	      /* inactive timeout */
+	NS_END_ACTIVE = 2,	      /* active timeout or counter width */
+	NS_END_END_OF_FLOW = 3,	      /* TCP FIN or RST */
+	NS_END_FORCED = 4,	      /* reset cache, agent exit */
 	NS_END_LACK_OF_RESOURCES = 5, /* cache full */
 };
 
 struct ns_record {
-	uint8_t ip_version;	/* 4, 6, or 0 for an MPLS flow keyed by label only */
-	uint8_t protocol;	/* protocolIdentifier (4) */
-	uint8_t tos;		/* ipClassOfService (5) */
-	uint8_t direction;	/* flowDirection (61): 0 ingress, 1 egress */
-	uint8_t tcp_flags;	/* tcpControlBits (6) */
-	uint8_t min_ttl;	/* minimumTTL (52) */
-	uint8_t max_ttl;	/* maximumTTL (53) */
-	uint8_t end_reason;	/* flowEndReason (136), enum ns_end_reason */
-	uint8_t src_addr[16];	/* IPv6, or IPv4 v4-mapped (::ffff:a.b.c.d): bytes 12..15 */
+	uint8_t ip_version;   /* 4, 6, or 0 for an MPLS flow keyed by label only */
+	uint8_t protocol;     /* protocolIdentifier (4) */
+	uint8_t tos;	      /* ipClassOfService (5) */
+	uint8_t direction;    /* flowDirection (61): 0 ingress, 1 egress */
+	uint8_t tcp_flags;    /* tcpControlBits (6) */
+	uint8_t min_ttl;      /* minimumTTL (52) */
+	uint8_t max_ttl;      /* maximumTTL (53) */
+	uint8_t end_reason;   /* flowEndReason (136), enum ns_end_reason */
+	uint8_t src_addr[16]; /* IPv6, or IPv4 v4-mapped (::ffff:a.b.c.d): bytes 12..15 */
 	uint8_t dst_addr[16];
-	uint16_t src_port;	/* host order; 0 for ICMP */
-	uint16_t dst_port;	/* host order; for ICMP/ICMPv6 type << 8 | code */
-	uint16_t vlan_id;	/* vlanId (58) / dot1qVlanId (243): outer tag, 0 if none */
-	uint16_t inner_vlan_id; /* dot1qCustomerVlanId (245): inner QinQ tag, 0 if none */
+	uint16_t src_port;	  /* host order; 0 for ICMP */
+	uint16_t dst_port;	  /* host order; for ICMP/ICMPv6 type << 8 | code */
+	uint16_t vlan_id;	  /* vlanId (58) / dot1qVlanId (243): outer tag, 0 if none */
+	uint16_t inner_vlan_id;	  /* dot1qCustomerVlanId (245): inner QinQ tag, 0 if none */
 	uint32_t ingress_ifindex; /* ingressInterface (10) */
 	uint32_t egress_ifindex;  /* egressInterface (14) */
-	uint64_t packets;	/* packetDeltaCount (2) */
-	uint64_t octets;	/* octetDeltaCount (1) */
-	uint64_t start_ms;	/* flowStartMilliseconds (152), Unix epoch ms */
-	uint64_t end_ms;	/* flowEndMilliseconds (153), Unix epoch ms */
-	uint16_t min_len;	/* minimumIpTotalLength (25) */
-	uint16_t max_len;	/* maximumIpTotalLength (26) */
-	uint8_t src_mac[6];	/* sourceMacAddress (56) */
-	uint8_t dst_mac[6];	/* destinationMacAddress (80) */
-	uint8_t mpls_count;	/* labels in mpls_lse[] */
+	uint64_t packets;	  /* packetDeltaCount (2) */
+	uint64_t octets;	  /* octetDeltaCount (1) */
+	uint64_t start_ms;	  /* flowStartMilliseconds (152), Unix epoch ms */
+	uint64_t end_ms;	  /* flowEndMilliseconds (153), Unix epoch ms */
+	uint16_t min_len;	  /* minimumIpTotalLength (25) */
+	uint16_t max_len;	  /* maximumIpTotalLength (26) */
+	uint8_t src_mac[6];	  /* sourceMacAddress (56) */
+	uint8_t dst_mac[6];	  /* destinationMacAddress (80) */
+	uint8_t mpls_count;	  /* labels in mpls_lse[] */
 	uint32_t mpls_lse[NS_REC_MPLS_MAX]; /* label << 4 | exp << 1 | s, top first (IE 70..72) */
-	uint8_t srh_present;	/* 1 when the SRH fields below are meaningful */
-	uint8_t srh_flags;	/* srhFlagsIPv6 (492) */
-	uint16_t srh_tag;	/* srhTagIPv6 (493) */
-	uint8_t srh_segments_left; /* srhSegmentsIPv6Left (498) */
-	uint8_t srh_segment_count; /* entries in srh_segments[] (basicList 496 of 494) */
-	uint8_t srh_active_segment[16]; /* srhActiveSegmentIPv6 (495) */
+	uint8_t srh_present;		    /* 1 when the SRH fields below are meaningful */
+	uint8_t srh_flags;		    /* srhFlagsIPv6 (492) */
+	uint16_t srh_tag;		    /* srhTagIPv6 (493) */
+	uint8_t srh_segments_left;	    /* srhSegmentsIPv6Left (498) */
+	uint8_t srh_segment_count;	    /* entries in srh_segments[] (basicList 496 of 494) */
+	uint8_t srh_active_segment[16];	    /* srhActiveSegmentIPv6 (495) */
 	uint8_t srh_segments[NS_REC_SRH_SEGMENTS_MAX][16];
 	uint32_t sampling_interval; /* 1 when unsampled; N of 1-in-N; 0 for time-based */
 	uint16_t selector_id;	    /* selectorId (302) of the sampler that took the packets */

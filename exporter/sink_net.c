@@ -16,12 +16,12 @@
 
 #include "sink_priv.h"
 
-#define NS_TCP_BACKOFF_MIN_MS 1000
-#define NS_TCP_BACKOFF_MAX_MS 60000
+#define NS_TCP_BACKOFF_MIN_MS	  1000
+#define NS_TCP_BACKOFF_MAX_MS	  60000
 #define NS_TCP_CONNECT_TIMEOUT_MS 10000
 /* stop encoding while this much is still waiting for the socket: the queue holds the rest */
-#define NS_TCP_OUT_HIGH (256 * 1024)
-#define NS_TCP_CHUNK 256
+#define NS_TCP_OUT_HIGH	 (256 * 1024)
+#define NS_TCP_CHUNK	 256
 #define NS_TCP_QUEUE_MIN 1024
 
 struct ns_net_addr {

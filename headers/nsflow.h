@@ -13,13 +13,13 @@
 #include <linux/types.h>
 #endif
 
-#define NSFLOW_MAX_VLAN 2	/* 802.1ad outer + 802.1Q inner */
-#define NSFLOW_MAX_MPLS 8	/* labels walked looking for bottom of stack */
-#define NSFLOW_MPLS_RECORDED 3	/* labels kept per flow (IE 70..72) */
-#define NSFLOW_MAX_EXTHDR 8	/* IPv6 extension headers walked */
+#define NSFLOW_MAX_VLAN	       2     /* 802.1ad outer + 802.1Q inner */
+#define NSFLOW_MAX_MPLS	       8     /* labels walked looking for bottom of stack */
+#define NSFLOW_MPLS_RECORDED   3     /* labels kept per flow (IE 70..72) */
+#define NSFLOW_MAX_EXTHDR      8     /* IPv6 extension headers walked */
 #define NSFLOW_DEFAULT_ENTRIES 65536 /* per epoch map, overridable before load */
-#define NSFLOW_RINGBUF_BYTES (1 << 22)
-#define NSFLOW_CFG_DIRECT 4096	/* ifindexes whose settings sit in an array, not a hash */
+#define NSFLOW_RINGBUF_BYTES   (1 << 22)
+#define NSFLOW_CFG_DIRECT      4096 /* ifindexes whose settings sit in an array, not a hash */
 
 /* flowDirection (IE 61) */
 enum nsflow_direction {
@@ -32,11 +32,11 @@ enum nsflow_direction {
  * address is stored v4-mapped (::ffff:a.b.c.d) so one key serves both families.
  */
 struct nsflow_key {
-	__u32 ifindex;	  /* interface the packet was seen on */
-	__u8 direction;	  /* enum nsflow_direction */
-	__u8 ip_version;  /* 4, 6, or 0 for an MPLS packet metered by label only */
-	__u8 protocol;	  /* IP protocol after the IPv6 extension chain */
-	__u8 tos;	  /* IPv4 ToS byte / IPv6 traffic class */
+	__u32 ifindex;	 /* interface the packet was seen on */
+	__u8 direction;	 /* enum nsflow_direction */
+	__u8 ip_version; /* 4, 6, or 0 for an MPLS packet metered by label only */
+	__u8 protocol;	 /* IP protocol after the IPv6 extension chain */
+	__u8 tos;	 /* IPv4 ToS byte / IPv6 traffic class */
 	__u8 src_addr[16];
 	__u8 dst_addr[16];
 	__u16 src_port;	  /* host order; 0 for ICMP and non-first fragments */
@@ -45,7 +45,7 @@ struct nsflow_key {
 	__u16 vlan_inner; /* VLAN id of the inner tag of a QinQ frame */
 	__u32 mpls_top;	  /* NSFLOW_MPLS_VALID | label << 4 | exp << 1 | s; 0 when not keyed */
 };
-#define NSFLOW_MPLS_VALID 0x80000000u
+#define NSFLOW_MPLS_VALID	       0x80000000u
 #define NSFLOW_MPLS_LSE(label, exp, s) (((label) << 4) | ((exp) << 1) | (s))
 
 /*
@@ -54,21 +54,21 @@ struct nsflow_key {
  */
 struct nsflow_value {
 	__u64 packets;
-	__u64 octets;	   /* sum of IP packet lengths (IPv4 total length, IPv6 40 + payload) */
-	__u64 first_ns;	   /* CLOCK_MONOTONIC (coarse) of the first packet on this CPU */
-	__u64 last_ns;	   /* of the last packet on this CPU */
-	__u8 tcp_flags;	   /* OR of all TCP flags seen (FIN..CWR) */
-	__u8 min_ttl;	   /* IPv4 TTL / IPv6 hop limit */
+	__u64 octets;	/* sum of IP packet lengths (IPv4 total length, IPv6 40 + payload) */
+	__u64 first_ns; /* CLOCK_MONOTONIC (coarse) of the first packet on this CPU */
+	__u64 last_ns;	/* of the last packet on this CPU */
+	__u8 tcp_flags; /* OR of all TCP flags seen (FIN..CWR) */
+	__u8 min_ttl;	/* IPv4 TTL / IPv6 hop limit */
 	__u8 max_ttl;
-	__u8 mpls_count;   /* labels recorded in mpls_lse[], 0..3 */
-	__u16 min_len;	   /* smallest / largest IP packet length */
+	__u8 mpls_count; /* labels recorded in mpls_lse[], 0..3 */
+	__u16 min_len;	 /* smallest / largest IP packet length */
 	__u16 max_len;
 	__u32 mpls_lse[NSFLOW_MPLS_RECORDED]; /* label << 4 | exp << 1 | s, top first (IE 70..72) */
-	__u8 srh_present;  /* 1 when a segment routing header was parsed */
-	__u8 srh_flags;	   /* srhFlagsIPv6 (492) */
-	__u8 srh_segments_left; /* srhSegmentsIPv6Left (498) */
-	__u8 srh_last_entry;	/* index of the last segment: list size - 1 */
-	__u16 srh_tag;		/* srhTagIPv6 (493), host order */
+	__u8 srh_present;		      /* 1 when a segment routing header was parsed */
+	__u8 srh_flags;			      /* srhFlagsIPv6 (492) */
+	__u8 srh_segments_left;		      /* srhSegmentsIPv6Left (498) */
+	__u8 srh_last_entry;		      /* index of the last segment: list size - 1 */
+	__u16 srh_tag;			      /* srhTagIPv6 (493), host order */
 	__u8 src_mac[6];
 	__u8 dst_mac[6];
 	__u8 _pad[2];
@@ -129,28 +129,28 @@ struct nsflow_cfg {
 	__u8 src_prefix_len; /* flexible record "source mask": 0 keeps the whole address */
 	__u8 dst_prefix_len; /* in IPv6 bits (96 + n for IPv4) */
 	__u16 _pad;
-	__u64 sample_count;  /* fixed: packets seen so far */
+	__u64 sample_count;   /* fixed: packets seen so far */
 	__u64 sample_next_ns; /* time: when the next packet is taken */
 };
 
 /* Per-CPU counters, one struct per CPU in a one-slot PERCPU_ARRAY. */
 enum nsflow_counter {
-	NSFLOW_CNT_SEEN = 0,	   /* every packet the programs ran on */
-	NSFLOW_CNT_SAMPLED,	   /* packets the sampler took (all when unsampled) */
-	NSFLOW_CNT_METERED,	   /* packets counted into a flow map */
-	NSFLOW_CNT_RINGBUF,	   /* map full: packets sent to the agent as events */
-	NSFLOW_CNT_NOT_METERED,	   /* map and ring buffer full: packets lost to metering */
+	NSFLOW_CNT_SEEN = 0,	/* every packet the programs ran on */
+	NSFLOW_CNT_SAMPLED,	/* packets the sampler took (all when unsampled) */
+	NSFLOW_CNT_METERED,	/* packets counted into a flow map */
+	NSFLOW_CNT_RINGBUF,	/* map full: packets sent to the agent as events */
+	NSFLOW_CNT_NOT_METERED, /* map and ring buffer full: packets lost to metering */
 	NSFLOW_CNT_NOT_METERED_OCTETS,
-	NSFLOW_CNT_NON_IP,	   /* EtherTypes that are neither IP nor MPLS (ARP, AoE ...) */
+	NSFLOW_CNT_NON_IP, /* EtherTypes that are neither IP nor MPLS (ARP, AoE ...) */
 	/* not parsed, by reason: the packet passes, nothing is keyed */
 	NSFLOW_CNT_ERR_ETH_TRUNC,
 	NSFLOW_CNT_ERR_VLAN_TRUNC,
-	NSFLOW_CNT_ERR_VLAN_DEPTH,   /* more than NSFLOW_MAX_VLAN tags */
+	NSFLOW_CNT_ERR_VLAN_DEPTH, /* more than NSFLOW_MAX_VLAN tags */
 	NSFLOW_CNT_ERR_MPLS_TRUNC,
-	NSFLOW_CNT_ERR_MPLS_NO_BOS,  /* no bottom of stack within NSFLOW_MAX_MPLS labels */
+	NSFLOW_CNT_ERR_MPLS_NO_BOS, /* no bottom of stack within NSFLOW_MAX_MPLS labels */
 	NSFLOW_CNT_ERR_IPV4_TRUNC,
-	NSFLOW_CNT_ERR_IPV4_IHL,     /* IHL < 5, or options past the frame */
-	NSFLOW_CNT_ERR_IPV4_LEN,     /* total length < header length or > frame */
+	NSFLOW_CNT_ERR_IPV4_IHL, /* IHL < 5, or options past the frame */
+	NSFLOW_CNT_ERR_IPV4_LEN, /* total length < header length or > frame */
 	NSFLOW_CNT_ERR_IPV6_TRUNC,
 	NSFLOW_CNT_ERR_IPV6_LEN,     /* payload length past the frame */
 	NSFLOW_CNT_ERR_IP_VERSION,   /* version nibble does not match the EtherType */
@@ -169,10 +169,14 @@ struct nsflow_counters {
 #ifndef __bpf__
 /* Names of the counters, as `nsflow show stats` and the tests print them. */
 static const char *const nsflow_counter_names[NSFLOW_CNT_MAX] __attribute__((unused)) = {
-	"seen", "sampled", "metered", "ringbuf", "not_metered", "not_metered_octets", "non_ip",
-	"eth_trunc", "vlan_trunc", "vlan_depth", "mpls_trunc", "mpls_no_bos", "ipv4_trunc",
-	"ipv4_ihl", "ipv4_len", "ipv6_trunc", "ipv6_len", "ip_version", "exthdr_trunc",
-	"exthdr_depth", "srh", "l4_trunc", "tcp_doff",
+	"seen",		"sampled",	"metered",
+	"ringbuf",	"not_metered",	"not_metered_octets",
+	"non_ip",	"eth_trunc",	"vlan_trunc",
+	"vlan_depth",	"mpls_trunc",	"mpls_no_bos",
+	"ipv4_trunc",	"ipv4_ihl",	"ipv4_len",
+	"ipv6_trunc",	"ipv6_len",	"ip_version",
+	"exthdr_trunc", "exthdr_depth", "srh",
+	"l4_trunc",	"tcp_doff",
 };
 #endif
 

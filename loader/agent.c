@@ -25,7 +25,8 @@ static int64_t boot_to_wall(void)
 	struct timespec rt;
 
 	clock_gettime(CLOCK_REALTIME, &rt);
-	return (int64_t)((uint64_t)rt.tv_sec * 1000000000ULL + rt.tv_nsec) - (int64_t)agent_clock_ns();
+	return (int64_t)((uint64_t)rt.tv_sec * 1000000000ULL + rt.tv_nsec) -
+	       (int64_t)agent_clock_ns();
 }
 
 static uint64_t wall_ms(const struct agent *a)
@@ -122,7 +123,8 @@ int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *er
 		.counter_bits = cfg->counter_bits,
 	};
 	static const char *const def_url[] = { NS_SINK_DEFAULT_URL };
-	const char *const *urls = cfg->n_collectors ? (const char *const *)cfg->collectors : def_url;
+	const char *const *urls =
+		cfg->n_collectors ? (const char *const *)cfg->collectors : def_url;
 	size_t n = cfg->n_collectors ? cfg->n_collectors : 1;
 	int ret;
 

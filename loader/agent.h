@@ -14,7 +14,7 @@
 #include "sink.h"
 #include "nsflow.skel.h"
 
-#define AGENT_BATCH 1024
+#define AGENT_BATCH	 1024
 #define AGENT_MAX_IFACES 64
 
 struct agent {
@@ -31,9 +31,9 @@ struct agent {
 	struct ns_iface_info ifaces[AGENT_MAX_IFACES];
 	struct ns_record batch[AGENT_BATCH];
 	size_t n_batch;
-	int64_t boot_to_wall_ns;	/* kernel time + this = Unix time */
-	uint64_t now_ns;		/* kernel time of the poll in progress */
-	bool replay;			/* time from the capture; the map is drained in place */
+	int64_t boot_to_wall_ns; /* kernel time + this = Unix time */
+	uint64_t now_ns;	 /* kernel time of the poll in progress */
+	bool replay;		 /* time from the capture; the map is drained in place */
 	uint64_t polls, drained_flows, events;
 	struct nsflow_counters dp;	/* datapath counters, summed over CPUs */
 	struct nsflow_counters dp_base; /* subtracted by `reset stats` */

@@ -10,7 +10,7 @@
 
 /* Our TC filters, told apart from others' by handle and priority. */
 #define NSFLOW_TC_HANDLE 0x4e53 /* "NS" */
-#define NSFLOW_TC_PRIO 1	/* first: meter before other filters may drop */
+#define NSFLOW_TC_PRIO	 1	/* first: meter before other filters may drop */
 
 /* Mounts bpffs on /sys/fs/bpf if nothing is mounted there, and creates dir. */
 int attach_prepare_pin_dir(const char *dir, char *err, size_t errlen);

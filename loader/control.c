@@ -108,7 +108,8 @@ int control_request(const char *path, int argc, char **argv)
 	char *body;
 
 	for (int i = 0; i < argc; i++)
-		len += (size_t)snprintf(req + len, sizeof(req) - len, "%s%s", i ? " " : "", argv[i]);
+		len += (size_t)snprintf(req + len, sizeof(req) - len, "%s%s", i ? " " : "",
+					argv[i]);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
@@ -139,8 +140,8 @@ int control_request(const char *path, int argc, char **argv)
 
 static const char *reason_name(int r)
 {
-	static const char *const names[] = { "-", "inactive", "active", "tcp-fin-rst", "forced",
-					     "cache-full" };
+	static const char *const names[] = { "-",	    "inactive", "active",
+					     "tcp-fin-rst", "forced",	"cache-full" };
 
 	return r >= 0 && r <= 5 ? names[r] : "?";
 }
@@ -289,7 +290,8 @@ static void show_stats(struct agent *a, FILE *out)
 	char ifn[IF_NAMESIZE];
 
 	agent_read_counters(a);
-	fprintf(out, "%-12s %-8s %-5s %14s %18s\n", "interface", "dir", "type", "packets", "octets");
+	fprintf(out, "%-12s %-8s %-5s %14s %18s\n", "interface", "dir", "type", "packets",
+		"octets");
 	for (uint32_t i = 0; i < st->n_ifaces; i++)
 		for (int d = 0; d < 2; d++)
 			for (int f = 0; f < FLOW_FAMILY_MAX; f++)
@@ -318,8 +320,8 @@ static void show_interfaces(struct agent *a, FILE *out)
 {
 	const struct nsflow_config *c = a->cfg;
 
-	fprintf(out, "%-16s %-8s %-16s %-8s %-12s %s\n", "interface", "ifindex", "ingress", "egress",
-		"sampling", "mpls/srv6");
+	fprintf(out, "%-16s %-8s %-16s %-8s %-12s %s\n", "interface", "ifindex", "ingress",
+		"egress", "sampling", "mpls/srv6");
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		const struct config_iface *f = &c->ifaces[i];
 		struct nsflow_cfg v;
@@ -330,9 +332,9 @@ static void show_interfaces(struct agent *a, FILE *out)
 			snprintf(samp, sizeof(samp), "none");
 		else
 			snprintf(samp, sizeof(samp), "%s:%u",
-				 v.sample_mode == NSFLOW_SAMPLE_FIXED	? "fixed"
+				 v.sample_mode == NSFLOW_SAMPLE_FIXED  ? "fixed"
 				 : v.sample_mode == NSFLOW_SAMPLE_TIME ? "time"
-									: "random",
+								       : "random",
 				 v.sample_param);
 		fprintf(out, "%-16s %-8u %-16s %-8s %-12s %s/%s\n", f->name, f->ifindex,
 			c->ingress_hook == CONFIG_INGRESS_TC ? "tc"

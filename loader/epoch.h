@@ -9,13 +9,13 @@
 #include "nsflow.h"
 
 struct nsflow_epoch {
-	int outer_fd;	 /* ARRAY_OF_MAPS, slot 0 = the map programs count into */
-	int map_fd[2];	 /* nsflow_flows_0, nsflow_flows_1 */
+	int outer_fd;  /* ARRAY_OF_MAPS, slot 0 = the map programs count into */
+	int map_fd[2]; /* nsflow_flows_0, nsflow_flows_1 */
 	__u32 map_id[2];
-	int cur;	 /* index into map_fd of the map in slot 0 */
-	int ncpu;	 /* possible CPUs: per-CPU values come in arrays of this many */
-	__u32 batch;	 /* entries per batch lookup-and-delete */
-	void *keys;	 /* batch buffers, allocated once */
+	int cur;     /* index into map_fd of the map in slot 0 */
+	int ncpu;    /* possible CPUs: per-CPU values come in arrays of this many */
+	__u32 batch; /* entries per batch lookup-and-delete */
+	void *keys;  /* batch buffers, allocated once */
 	void *vals;
 };
 

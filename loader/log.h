@@ -9,8 +9,8 @@ extern int nsflow_verbose;
 void log_setup(int verbose);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define pr_warn(...) log_msg(0, __VA_ARGS__)
-#define pr_info(...) log_msg(1, __VA_ARGS__)
+#define pr_warn(...)  log_msg(0, __VA_ARGS__)
+#define pr_info(...)  log_msg(1, __VA_ARGS__)
 #define pr_debug(...) log_msg(2, __VA_ARGS__)
 
 #endif

@@ -63,11 +63,12 @@ int cmd_replay(int argc, char **argv)
 		return 1;
 	args[n++] = argv[0];
 	for (int i = 1; i < argc; i++) {
-		if (argv[i][0] != '-' && !capture && (i == 1 || argv[i - 1][0] != '-' ||
-						       !strchr("ci", argv[i - 1][1]) ||
-						       argv[i - 1][2])) {
-			bool takes_value = i > 1 && argv[i - 1][0] == '-' && argv[i - 1][1] == '-' &&
-					   strcmp(argv[i - 1], "-v") && strcmp(argv[i - 1], "--no-egress");
+		if (argv[i][0] != '-' && !capture &&
+		    (i == 1 || argv[i - 1][0] != '-' || !strchr("ci", argv[i - 1][1]) ||
+		     argv[i - 1][2])) {
+			bool takes_value = i > 1 && argv[i - 1][0] == '-' &&
+					   argv[i - 1][1] == '-' && strcmp(argv[i - 1], "-v") &&
+					   strcmp(argv[i - 1], "--no-egress");
 
 			if (!takes_value) {
 				capture = argv[i];

@@ -30,7 +30,8 @@ static void set_pin_paths(struct nsflow_bpf *skel, const char *dir)
 	struct bpf_map *m;
 	char path[PATH_MAX + 64];
 
-	bpf_object__for_each_map(m, skel->obj) {
+	bpf_object__for_each_map(m, skel->obj)
+	{
 		/* .rodata/.bss belong to one load; only the shared maps outlive the agent */
 		if (bpf_map__is_internal(m))
 			continue;
@@ -95,10 +96,11 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 		if (!loaded) {
 			ret = nsflow_bpf__load(skel);
 			if (ret) {
-				snprintf(err, errlen,
-					 "load the datapath: %s (pinned maps in %.200s from another "
-					 "setting? `nsflow detach --all` removes them)",
-					 strerror(-ret), c->pin_dir);
+				snprintf(
+					err, errlen,
+					"load the datapath: %s (pinned maps in %.200s from another "
+					"setting? `nsflow detach --all` removes them)",
+					strerror(-ret), c->pin_dir);
 				return ret;
 			}
 			loaded = true;

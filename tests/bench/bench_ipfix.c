@@ -12,9 +12,9 @@
 
 #include "exp_encoder.h"
 
-#define NREC 4096 /* distinct records, cycled: a batch the agent could drain at once */
-#define BATCH 256 /* records per ns_encoder_add call */
-#define ROUNDS 5  /* best of */
+#define NREC	  4096 /* distinct records, cycled: a batch the agent could drain at once */
+#define BATCH	  256  /* records per ns_encoder_add call */
+#define ROUNDS	  5    /* best of */
 #define TARGET_NS 300000000ULL
 
 struct bench_out {

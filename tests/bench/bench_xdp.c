@@ -18,7 +18,7 @@
 #include "pkt.h"
 
 #define FRAMES 10000
-#define FLOWS 100
+#define FLOWS  100
 #define REPEAT 2000
 #define ROUNDS 3
 
@@ -122,14 +122,17 @@ int main(void)
 		nsflow_bpf__destroy(n);
 	}
 	printf("nsflow_xdp vs the floor (an XDP program that only counts), BPF_PROG_TEST_RUN, "
-	       "best of %d rounds\n", ROUNDS);
+	       "best of %d rounds\n",
+	       ROUNDS);
 	printf("  known flows, one frame per flow x %d:  nsflow %6.1f ns/packet, floor %5.1f "
 	       "(%.2fx; goal <= 35 ns, <= 6x)\n",
 	       REPEAT, known, floor_ns, known / floor_ns);
-	printf("  known flows, 10k-frame mix, timer per packet: nsflow %6.1f ns/packet, floor %5.1f "
+	printf("  known flows, 10k-frame mix, timer per packet: nsflow %6.1f ns/packet, floor "
+	       "%5.1f "
 	       "(+%.1f ns)\n",
 	       known_mix, floor_mix, known_mix - floor_mix);
-	printf("  new flows, 10k-frame mix, timer per packet:   nsflow %6.1f ns/packet, floor %5.1f "
+	printf("  new flows, 10k-frame mix, timer per packet:   nsflow %6.1f ns/packet, floor "
+	       "%5.1f "
 	       "(+%.1f ns)\n",
 	       fresh, floor_mix, fresh - floor_mix);
 	nsflow_bpf__destroy(s);

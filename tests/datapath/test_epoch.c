@@ -104,8 +104,8 @@ Test(epoch, a_restarted_agent_finds_the_current_map)
 }
 
 #define SENDERS 2
-#define RUNS 400
-#define REPEAT 250
+#define RUNS	400
+#define REPEAT	250
 
 static void *sender(void *arg)
 {

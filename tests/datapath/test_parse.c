@@ -9,7 +9,7 @@
 #include "dp.h"
 #include "pkt.h"
 
-#define XDP_PASS_ 2
+#define XDP_PASS_      2
 #define TC_ACT_UNSPEC_ (-1)
 
 static struct nsflow_bpf *skel;

@@ -17,7 +17,7 @@
 #include "dp.h"
 #include "pcap.h"
 
-#define XDP_PASS_ 2
+#define XDP_PASS_  2
 #define MAX_FRAMES 20000
 
 static const char *pcap_dir(void)
@@ -51,24 +51,49 @@ static void nth(const char *field, int i, char *out, size_t len)
 }
 
 enum f_idx {
-	F_PROTOS, F_QTAG, F_VLAN, F_MPLS, F_MEXP, F_MBOS, F_IPSRC, F_IPDST, F_IPPROTO, F_DSF,
-	F_FRAG, F_I6SRC, F_I6DST, F_TCLASS, F_I6FRAG, F_TSP, F_TDP, F_USP, F_UDP, F_SSP, F_SDP,
-	F_ICT, F_ICC, F_I6T, F_I6C, F_MALFORMED, F_SEVERITY, F_N
+	F_PROTOS,
+	F_QTAG,
+	F_VLAN,
+	F_MPLS,
+	F_MEXP,
+	F_MBOS,
+	F_IPSRC,
+	F_IPDST,
+	F_IPPROTO,
+	F_DSF,
+	F_FRAG,
+	F_I6SRC,
+	F_I6DST,
+	F_TCLASS,
+	F_I6FRAG,
+	F_TSP,
+	F_TDP,
+	F_USP,
+	F_UDP,
+	F_SSP,
+	F_SDP,
+	F_ICT,
+	F_ICC,
+	F_I6T,
+	F_I6C,
+	F_MALFORMED,
+	F_SEVERITY,
+	F_N
 };
 
-#define TSHARK_FIELDS                                                                          \
+#define TSHARK_FIELDS                                                                              \
 	"-e frame.protocols -e ieee8021ad.id -e vlan.id -e mpls.label -e mpls.exp -e mpls.bottom " \
 	"-e ip.src -e ip.dst -e ip.proto -e ip.dsfield -e ip.frag_offset -e ipv6.src -e ipv6.dst " \
-	"-e ipv6.tclass -e ipv6.fraghdr.offset -e tcp.srcport -e tcp.dstport -e udp.srcport "    \
-	"-e udp.dstport -e sctp.srcport -e sctp.dstport -e icmp.type -e icmp.code "              \
+	"-e ipv6.tclass -e ipv6.fraghdr.offset -e tcp.srcport -e tcp.dstport -e udp.srcport "      \
+	"-e udp.dstport -e sctp.srcport -e sctp.dstport -e icmp.type -e icmp.code "                \
 	"-e icmpv6.type -e icmpv6.code -e _ws.malformed -e _ws.expert.severity"
 
 static const struct {
 	const char *name;
 	int proto;
-} l4names[] = { { "tcp", 6 },	  { "udp", 17 }, { "icmp", 1 },	 { "icmpv6", 58 }, { "sctp", 132 },
-		{ "ipv6", 41 },	  { "ip", 4 },	 { "esp", 50 },	 { "gre", 47 },	   { "pim", 103 },
-		{ "igmp", 2 },	  { "ospf", 89 }, { "vrrp", 112 } };
+} l4names[] = { { "tcp", 6 },	{ "udp", 17 },	{ "icmp", 1 },	{ "icmpv6", 58 }, { "sctp", 132 },
+		{ "ipv6", 41 }, { "ip", 4 },	{ "esp", 50 },	{ "gre", 47 },	  { "pim", 103 },
+		{ "igmp", 2 },	{ "ospf", 89 }, { "vrrp", 112 } };
 
 static int proto_by_name(const char *n)
 {
@@ -341,8 +366,8 @@ static void replay_file(const char *name, struct summary *sum)
 		}
 		if (reason > NSFLOW_CNT_NON_IP)
 			cr_assert(e->damaged || !e->known || fr.len < fr.orig_len,
-				  "%s frame %llu: refused as %s but tshark decodes it cleanly", name,
-				  (unsigned long long)fr.number, dp_counter_name(reason));
+				  "%s frame %llu: refused as %s but tshark decodes it cleanly",
+				  name, (unsigned long long)fr.number, dp_counter_name(reason));
 	}
 	cr_assert_geq(ret, 0, "%s: %s", name, pcap_reader_error(r));
 	cr_assert_eq(after.c[NSFLOW_CNT_SEEN], (uint64_t)sum->frames);

@@ -11,7 +11,7 @@
 #include "exp_decode.h"
 #include "exp_encoder.h"
 
-#define T0 1700000002000ULL /* export time used by most tests */
+#define T0   1700000002000ULL /* export time used by most tests */
 #define BOOT (1700000000000ULL - 3600000)
 
 static struct ns_export_context ctx = { .boot_ms = BOOT };

@@ -10,7 +10,7 @@
 #include "exp_decode.h"
 #include "exp_encoder.h"
 
-#define T0 1700000002250ULL
+#define T0   1700000002250ULL
 #define BOOT (1700000000000ULL - 3600000)
 
 static struct ns_export_context ctx = { .boot_ms = BOOT };

@@ -11,7 +11,7 @@
 #include "exp_decode.h"
 #include "exp_encoder.h"
 
-#define T0 1700000002000ULL
+#define T0   1700000002000ULL
 #define BOOT (1700000000000ULL - 3600000) /* sysUptime at T0: 3602000 ms */
 
 static const struct ns_sampler_info samplers[] = { { 7, 1, 100 }, { 8, 2, 50 } };
