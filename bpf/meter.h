@@ -78,6 +78,23 @@ struct {
 	__uint(max_entries, NSFLOW_RINGBUF_BYTES);
 } nsflow_events SEC(".maps");
 
+/* The agent's flow cache and progress, kept here only so that they outlive a killed agent
+ * (pinned with the other maps). The programs never touch them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NSFLOW_DEFAULT_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nsflow_key);
+	__type(value, struct nsflow_saved);
+} nsflow_saved SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nsflow_agent_state);
+} nsflow_agent_state SEC(".maps");
+
 static __always_inline __u64 meter_now(void)
 {
 	if (nsflow_replay)

@@ -110,6 +110,29 @@ enum nsflow_key_field {
 	NSFLOW_KF_ALL = (1 << 10) - 1,
 };
 
+/*
+ * A flow of the agent's cache as it keeps it in a pinned map, so that an agent killed with -9
+ * loses nothing: its successor restores the cache from here. serial says which drained epoch
+ * was last merged in, so that a half-finished drain is neither lost nor counted twice.
+ */
+struct nsflow_saved {
+	struct nsflow_value val; /* the current export period */
+	__u64 created_ns;
+	__u64 period_start_ns;
+	__u64 last_seen_ns;
+	__u64 total_packets;
+	__u64 total_octets;
+	__u64 serial; /* the last drained epoch merged into this flow */
+	__u8 ended;   /* TCP FIN/RST seen */
+	__u8 removed; /* exported and gone: only the serial matters */
+	__u8 _pad[6];
+};
+
+/* The agent's own progress, one slot. */
+struct nsflow_agent_state {
+	__u64 serial; /* epochs retired so far: the one being drained has this number */
+};
+
 /* Key of the settings map: one entry per interface and direction. */
 struct nsflow_cfg_key {
 	__u32 ifindex;
@@ -203,5 +226,6 @@ NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_value) == 88, "nsflow_value layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg_key) == 8, "nsflow_cfg_key layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg) == 40, "nsflow_cfg layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_event) == 72, "nsflow_event layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_saved) == 144, "nsflow_saved layout");
 
 #endif /* NSFLOW_H */

@@ -67,11 +67,34 @@ static void record_sampler(const struct agent *a, struct ns_record *r, uint32_t 
 	r->sampling_interval = s->mode == NSFLOW_SAMPLE_TIME ? 0 : s->param;
 }
 
+/* Remembers a flow whose saved copy must change at the end of this poll. */
+static void mark_dirty(struct agent *a, const struct nsflow_key *k)
+{
+	if (a->replay || a->saved_fd < 0)
+		return;
+	if (a->n_dirty == a->cap_dirty) {
+		size_t cap = a->cap_dirty ? a->cap_dirty * 2 : 4096;
+		struct nsflow_key *nk = realloc(a->dirty, cap * sizeof(*nk));
+		struct nsflow_saved *nv;
+
+		if (!nk)
+			return;
+		a->dirty = nk;
+		nv = realloc(a->dirty_vals, cap * sizeof(*nv));
+		if (!nv)
+			return;
+		a->dirty_vals = nv;
+		a->cap_dirty = cap;
+	}
+	a->dirty[a->n_dirty++] = *k;
+}
+
 static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 {
 	struct agent *a = arg;
 	struct ns_record *r = &a->batch[a->n_batch++];
 
+	mark_dirty(a, &e->key);
 	flow_entry_to_record(e, reason, a->boot_to_wall_ns, r);
 	record_sampler(a, r, e->key.ifindex, e->key.direction);
 	if (a->n_batch == AGENT_BATCH)
@@ -129,6 +152,7 @@ int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *er
 	int ret;
 
 	memset(a, 0, sizeof(*a));
+	a->saved_fd = a->state_fd = -1;
 	a->cfg = cfg;
 	a->replay = replay;
 	a->boot_to_wall_ns = replay ? 0 : boot_to_wall();
@@ -176,6 +200,8 @@ int agent_bind(struct agent *a, struct nsflow_bpf *skel, char *err, size_t errle
 	int ret;
 
 	a->skel = skel;
+	a->saved_fd = bpf_map__fd(skel->maps.nsflow_saved);
+	a->state_fd = bpf_map__fd(skel->maps.nsflow_agent_state);
 	ret = epoch_init(&a->ep, bpf_map__fd(skel->maps.nsflow_epoch),
 			 bpf_map__fd(skel->maps.nsflow_flows_0),
 			 bpf_map__fd(skel->maps.nsflow_flows_1), 4096);
@@ -229,7 +255,68 @@ static void merge_flow(void *arg, const struct nsflow_key *k, const struct nsflo
 {
 	struct agent *a = arg;
 
+	if (a->recovering) {
+		struct nsflow_saved sv;
+
+		/* the killed agent saved this flow after merging this very epoch into it */
+		if (!bpf_map_lookup_elem(a->saved_fd, k, &sv) && sv.serial == a->serial)
+			return;
+	}
 	flow_cache_merge(a->cache, k, vals, ncpu, a->now_ns);
+	mark_dirty(a, k);
+}
+
+/*
+ * Mirrors every flow merged or exported this poll into the pinned nsflow_saved map, tagged
+ * with the epoch just merged: an entry there is always a state the cache really had, and its
+ * tag tells a successor whether the retired epoch is already in it.
+ */
+static void agent_persist(struct agent *a)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 n;
+
+	if (a->replay || a->saved_fd < 0 || !a->n_dirty)
+		return;
+	for (size_t i = 0; i < a->n_dirty; i++) {
+		const struct flow_entry *e = flow_cache_find(a->cache, &a->dirty[i]);
+		struct nsflow_saved *sv = &a->dirty_vals[i];
+
+		memset(sv, 0, sizeof(*sv));
+		sv->serial = a->serial;
+		if (!e) {
+			sv->removed = 1;
+			continue;
+		}
+		sv->val = e->val;
+		sv->created_ns = e->created_ns;
+		sv->period_start_ns = e->period_start_ns;
+		sv->last_seen_ns = e->last_seen_ns;
+		sv->total_packets = e->total_packets;
+		sv->total_octets = e->total_octets;
+		sv->ended = e->ended;
+	}
+	n = (__u32)a->n_dirty;
+	if (bpf_map_update_batch(a->saved_fd, a->dirty, a->dirty_vals, &n, &opts))
+		pr_warn("save the flow cache (%zu flows): %s", a->n_dirty, strerror(errno));
+}
+
+/* After the retired map is empty: the tombstones of exported flows have done their job. */
+static void agent_forget_removed(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_dirty; i++)
+		if (a->dirty_vals[i].removed)
+			bpf_map_delete_elem(a->saved_fd, &a->dirty[i]);
+	a->n_dirty = 0;
+}
+
+static void write_serial(struct agent *a)
+{
+	struct nsflow_agent_state st = { .serial = a->serial };
+	__u32 zero = 0;
+
+	if (!a->replay && a->state_fd >= 0)
+		bpf_map_update_elem(a->state_fd, &zero, &st, BPF_ANY);
 }
 
 void agent_read_counters(struct agent *a)
@@ -264,14 +351,20 @@ int agent_poll(struct agent *a, uint64_t now_ns)
 	if (a->replay) {
 		/* no program runs while a capture is replayed: drain the map in place */
 		map_fd = a->ep.map_fd[a->ep.cur];
+		n = epoch_drain(&a->ep, map_fd, merge_flow, a);
 	} else {
+		/* the number goes out before the switch: a successor must never see a retired
+		 * epoch under the number of one already merged */
+		a->serial++;
+		write_serial(a);
 		map_fd = epoch_switch(&a->ep);
 		if (map_fd < 0) {
 			pr_warn("epoch switch: %s", strerror(-map_fd));
 			return map_fd;
 		}
+		/* read, save what was merged, and only then empty the retired map */
+		n = epoch_read(&a->ep, map_fd, merge_flow, a);
 	}
-	n = epoch_drain(&a->ep, map_fd, merge_flow, a);
 	if (n < 0) {
 		pr_warn("drain: %s", strerror((int)-n));
 		return (int)n;
@@ -280,21 +373,63 @@ int agent_poll(struct agent *a, uint64_t now_ns)
 	ring_buffer__consume(a->rb);
 	flow_cache_expire(a->cache, now_ns, export_flow, a);
 	agent_read_counters(a);
+	agent_persist(a);
 	flush_batch(a);
+	if (!a->replay) {
+		epoch_drain(&a->ep, map_fd, NULL, NULL);
+		agent_forget_removed(a);
+	}
 	for (size_t i = 0; i < a->n_sinks; i++)
 		ns_sink_tick(a->sinks[i], wall_ms(a));
 	a->polls++;
 	return 0;
 }
 
-void agent_drain_retired(struct agent *a, uint64_t now_ns)
+struct restore_ctx {
+	struct agent *a;
+	size_t flows;
+};
+
+void agent_recover(struct agent *a, uint64_t now_ns)
 {
+	struct nsflow_agent_state st = { 0 };
+	struct nsflow_key k, next, *prev = NULL;
+	struct nsflow_saved sv;
+	size_t restored = 0;
+	__u32 zero = 0;
 	long n;
 
 	a->now_ns = now_ns;
-	n = epoch_drain(&a->ep, a->ep.map_fd[!a->ep.cur], merge_flow, a);
-	if (n > 0)
-		pr_info("took over %ld flows a previous agent had not drained", n);
+	if (!bpf_map_lookup_elem(a->state_fd, &zero, &st))
+		a->serial = st.serial;
+	/* the killed agent's cache, as it last saved it */
+	while (!bpf_map_get_next_key(a->saved_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(a->saved_fd, &k, &sv) || sv.removed)
+			continue;
+		struct flow_entry e = {
+			.val = sv.val,
+			.created_ns = sv.created_ns,
+			.period_start_ns = sv.period_start_ns,
+			.last_seen_ns = sv.last_seen_ns,
+			.total_packets = sv.total_packets,
+			.total_octets = sv.total_octets,
+			.ended = sv.ended,
+		};
+		if (!flow_cache_restore(a->cache, &k, &e))
+			restored++;
+	}
+	/* the epoch it was draining, minus what it had already saved */
+	a->recovering = true;
+	n = epoch_read(&a->ep, a->ep.map_fd[!a->ep.cur], merge_flow, a);
+	a->recovering = false;
+	agent_persist(a);
+	epoch_drain(&a->ep, a->ep.map_fd[!a->ep.cur], NULL, NULL);
+	agent_forget_removed(a);
+	if (restored || n > 0)
+		pr_info("took over %zu cached flows and %ld undrained flows from a previous agent",
+			restored, n);
 }
 
 void agent_flush_all(struct agent *a, uint8_t reason)
@@ -315,6 +450,10 @@ void agent_close(struct agent *a)
 	ring_buffer__free(a->rb);
 	a->rb = NULL;
 	epoch_free(&a->ep);
+	free(a->dirty);
+	free(a->dirty_vals);
+	a->dirty = NULL;
+	a->dirty_vals = NULL;
 	flow_cache_free(a->cache);
 	a->cache = NULL;
 }

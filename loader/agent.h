@@ -35,6 +35,13 @@ struct agent {
 	uint64_t now_ns;	 /* kernel time of the poll in progress */
 	bool replay;		 /* time from the capture; the map is drained in place */
 	uint64_t polls, drained_flows, events;
+	/* the cache mirrored into the pinned nsflow_saved map (see agent_persist) */
+	int saved_fd, state_fd;
+	uint64_t serial;	  /* epochs retired so far */
+	struct nsflow_key *dirty; /* flows merged or exported since the last save */
+	struct nsflow_saved *dirty_vals;
+	size_t n_dirty, cap_dirty;
+	bool recovering;		/* merging a killed agent's half-drained epoch */
 	struct nsflow_counters dp;	/* datapath counters, summed over CPUs */
 	struct nsflow_counters dp_base; /* subtracted by `reset stats` */
 };
@@ -50,8 +57,8 @@ int agent_set_cfg(struct nsflow_bpf *skel, uint32_t ifindex, uint32_t dir,
 int agent_write_config(struct agent *a);
 /* One poll: drain the kernel's flows (switching epochs unless replaying), age, export. */
 int agent_poll(struct agent *a, uint64_t now_ns);
-/* Drains the map programs are not counting into (left by a killed agent) into the cache. */
-void agent_drain_retired(struct agent *a, uint64_t now_ns);
+/* Restores a killed agent's cache from the pinned maps and finishes the drain it was in. */
+void agent_recover(struct agent *a, uint64_t now_ns);
 /* Age out every flow now with the given reason and send everything. */
 void agent_flush_all(struct agent *a, uint8_t reason);
 /* Reads the datapath counters into a->dp. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,7 +77,7 @@ int epoch_switch(struct nsflow_epoch *e)
 	return e->map_fd[old];
 }
 
-long epoch_drain(struct nsflow_epoch *e, int map_fd, epoch_flow_fn fn, void *arg)
+static long walk(struct nsflow_epoch *e, int map_fd, bool del, epoch_flow_fn fn, void *arg)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct nsflow_value *row;
@@ -90,8 +91,12 @@ long epoch_drain(struct nsflow_epoch *e, int map_fd, epoch_flow_fn fn, void *arg
 	while (!done) {
 		__u32 n = e->batch, i;
 
-		err = bpf_map_lookup_and_delete_batch(map_fd, in, &out_batch, e->keys, e->vals, &n,
-						      &opts);
+		if (del)
+			err = bpf_map_lookup_and_delete_batch(map_fd, in, &out_batch, e->keys,
+							      e->vals, &n, &opts);
+		else
+			err = bpf_map_lookup_batch(map_fd, in, &out_batch, e->keys, e->vals, &n,
+						   &opts);
 		if (err) {
 			err = -errno;
 			if (err != -ENOENT)
@@ -101,11 +106,22 @@ long epoch_drain(struct nsflow_epoch *e, int map_fd, epoch_flow_fn fn, void *arg
 		for (i = 0; i < n; i++) {
 			row = (struct nsflow_value *)((char *)e->vals +
 						      (size_t)i * e->ncpu * PERCPU_STRIDE);
-			fn(arg, (struct nsflow_key *)e->keys + i, row, e->ncpu);
+			if (fn)
+				fn(arg, (struct nsflow_key *)e->keys + i, row, e->ncpu);
 		}
 		total += n;
 		in_batch = out_batch;
 		in = &in_batch;
 	}
 	return total;
+}
+
+long epoch_drain(struct nsflow_epoch *e, int map_fd, epoch_flow_fn fn, void *arg)
+{
+	return walk(e, map_fd, true, fn, arg);
+}
+
+long epoch_read(struct nsflow_epoch *e, int map_fd, epoch_flow_fn fn, void *arg)
+{
+	return walk(e, map_fd, false, fn, arg);
 }

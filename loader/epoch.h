@@ -34,4 +34,8 @@ int epoch_switch(struct nsflow_epoch *e);
  * of flows drained or -errno. */
 long epoch_drain(struct nsflow_epoch *e, int map_fd, epoch_flow_fn fn, void *arg);
 
+/* The same without deleting: the agent reads, saves what it merged, then empties the map
+ * (epoch_drain with no callback), so that a kill in between loses nothing. */
+long epoch_read(struct nsflow_epoch *e, int map_fd, epoch_flow_fn fn, void *arg);
+
 #endif

@@ -563,3 +563,27 @@ void flow_cache_free(struct flow_cache *c)
 	free(c->buckets);
 	free(c);
 }
+
+struct flow_entry *flow_cache_find(struct flow_cache *c, const struct nsflow_key *k)
+{
+	return lookup(c, k, hash_key(k, c->seed));
+}
+
+int flow_cache_restore(struct flow_cache *c, const struct nsflow_key *k,
+		       const struct flow_entry *saved)
+{
+	uint64_t h = hash_key(k, c->seed);
+	struct flow_entry *e = lookup(c, k, h);
+
+	if (e)
+		return -EEXIST;
+	e = insert(c, k, h, &saved->val);
+	e->val = saved->val;
+	e->created_ns = saved->created_ns;
+	e->period_start_ns = saved->period_start_ns;
+	e->last_seen_ns = saved->last_seen_ns;
+	e->total_packets = saved->total_packets;
+	e->total_octets = saved->total_octets;
+	e->ended = saved->ended;
+	return 0;
+}

@@ -135,6 +135,11 @@ size_t flow_cache_expire(struct flow_cache *c, uint64_t now_ns, flow_export_fn f
 size_t flow_cache_flush(struct flow_cache *c, uint8_t reason, flow_export_fn fn, void *arg);
 
 size_t flow_cache_count(const struct flow_cache *c);
+/* The entry of k, or NULL. */
+struct flow_entry *flow_cache_find(struct flow_cache *c, const struct nsflow_key *k);
+/* Puts back a flow a previous agent had (its period, times and totals as they were). */
+int flow_cache_restore(struct flow_cache *c, const struct nsflow_key *k,
+		       const struct flow_entry *saved);
 
 /* Visits the flows that match f (NULL: all), oldest first. Returns how many were visited. */
 size_t flow_cache_foreach(const struct flow_cache *c, const struct flow_filter *f, flow_visit_fn fn,

@@ -168,6 +168,8 @@ int cmd_run(int argc, char **argv)
 	}
 	bpf_map__set_max_entries(skel->maps.nsflow_flows_0, cfg.cache_entries);
 	bpf_map__set_max_entries(skel->maps.nsflow_flows_1, cfg.cache_entries);
+	/* the cache's flows plus the tombstones of one poll's exports */
+	bpf_map__set_max_entries(skel->maps.nsflow_saved, cfg.cache_entries * 2);
 	set_pin_paths(skel, cfg.pin_dir);
 
 	ret = load_and_attach(&cfg, skel, &attached, err, sizeof(err));
@@ -177,8 +179,8 @@ int cmd_run(int argc, char **argv)
 		snprintf(err, sizeof(err), "write interface settings: %s", strerror(-ret));
 	if (ret)
 		goto fail;
-	/* a killed agent may have left a retired map half drained: its flows are ours now */
-	agent_drain_retired(&a, agent_clock_ns());
+	/* a killed agent's cache and half-drained epoch are ours now */
+	agent_recover(&a, agent_clock_ns());
 	lfd = control_listen(NSFLOW_CONTROL_SOCK);
 	if (lfd < 0)
 		pr_warn("control socket %s: %s (show/reset unavailable)", NSFLOW_CONTROL_SOCK,
