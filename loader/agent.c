@@ -191,6 +191,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(struct nsflow_event))
 		return 0;
 	flow_cache_add_event(a->cache, data, a->now_ns);
+	mark_dirty(a, &((const struct nsflow_event *)data)->key);
 	a->events++;
 	return 0;
 }
