@@ -436,7 +436,12 @@ void agent_recover(struct agent *a, uint64_t now_ns)
 void agent_flush_all(struct agent *a, uint8_t reason)
 {
 	flow_cache_flush(a->cache, reason, export_flow, a);
+	/* the flushed flows become tombstones before their records leave, so that a successor
+	 * never exports them again; callers run right after a poll, the retired map is empty */
+	agent_persist(a);
 	flush_batch(a);
+	if (!a->replay)
+		agent_forget_removed(a);
 	for (size_t i = 0; i < a->n_sinks; i++)
 		ns_sink_flush(a->sinks[i], wall_ms(a));
 }
