@@ -34,6 +34,9 @@ DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 	libyaml-dev libcriterion-dev pkg-config iproute2 tshark nfdump pmacct tcpreplay \
 	clang-format make gcc
 
+# keep objects between runs: test binaries are built from them through a pattern rule
+.SECONDARY:
+
 .PHONY: all help deps vmlinux test test-unit test-datapath test-e2e bench format format-check \
 	run demo clean
 
