@@ -21,13 +21,6 @@
 
 static const struct ns_export_context ns_empty_ctx;
 
-static uint32_t sys_uptime(const struct ns_encoder *enc)
-{
-	uint64_t boot = enc->ctx->boot_ms;
-
-	return enc->now_ms > boot ? (uint32_t)(enc->now_ms - boot) : 0;
-}
-
 /* Fill in the header of the finished message and advance the sequence number */
 static void enc_put_header(struct ns_encoder *enc)
 {
@@ -44,9 +37,12 @@ static void enc_put_header(struct ns_encoder *enc)
 		enc->seq += m->n_data;
 		break;
 	case NS_PROTO_V9:
-		ns_put16(d + 0, 9);				 /* version */
-		ns_put16(d + 2, m->n_records);			 /* count: all records */
-		ns_put32(d + 4, sys_uptime(enc));		 /* sysUptime */
+		ns_put16(d + 0, 9);	       /* version */
+		ns_put16(d + 2, m->n_records); /* count: all records */
+		/* collectors take boot = unix secs * 1000 - sysUptime: keep both on one second */
+		ns_put32(d + 4, enc->now_ms / 1000 * 1000 > enc->ctx->boot_ms
+					? (uint32_t)(enc->now_ms / 1000 * 1000 - enc->ctx->boot_ms)
+					: 0);
 		ns_put32(d + 8, (uint32_t)(enc->now_ms / 1000)); /* unix secs */
 		ns_put32(d + 12, enc->seq);			 /* export packets before this */
 		ns_put32(d + 16, enc->domain);			 /* source id */
@@ -203,8 +199,11 @@ static int enc_put_refresh(struct ns_encoder *enc)
 	if (!enc->reliable || !enc->templates_sent) {
 		/* flow templates follow lazily, each just before its first record */
 		enc->announced = 0;
-		for (i = NS_TMPL_FLOW_COUNT; i < NS_TMPL_COUNT && !err; i++)
+		for (i = NS_TMPL_FLOW_COUNT; i < NS_TMPL_COUNT && !err; i++) {
 			err = enc_announce(enc, &enc->tmpls->t[i]);
+			/* pmacct reads only the first options template of a set correctly */
+			ns_msg_close_set(&enc->msg);
+		}
 		if (err)
 			return err;
 		enc->templates_sent = 1;

@@ -136,7 +136,10 @@ int cmd_replay(int argc, char **argv)
 
 		if (!frames) {
 			/* v9/v5 sysUptime: as if the exporter had booted with the capture */
+			/* a second of uptime before the first packet: v9/v5 collectors
+			 * (nfdump) take a LAST_SWITCHED of 0 for no time at all */
 			a.ctx.boot_ms = fr.ts_ns / 1000000ULL;
+			a.ctx.boot_ms -= a.ctx.boot_ms > 1000 ? 1000 : a.ctx.boot_ms;
 			next_poll = fr.ts_ns + poll_ns;
 		}
 		/* a capture is not always in time order: the clock never goes back */
@@ -145,6 +148,9 @@ int cmd_replay(int argc, char **argv)
 		while (last_ts >= next_poll) {
 			agent_poll(&a, next_poll);
 			next_poll += poll_ns;
+			/* nothing left to age: the polls of a quiet stretch would find nothing */
+			if (!flow_cache_count(a.cache) && last_ts >= next_poll)
+				next_poll += (last_ts - next_poll) / poll_ns * poll_ns;
 		}
 		skel->bss->nsflow_replay_ns = last_ts;
 		skel->bss->nsflow_replay_len = fr.orig_len;

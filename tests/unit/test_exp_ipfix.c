@@ -392,11 +392,17 @@ Test(ipfix, options_templates_and_data)
 	cr_assert_eq(cap.n, 1, "a tick sends templates and options without flow records");
 	m = cap.msg[0];
 	len = cap.len[0];
+	/* one options template per set: pmacct reads only a set's first one */
 	set = find_set(m, len, 3);
 	cr_assert(set);
+	cr_assert_eq(ns_get16(m + set + 2), 4 + sizeof(sampler_tmpl));
 	cr_assert_arr_eq(m + find_tmpl_rec(m, set, 265, 1), sampler_tmpl, sizeof(sampler_tmpl));
+	set += ns_get16(m + set + 2);
+	cr_assert_eq(ns_get16(m + set), 3);
 	cr_assert_arr_eq(m + find_tmpl_rec(m, set, 266, 1), reliability_tmpl,
 			 sizeof(reliability_tmpl));
+	set += ns_get16(m + set + 2);
+	cr_assert_eq(ns_get16(m + set), 3);
 	cr_assert_arr_eq(m + find_tmpl_rec(m, set, 267, 1), iface_tmpl, sizeof(iface_tmpl));
 	cr_assert_arr_eq(m + find_set(m, len, 265), sampler_data, sizeof(sampler_data));
 	cr_assert_arr_eq(m + find_set(m, len, 266), reliability_data, sizeof(reliability_data));
