@@ -95,6 +95,14 @@ struct {
 	__type(value, struct nsflow_agent_state);
 } nsflow_agent_state SEC(".maps");
 
+/* SRH segment lists of flows, by flow key (LRU: a list outliving its flow is just dropped). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct nsflow_key);
+	__type(value, struct nsflow_srh_segments);
+} nsflow_srh SEC(".maps");
+
 static __always_inline __u64 meter_now(void)
 {
 	if (nsflow_replay)
@@ -318,6 +326,13 @@ static __always_inline void meter_commit(struct nsflow_counters *cnt, struct nsf
 		ret = bpf_map_update_elem(flows, k, &m->v, BPF_NOEXIST);
 		if (ret == 0) {
 			cnt->c[NSFLOW_CNT_METERED]++;
+			if (m->v.srh_present) {
+				struct nsflow_srh_segments *segs =
+					bpf_map_lookup_elem(&nsflow_srh_scratch, &zero);
+
+				if (segs)
+					bpf_map_update_elem(&nsflow_srh, k, segs, BPF_ANY);
+			}
 			return;
 		}
 		/* another CPU inserted the same key between our lookup and update */

@@ -55,6 +55,15 @@ struct vlan_tag {
 	__be16 encap_proto;
 };
 
+/* The SRH segment list of the packet being parsed, per CPU: the meter stores it with the flow
+ * when the packet creates one (parse and meter run on the same CPU, one packet at a time). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nsflow_srh_segments);
+} nsflow_srh_scratch SEC(".maps");
+
 /* IPv4 address into the v4-mapped form ::ffff:a.b.c.d */
 static __always_inline void addr_v4mapped(__u8 *dst, __be32 a)
 {
@@ -147,8 +156,10 @@ static __always_inline int parse_ipv4(struct pkt *p, void *pos, struct nsflow_ke
 static __always_inline int parse_srh(void *pos, void *data_end, __u32 len, struct pkt_meta *m)
 {
 	struct ipv6_sr_hdr *srh = pos;
-	__u32 segleft, last;
+	struct nsflow_srh_segments *segs;
+	__u32 segleft, last, zero = 0;
 	__u8 *seg;
+	int i;
 
 	if (pos + len > data_end)
 		return NSFLOW_CNT_ERR_SRH;
@@ -162,6 +173,17 @@ static __always_inline int parse_srh(void *pos, void *data_end, __u32 len, struc
 	seg = pos + 8 + segleft * 16;
 	if ((void *)(seg + 16) > data_end)
 		return NSFLOW_CNT_ERR_SRH;
+	segs = bpf_map_lookup_elem(&nsflow_srh_scratch, &zero);
+	if (segs) {
+		for (i = 0; i < NSFLOW_SRH_SEGMENTS && i <= last; i++) {
+			__u8 *s = pos + 8 + i * 16;
+
+			if ((void *)(s + 16) > data_end)
+				break;
+			__builtin_memcpy(segs->seg[i], s, 16);
+		}
+		segs->count = i;
+	}
 	m->v.srh_present = 1;
 	m->v.srh_flags = srh->flags;
 	m->v.srh_tag = bpf_ntohs(srh->tag);

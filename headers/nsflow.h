@@ -17,6 +17,7 @@
 #define NSFLOW_MAX_MPLS	       8     /* labels walked looking for bottom of stack */
 #define NSFLOW_MPLS_RECORDED   3     /* labels kept per flow (IE 70..72) */
 #define NSFLOW_MAX_EXTHDR      8     /* IPv6 extension headers walked */
+#define NSFLOW_SRH_SEGMENTS    8     /* SRH segments kept per flow (IE 496) */
 #define NSFLOW_DEFAULT_ENTRIES 65536 /* per epoch map, overridable before load */
 #define NSFLOW_RINGBUF_BYTES   (1 << 22)
 #define NSFLOW_CFG_DIRECT      4096 /* ifindexes whose settings sit in an array, not a hash */
@@ -133,6 +134,14 @@ struct nsflow_agent_state {
 	__u64 serial; /* epochs retired so far: the one being drained has this number */
 };
 
+/* The segment list of a flow's SRH, in SRH order, written once when the flow is created:
+ * too large to repeat in every CPU's value. */
+struct nsflow_srh_segments {
+	__u8 count; /* segments in seg[], at most NSFLOW_SRH_SEGMENTS */
+	__u8 _pad[7];
+	__u8 seg[NSFLOW_SRH_SEGMENTS][16];
+};
+
 /* Key of the settings map: one entry per interface and direction. */
 struct nsflow_cfg_key {
 	__u32 ifindex;
@@ -227,5 +236,6 @@ NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg_key) == 8, "nsflow_cfg_key layout"
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg) == 40, "nsflow_cfg layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_event) == 72, "nsflow_event layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_saved) == 144, "nsflow_saved layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_srh_segments) == 136, "nsflow_srh_segments layout");
 
 #endif /* NSFLOW_H */

@@ -97,6 +97,17 @@ static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 	mark_dirty(a, &e->key);
 	flow_entry_to_record(e, reason, a->boot_to_wall_ns, r);
 	record_sampler(a, r, e->key.ifindex, e->key.direction);
+	if (r->srh_present && a->skel) {
+		struct nsflow_srh_segments segs;
+
+		/* the segment list sits apart from the per-CPU values (IE 496) */
+		if (!bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.nsflow_srh), &e->key, &segs)) {
+			r->srh_segment_count = segs.count < NS_REC_SRH_SEGMENTS_MAX
+						       ? segs.count
+						       : NS_REC_SRH_SEGMENTS_MAX;
+			memcpy(r->srh_segments, segs.seg, (size_t)r->srh_segment_count * 16);
+		}
+	}
 	if (a->n_batch == AGENT_BATCH)
 		flush_batch(a);
 }

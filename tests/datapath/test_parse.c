@@ -6,6 +6,8 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "dp.h"
 #include "pkt.h"
 
@@ -213,6 +215,21 @@ static void build_srv6_ipv4_inner(void)
 	pb_zero(&pb, 8);
 }
 
+/* The flow's segment list, stored apart from its per-CPU values. */
+static void assert_srh_segments(const struct nsflow_key *k)
+{
+	struct nsflow_srh_segments sg;
+	uint8_t want[16];
+
+	cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.nsflow_srh), k, &sg), 0,
+		     "no segment list stored for the flow");
+	cr_assert_eq(sg.count, 3);
+	for (int i = 0; i < 3; i++) {
+		inet_pton(AF_INET6, segs[i], want);
+		cr_assert_arr_eq(sg.seg[i], want, 16, "segment %d in SRH order", i);
+	}
+}
+
 static void assert_srh_values(const struct nsflow_value *v)
 {
 	uint8_t active[16];
@@ -235,6 +252,7 @@ Test(parse, srv6_outer_header_by_default)
 	f = run_one(1);
 	assert_key(&f->k, &want);
 	assert_srh_values(&f->v);
+	assert_srh_segments(&f->k);
 	cr_assert_eq(f->v.octets, pb.len - 14, "the outer IPv6 packet's length");
 }
 
@@ -250,6 +268,7 @@ Test(parse, srv6_inner_header_mode)
 	want.tos = 0x10;
 	assert_key(&f->k, &want);
 	assert_srh_values(&f->v);
+	assert_srh_segments(&f->k);
 	cr_assert_eq(f->v.octets, 20 + 8 + 8, "the inner packet's length");
 	cr_assert_eq(f->v.min_ttl, 30);
 }
