@@ -100,11 +100,13 @@ static inline size_t srh_count(const struct ns_record *r)
 							      : NS_REC_SRH_SEGMENTS_MAX;
 }
 
-/* basicList always takes the 3-byte length form, as RFC 9487 Appendix A.1 shows it: RFC 7011
- * section 7 allows that form for any length, and it keeps the list header a fixed size. */
+/* basicList takes the 1-byte length form below 255 bytes, like every other variable-length
+ * field: RFC 7011 section 7 allows either, and pmacct misreads the 3-byte form of short
+ * lists (every record after one in the same message went astray). */
 static inline size_t srh_list_len(const struct ns_record *r)
 {
-	return 3 + NS_BASICLIST_HDR + 16 * srh_count(r);
+	return ns_varlen_prefix_len(NS_BASICLIST_HDR + 16 * srh_count(r)) + NS_BASICLIST_HDR +
+	       16 * srh_count(r);
 }
 
 size_t ns_plan_len(const struct ns_plan *p, const void *src)
@@ -192,14 +194,14 @@ static size_t put_srh_list(uint8_t *d, const struct ns_record *r)
 {
 	size_t n = srh_count(r);
 	size_t body = NS_BASICLIST_HDR + 16 * n;
+	size_t pre = ns_varlen_prefix_put(d, body);
 
-	d[0] = 0xFF;
-	ns_put16(d + 1, body);
-	d[3] = NS_LIST_SEMANTIC_ORDERED;
-	ns_put16(d + 4, NS_IE_SRH_SEGMENT_IPV6);
-	ns_put16(d + 6, 16);
-	memcpy(d + 8, r->srh_segments, 16 * n);
-	return 3 + body;
+	d += pre;
+	d[0] = NS_LIST_SEMANTIC_ORDERED;
+	ns_put16(d + 1, NS_IE_SRH_SEGMENT_IPV6);
+	ns_put16(d + 3, 16);
+	memcpy(d + 5, r->srh_segments, 16 * n);
+	return pre + body;
 }
 
 size_t ns_plan_encode(const struct ns_plan *p, const void *src, uint64_t boot_ms, uint8_t *dst)

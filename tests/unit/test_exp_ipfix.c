@@ -260,7 +260,7 @@ Test(ipfix, srh_basic_list)
 		0x01,			/* srhSegmentsIPv6Left */
 		0x20, 0x01, 0x0d, 0xb8, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
 					/* srhActiveSegmentIPv6 2001:db8:5::2 */
-		0xff, 0x00, 0x25,	/* variable length, 3-byte form: 37 */
+		0x25,			/* variable length, 1-byte form: 37 */
 		0x04,			/* semantic: ordered */
 		0x01, 0xee,		/* srhSegmentIPv6 (494), no enterprise bit */
 		0x00, 0x10,		/* element length 16 */
@@ -306,8 +306,8 @@ Test(ipfix, srh_empty_and_full_lists)
 	ns_encoder_add(&enc, r, 2, T0);
 	ns_encoder_flush(&enc, T0);
 	set = find_set(cap.msg[0], cap.len[0], NS_TMPL_IPV6_SRH);
-	/* 0 segments: 3 + 5 bytes; 8 segments: 3 + 5 + 128 */
-	cr_assert_eq(ns_get16(cap.msg[0] + set + 2), 4 + 2 * (111 + 4 + 16) + 8 + 136);
+	/* 0 segments: 1 + 5 bytes; 8 segments: 1 + 5 + 128 (under 255: the 1-byte length form) */
+	cr_assert_eq(ns_get16(cap.msg[0] + set + 2), 4 + 2 * (111 + 4 + 16) + 6 + 134);
 	ns_decoder_init(&d, NS_PROTO_IPFIX);
 	decode_all(&d);
 }
