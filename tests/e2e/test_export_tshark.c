@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * NetFlow v9 and IPFIX over UDP as Wireshark sees them: dumpcap captures the export on the
+ * loopback while a replay sends it, and tshark's cflow dissector must decode every message
+ * without a malformed packet or an expert warning, show the IPv6 addresses and MPLS labels of
+ * the crafted flows, and find the SRv6 elements (RFC 9487, IEs 492-498) in the templates with
+ * their lengths and in the data with the values of the segment routing header. Our own
+ * sockets on the same ports receive the same datagrams, which the strict decoder must read
+ * with the flows tshark counts in the capture.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include "collectors.h"
+
+enum { V9, IPFIX, N_FMT };
+
+static const char *const fmt_name[N_FMT] = { "v9", "ipfix" };
+static const enum ns_proto fmt_proto[N_FMT] = { NS_PROTO_V9, NS_PROTO_IPFIX };
+
+static struct {
+	char dir[128];
+	char capture[256];
+	char export[256]; /* what dumpcap captured */
+	struct coll_proc dumpcap;
+	int port[N_FMT], fd[N_FMT];
+	uint64_t datagrams[N_FMT];
+	struct coll_flows want, got[N_FMT];
+	char *verbose[N_FMT]; /* tshark -V of each format's messages */
+} env;
+
+static void setup(void)
+{
+	memset(&env, 0, sizeof(env));
+	env.fd[V9] = env.fd[IPFIX] = -1;
+	cr_assert_eq(coll_tmpdir(env.dir, sizeof(env.dir), "tshark"), 0);
+	snprintf(env.capture, sizeof(env.capture), "%s/mix.pcap", env.dir);
+	snprintf(env.export, sizeof(env.export), "%s/export.pcapng", env.dir);
+}
+
+static void teardown(void)
+{
+	coll_stop(&env.dumpcap, SIGTERM, 5000);
+	for (int i = 0; i < N_FMT; i++) {
+		if (env.fd[i] >= 0)
+			close(env.fd[i]);
+		coll_flows_free(&env.got[i]);
+		free(env.verbose[i]);
+	}
+	coll_flows_free(&env.want);
+	if (!getenv("NSFLOW_KEEP"))
+		coll_rmtree(env.dir);
+}
+
+/* the longest srhSegmentIPv6BasicList (496) seen by the strict decoder */
+static size_t srh_list_len;
+
+static void on_record(void *arg, const struct ns_dec_record *r)
+{
+	size_t len = 0;
+
+	if (ns_dec_field(r, 496, &len) && len > srh_list_len)
+		srh_list_len = len;
+	coll_dec_record_flow(r, arg);
+}
+
+/* Every datagram queued on our socket, through the strict decoder. */
+static void read_datagrams(int i)
+{
+	static uint8_t buf[65536];
+	struct ns_decoder dec;
+	char err[256];
+	ssize_t n;
+
+	ns_decoder_init(&dec, fmt_proto[i]);
+	dec.on_record = on_record;
+	dec.arg = &env.got[i];
+	while ((n = recv(env.fd[i], buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		env.datagrams[i]++;
+		cr_assert_eq(ns_decode(&dec, buf, (size_t)n, err, sizeof(err)), 0,
+			     "%s message %llu (%zd bytes): %s", fmt_name[i],
+			     (unsigned long long)env.datagrams[i], n, err);
+	}
+	cr_assert_gt(env.datagrams[i], 0, "no %s datagram arrived", fmt_name[i]);
+}
+
+/* Replays the mixed capture to v9 and IPFIX while dumpcap captures the export on lo. */
+static void capture_export(void)
+{
+	char filter[64], log[256], *out = NULL;
+	char *argv[] = { "dumpcap", "-i", "lo", "-f", filter, "-w", env.export, NULL };
+	struct coll_expect_stats st;
+	uint64_t deadline, total;
+	int ret, frames = 0;
+
+	cr_assert_eq(coll_write_mix(env.capture, COLL_MIX_CRAFTED | COLL_MIX_SHARED), 0);
+	cr_assert_eq(coll_tshark_flows(env.capture, &env.want, &st), 0);
+	cr_assert_eq(st.skipped, 0);
+	for (int i = 0; i < N_FMT; i++) {
+		env.port[i] = coll_pick_port(SOCK_DGRAM, i ? env.port[i - 1] + 1 : 29990, 29999);
+		cr_assert_gt(env.port[i], 0, "no free UDP port");
+		env.fd[i] = coll_udp_listen(env.port[i]);
+		cr_assert_geq(env.fd[i], 0, "bind 127.0.0.1:%d", env.port[i]);
+	}
+	snprintf(filter, sizeof(filter), "udp port %d or udp port %d", env.port[V9],
+		 env.port[IPFIX]);
+	snprintf(log, sizeof(log), "%s/dumpcap.log", env.dir);
+	cr_assert_eq(coll_spawn(&env.dumpcap, log, argv), 0);
+	cr_assert_eq(coll_wait_log(&env.dumpcap, "Capturing on", 10000), 0,
+		     "dumpcap did not start capturing on lo");
+
+	ret = coll_run(
+		&out, "timeout 60 %s replay '%s' -c v9://127.0.0.1:%d -c ipfix://127.0.0.1:%d 2>&1",
+		coll_nsflow_bin(), env.capture, env.port[V9], env.port[IPFIX]);
+	cr_assert_eq(ret, 0, "nsflow replay exited %d: %s", ret, out ? out : "");
+	free(out);
+
+	for (int i = 0; i < N_FMT; i++)
+		read_datagrams(i);
+	/* the capture has them once dumpcap has written as many frames as we received */
+	total = env.datagrams[V9] + env.datagrams[IPFIX];
+	deadline = coll_now_ms() + 10000;
+	while (coll_now_ms() < deadline && (frames = coll_pcap_frames(env.export)) < (int)total)
+		usleep(20000);
+	cr_assert_eq(frames, (int)total, "dumpcap wrote %d frames, %llu datagrams were sent",
+		     frames, (unsigned long long)total);
+	cr_assert_eq(coll_stop(&env.dumpcap, SIGINT, 10000), 0, "dumpcap exit");
+	cr_assert_eq(coll_pcap_frames(env.export), (int)total);
+	cr_log_info("%llu v9 and %llu IPFIX messages captured",
+		    (unsigned long long)env.datagrams[V9],
+		    (unsigned long long)env.datagrams[IPFIX]);
+
+	for (int i = 0; i < N_FMT; i++) {
+		ret = coll_run(&env.verbose[i],
+			       "tshark -r '%s' -d udp.port==%d,cflow -Y 'udp.dstport==%d' -V "
+			       "2>/dev/null",
+			       env.export, env.port[i], env.port[i]);
+		cr_assert_eq(ret, 0, "tshark -V of the %s export", fmt_name[i]);
+	}
+}
+
+/* tshark -T fields over the export, each format's port decoded as cflow */
+static char *export_fields(const char *fields)
+{
+	char *out = NULL;
+	int ret = coll_run(&out,
+			   "tshark -r '%s' -d udp.port==%d,cflow -d udp.port==%d,cflow -T fields "
+			   "-E separator=/t -E occurrence=a -E aggregator=, %s 2>/dev/null",
+			   env.export, env.port[V9], env.port[IPFIX], fields);
+
+	cr_assert_eq(ret, 0, "tshark %s", fields);
+	return out;
+}
+
+/* Does the comma list @list hold @item? */
+static bool list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *p = list; (p = strstr(p, item)); p += n)
+		if ((p == list || p[-1] == ',' || p[-1] == '\t') &&
+		    (p[n] == 0 || p[n] == ',' || p[n] == '\t' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
+Test(export_tshark, every_message_decodes_cleanly, .init = setup, .fini = teardown, .timeout = 90)
+{
+	char *out, *line, *save = NULL, why[512];
+	unsigned int frames = 0, cflow = 0;
+
+	capture_export();
+	out = export_fields("-e frame.number -e frame.protocols -e cflow.version -e _ws.malformed "
+			    "-e _ws.expert.severity -e _ws.expert.message");
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[6], *s = line;
+		const char *proto, *version, *malformed, *sev, *msg;
+		unsigned int number;
+
+		for (int i = 0; i < 6; i++) {
+			f[i] = s ? s : (char *)"";
+			if (s && (s = strchr(s, '\t')))
+				*s++ = 0;
+		}
+		number = (unsigned int)atoi(f[0]);
+		proto = f[1];
+		version = f[2];
+		malformed = f[3];
+		sev = f[4];
+		msg = f[5];
+		frames++;
+		cflow += strstr(proto, "cflow") != NULL;
+		cr_expect(!strstr(proto, "malformed") && !malformed[0],
+			  "frame %u (NetFlow version %s) is malformed: %s", number, version, msg);
+		/* PI_WARN 0x00600000, PI_ERROR 0x00800000 */
+		cr_expect(!strstr(sev, "6291456") && !strstr(sev, "8388608"),
+			  "frame %u (NetFlow version %s): expert warning or error: %s", number,
+			  version, msg);
+	}
+	free(out);
+	cr_assert_eq(frames, env.datagrams[V9] + env.datagrams[IPFIX]);
+	cr_assert_eq(cflow, frames, "%u of %u frames decoded as NetFlow/IPFIX", cflow, frames);
+
+	/* the strict decoder reads the same flows tshark counts in the replayed capture */
+	for (int i = 0; i < N_FMT; i++)
+		cr_expect_eq(coll_flows_diff(&env.want, &env.got[i], COLL_CMP_MPLS, fmt_name[i],
+					     why, sizeof(why)),
+			     0, "%s", why);
+}
+
+Test(export_tshark, ipv6_addresses_and_mpls_labels_are_shown, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	char *out, *line, *save = NULL, top[16], bottom[16];
+	bool v6_src[N_FMT] = { 0 }, v6_dst[N_FMT] = { 0 }, mpls[N_FMT] = { 0 };
+
+	capture_export();
+	snprintf(top, sizeof(top), "%u", COLL_MIX_MPLS_TOP);
+	snprintf(bottom, sizeof(bottom), "%u", COLL_MIX_MPLS_BOTTOM);
+	out = export_fields("-e udp.dstport -e cflow.srcaddrv6 -e cflow.dstaddrv6 "
+			    "-e cflow.mpls_label");
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int port = atoi(line), i = port == env.port[V9] ? V9 : IPFIX;
+
+		v6_src[i] |= list_has(line, COLL_MIX_V6_SRC);
+		v6_dst[i] |= list_has(line, COLL_MIX_V6_DST);
+		/* the flow's labels, top then bottom of the stack, in one record */
+		mpls[i] |= list_has(line, top) && list_has(line, bottom);
+	}
+	free(out);
+	for (int i = 0; i < N_FMT; i++) {
+		cr_expect(v6_src[i] && v6_dst[i], "%s: tshark shows no record of %s -> %s",
+			  fmt_name[i], COLL_MIX_V6_SRC, COLL_MIX_V6_DST);
+		cr_expect(mpls[i], "%s: tshark shows no record with MPLS labels %s and %s",
+			  fmt_name[i], top, bottom);
+	}
+}
+
+/* Field lengths the templates of one format give the elements @ids (0 when absent). */
+static void template_lengths(const char *verbose, const unsigned int *ids, int n, unsigned int *len)
+{
+	const char *p = verbose;
+
+	memset(len, 0, (size_t)n * sizeof(*len));
+	while ((p = strstr(p, "Type: "))) {
+		const char *eol = strchr(p, '\n'), *l;
+		const char *open = memchr(p, '(', eol ? (size_t)(eol - p) : strlen(p));
+		unsigned int id = open ? (unsigned int)strtoul(open + 1, NULL, 10) : 0;
+
+		p += 6;
+		if (!eol || !open || strncmp(eol + 1 + strspn(eol + 1, " "), "Length: ", 8))
+			continue;
+		l = eol + 1 + strspn(eol + 1, " ") + 8;
+		for (int i = 0; i < n; i++)
+			if (ids[i] == id)
+				len[i] = (unsigned int)strtoul(l, NULL, 10);
+	}
+}
+
+/* Hex bytes of the first data value tshark shows for element @id ("" when none). */
+static void element_value(const char *verbose, unsigned int id, char *out, size_t len)
+{
+	char needle[64];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), "Type %u: Value (hex bytes): ", id);
+	p = strstr(verbose, needle);
+	out[0] = 0;
+	if (p) {
+		p += strlen(needle);
+		snprintf(out, len, "%.*s", (int)strcspn(p, "\n"), p);
+	}
+}
+
+static void hex_of(const uint8_t *b, size_t n, char *out, size_t len)
+{
+	size_t at = 0;
+
+	out[0] = 0;
+	for (size_t i = 0; i < n && at + 4 <= len; i++)
+		at += (size_t)snprintf(out + at, len - at, i ? " %02x" : "%02x", b[i]);
+}
+
+Test(export_tshark, srv6_elements_in_templates_and_data, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	static const unsigned int ids[] = { 492, 493, 495, 496, 498 };
+	/* basicList (496) is variable length and IPFIX only: v9 has no lists */
+	static const unsigned int want_len[N_FMT][5] = { { 1, 2, 16, 0, 1 },
+							 { 1, 2, 16, 65535, 1 } };
+	unsigned int len[5];
+	uint8_t active[16];
+	char want[64], got[256], tag[8];
+
+	capture_export();
+	inet_pton(AF_INET6, COLL_MIX_SRH_ACTIVE, active);
+	hex_of(active, 16, want, sizeof(want));
+	snprintf(tag, sizeof(tag), "%02x %02x", COLL_MIX_SRH_TAG >> 8, COLL_MIX_SRH_TAG & 0xff);
+	for (int i = 0; i < N_FMT; i++) {
+		template_lengths(env.verbose[i], ids, 5, len);
+		for (int j = 0; j < 5; j++)
+			cr_expect_eq(len[j], want_len[i][j],
+				     "%s template: element %u has length %u, want %u (0: absent)",
+				     fmt_name[i], ids[j], len[j], want_len[i][j]);
+		element_value(env.verbose[i], 495, got, sizeof(got));
+		cr_expect_str_eq(got, want, "%s: srhActiveSegmentIPv6 (495) is %s, want %s",
+				 fmt_name[i], got, want);
+		element_value(env.verbose[i], 498, got, sizeof(got));
+		cr_expect_eq(strtoul(got, NULL, 16), COLL_MIX_SRH_LEFT,
+			     "%s: srhSegmentsIPv6Left (498) is %s", fmt_name[i], got);
+		element_value(env.verbose[i], 493, got, sizeof(got));
+		cr_expect_str_eq(got, tag, "%s: srhTagIPv6 (493) is %s, want %s", fmt_name[i], got,
+				 tag);
+	}
+}
+
+/*
+ * srhSegmentIPv6BasicList (496): a basicList (RFC 6313) of srhSegmentIPv6 (494) holding the
+ * segment list of the header, here three segments: semantic, element id 494, length 16, then
+ * 3 x 16 bytes.
+ */
+Test(export_tshark, srv6_segment_list_holds_the_segments, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	char got[512];
+
+	capture_export();
+	element_value(env.verbose[IPFIX], 496, got, sizeof(got));
+	cr_assert(got[0], "ipfix: no srhSegmentIPv6BasicList (496) value");
+	cr_log_info("srhSegmentIPv6BasicList: %s", got);
+	cr_expect(!strncmp(got + 3, "01 ee 00 10", 11),
+		  "ipfix: basicList header %.14s, want semantic, 01 ee (494), 00 10 (16 bytes)",
+		  got);
+	/* tshark shows only the first bytes of a long value ("..."): the whole list's length
+	 * comes from the strict decoder that read the same datagrams */
+	cr_expect_eq(
+		srh_list_len, 5 + 16 * COLL_MIX_SRH_NSEGS,
+		"ipfix: srhSegmentIPv6BasicList is %zu bytes (%zu segments), the header has %d",
+		srh_list_len, srh_list_len > 5 ? (srh_list_len - 5) / 16 : 0, COLL_MIX_SRH_NSEGS);
+}
