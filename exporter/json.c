@@ -101,10 +101,11 @@ static void json_value(struct ns_strbuf *sb, const struct ns_ie *ie, const uint8
 		json_string(sb, v + off, len);
 		break;
 	case NS_IE_LIST_IPV6:
-		/* 3-byte length, semantic, element id, element length, then the addresses */
-		len = be_uint(v + 1, 2);
+		/* length (1- or 3-byte form), semantic, element id, element length, addresses */
+		off = v[0] < 255 ? 1 : 3;
+		len = off + (v[0] < 255 ? v[0] : be_uint(v + 1, 2));
 		ns_sb_printf(sb, "[");
-		for (i = 0, off = 8; off + 16 <= 3 + len && off + 16 <= (size_t)n; off += 16, i++) {
+		for (i = 0, off += 5; off + 16 <= len && off + 16 <= (size_t)n; off += 16, i++) {
 			ns_sb_printf(sb, "%s\"", i ? "," : "");
 			ns_sb_addr(sb, v + off, 0);
 			ns_sb_printf(sb, "\"");
