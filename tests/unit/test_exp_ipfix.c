@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include "records.h"
 #include <string.h>
 
 #include "exp_decode.h"
@@ -16,44 +17,11 @@
 
 static struct ns_export_context ctx = { .boot_ms = BOOT };
 
-static void rec_v4_tcp(struct ns_record *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->ip_version = 4;
-	r->protocol = 6;
-	r->tos = 0x28;
-	r->tcp_flags = 0x1b; /* ACK PSH SYN FIN */
-	r->min_ttl = 63;
-	r->max_ttl = 64;
-	r->end_reason = NS_END_END_OF_FLOW;
-	r->src_addr[10] = r->src_addr[11] = 0xff;
-	r->dst_addr[10] = r->dst_addr[11] = 0xff;
-	inet_pton(AF_INET, "192.0.2.1", r->src_addr + 12);
-	inet_pton(AF_INET, "198.51.100.7", r->dst_addr + 12);
-	r->src_port = 40000;
-	r->dst_port = 443;
-	r->vlan_id = 100;
-	r->ingress_ifindex = 2;
-	r->egress_ifindex = 3;
-	r->packets = 10;
-	r->octets = 5000;
-	r->start_ms = 1700000000123ULL;
-	r->end_ms = 1700000001456ULL;
-	r->min_len = 52;
-	r->max_len = 1500;
-	r->src_mac[0] = 2;
-	r->src_mac[5] = 1;
-	r->dst_mac[0] = 2;
-	r->dst_mac[5] = 2;
-	r->sampling_interval = 1;
-	r->selector_id = 1;
-}
-
 static void rec_v6_srh(struct ns_record *r, int segments)
 {
 	int i;
 
-	rec_v4_tcp(r);
+	exp_rec_v4_tcp(r);
 	r->ip_version = 6;
 	inet_pton(AF_INET6, "2001:db8::1", r->src_addr);
 	inet_pton(AF_INET6, "2001:db8::2", r->dst_addr);
@@ -143,7 +111,7 @@ Test(ipfix, message_header)
 	/* clang-format on */
 
 	setup_enc(20, 600, 1400, 0);
-	rec_v4_tcp(&r);
+	exp_rec_v4_tcp(&r);
 	ns_encoder_add(&enc, &r, 1, T0);
 	ns_encoder_flush(&enc, T0);
 	cr_assert_eq(cap.n, 1);
@@ -190,7 +158,7 @@ Test(ipfix, template_record_ipv4)
 	size_t set, off;
 
 	setup_enc(20, 600, 1400, 0);
-	rec_v4_tcp(&r);
+	exp_rec_v4_tcp(&r);
 	ns_encoder_add(&enc, &r, 1, T0);
 	ns_encoder_flush(&enc, T0);
 	/* options templates open the message; a flow template comes just before its data */
@@ -242,7 +210,7 @@ Test(ipfix, data_record_ipv4_tcp)
 	size_t set;
 
 	setup_enc(20, 600, 1400, 0);
-	rec_v4_tcp(&r);
+	exp_rec_v4_tcp(&r);
 	ns_encoder_add(&enc, &r, 1, T0);
 	ns_encoder_flush(&enc, T0);
 	set = find_set(cap.msg[0], cap.len[0], 256);
@@ -432,7 +400,7 @@ Test(ipfix, sequence_counts_data_records)
 
 	setup_enc(0, 0, 1400, 0);
 	for (i = 0; i < 5; i++)
-		rec_v4_tcp(&r[i]);
+		exp_rec_v4_tcp(&r[i]);
 	ns_encoder_add(&enc, r, 3, T0);
 	ns_encoder_flush(&enc, T0);
 	ns_encoder_add(&enc, r, 2, T0 + 1000);
@@ -455,7 +423,7 @@ Test(ipfix, groups_records_by_template)
 
 	setup_enc(0, 0, 1400, 0);
 	for (i = 0; i < 6; i++) {
-		rec_v4_tcp(&r[i]);
+		exp_rec_v4_tcp(&r[i]);
 		if (i % 2)
 			rec_v6_srh(&r[i], 1);
 	}
@@ -484,7 +452,7 @@ static void check_split(uint32_t mtu, size_t n)
 
 	setup_enc(20, 600, mtu, 0);
 	for (i = 0; i < n; i++) {
-		rec_v4_tcp(&r[i]);
+		exp_rec_v4_tcp(&r[i]);
 		r[i].packets = i;
 		if (i % 3 == 1)
 			rec_v6_srh(&r[i], i % 9);
@@ -543,7 +511,7 @@ Test(ipfix, template_refresh_by_packets)
 
 	setup_enc(5, 0, 1400, 0);
 	for (i = 0; i < 40; i++)
-		rec_v4_tcp(&r[i]);
+		exp_rec_v4_tcp(&r[i]);
 	/* one message per flush: 12 messages */
 	for (i = 0; i < 12; i++) {
 		ns_encoder_add(&enc, &r[i], 1, T0 + i);
@@ -563,7 +531,7 @@ Test(ipfix, template_refresh_by_time)
 	size_t idx[8];
 
 	setup_enc(0, 10, 1400, 0);
-	rec_v4_tcp(&r);
+	exp_rec_v4_tcp(&r);
 	ns_encoder_add(&enc, &r, 1, T0);
 	ns_encoder_flush(&enc, T0);
 	ns_encoder_add(&enc, &r, 1, T0 + 9999);
@@ -588,7 +556,7 @@ Test(ipfix, reliable_transport_sends_templates_once)
 	size_t idx[8];
 
 	setup_enc(2, 10, 1400, 1);
-	rec_v4_tcp(&r);
+	exp_rec_v4_tcp(&r);
 	ns_encoder_add(&enc, &r, 1, T0);
 	ns_encoder_flush(&enc, T0);
 	ns_encoder_tick(&enc, T0 + 10000);
@@ -613,7 +581,7 @@ Test(ipfix, restart_drops_partial_message)
 
 	setup_enc(20, 600, 1400, 1);
 	for (i = 0; i < 3; i++)
-		rec_v4_tcp(&r[i]);
+		exp_rec_v4_tcp(&r[i]);
 	ns_encoder_add(&enc, r, 3, T0);
 	cr_assert_eq(ns_encoder_restart(&enc), 3);
 	ns_encoder_flush(&enc, T0);

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include "records.h"
 #include <errno.h>
 #include <string.h>
 
@@ -20,41 +21,9 @@ static void setup(void)
 	cr_assert_eq(ns_tmpl_set_init(&ipfix, NS_PROTO_IPFIX), 0);
 }
 
-static void rec_v4_tcp(struct ns_record *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->ip_version = 4;
-	r->protocol = 6;
-	r->tos = 0x28;
-	r->tcp_flags = 0x1b;
-	r->min_ttl = 63;
-	r->max_ttl = 64;
-	r->end_reason = NS_END_END_OF_FLOW;
-	r->src_addr[10] = r->src_addr[11] = 0xff;
-	r->dst_addr[10] = r->dst_addr[11] = 0xff;
-	inet_pton(AF_INET, "192.0.2.1", r->src_addr + 12);
-	inet_pton(AF_INET, "198.51.100.7", r->dst_addr + 12);
-	r->src_port = 40000;
-	r->dst_port = 443;
-	r->vlan_id = 100;
-	r->ingress_ifindex = 2;
-	r->egress_ifindex = 3;
-	r->packets = 10;
-	r->octets = 5000;
-	r->start_ms = 1700000000123ULL;
-	r->end_ms = 1700000001456ULL;
-	r->min_len = 52;
-	r->max_len = 1500;
-	r->src_mac[0] = 2;
-	r->src_mac[5] = 1;
-	r->dst_mac[0] = 2;
-	r->dst_mac[5] = 2;
-	r->selector_id = 1;
-}
-
 static void rec_v6_icmp_srh(struct ns_record *r)
 {
-	rec_v4_tcp(r);
+	exp_rec_v4_tcp(r);
 	r->ip_version = 6;
 	r->protocol = 58;
 	r->src_port = 0;
@@ -91,7 +60,7 @@ Test(json, ipv4_tcp_line)
 	struct ns_record r;
 	int n;
 
-	rec_v4_tcp(&r);
+	exp_rec_v4_tcp(&r);
 	n = ns_json_format(&ipfix, &r, line, sizeof(line));
 	cr_assert_eq(n, (int)strlen(want));
 	cr_assert_str_eq(line, want);
@@ -125,7 +94,7 @@ Test(json, mpls_labels)
 {
 	struct ns_record r;
 
-	rec_v4_tcp(&r);
+	exp_rec_v4_tcp(&r);
 	r.ip_version = 0;
 	r.mpls_count = 2;
 	r.mpls_lse[0] = 100 << 4 | 3 << 1;
@@ -142,7 +111,7 @@ Test(json, too_small_buffer)
 {
 	struct ns_record r;
 
-	rec_v4_tcp(&r);
+	exp_rec_v4_tcp(&r);
 	cr_assert_eq(ns_json_format(&ipfix, &r, line, 40), -ENOSPC);
 }
 
@@ -150,7 +119,7 @@ Test(text, ipv4_tcp)
 {
 	struct ns_record r;
 
-	rec_v4_tcp(&r);
+	exp_rec_v4_tcp(&r);
 	cr_assert_gt(ns_text_format(&ctx, &r, line, sizeof(line)), 0);
 	cr_assert_str_eq(line, "2023-11-14T22:13:20.123Z eth0 in TCP 192.0.2.1:40000 -> "
 			       "198.51.100.7:443 10 pkts 5000 bytes ...AP.SF end\n");
@@ -187,7 +156,7 @@ Test(text, mpls_label_only)
 {
 	struct ns_record r;
 
-	rec_v4_tcp(&r);
+	exp_rec_v4_tcp(&r);
 	r.ip_version = 0;
 	r.protocol = 0;
 	r.mpls_count = 2;
