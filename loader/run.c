@@ -16,6 +16,7 @@
 #include "attach.h"
 #include "control.h"
 #include "log.h"
+#include "metrics.h"
 #include "nsflow_cli.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -129,7 +130,7 @@ int cmd_run(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	char err[512] = "";
 	size_t attached = 0;
-	int ret, lfd = -1, status = 1;
+	int ret, lfd = -1, mfd = -1, status = 1;
 	uint64_t next;
 
 	config_init(&cfg);
@@ -157,6 +158,13 @@ int cmd_run(int argc, char **argv)
 	if (ret) {
 		fprintf(stderr, "nsflow run: %s\n", err);
 		goto out_agent;
+	}
+	if (cfg.metrics_address[0]) {
+		mfd = metrics_listen(cfg.metrics_address, err, sizeof(err));
+		if (mfd < 0) {
+			fprintf(stderr, "nsflow run: %s\n", err);
+			goto out_agent;
+		}
 	}
 	ret = attach_prepare_pin_dir(cfg.pin_dir, err, sizeof(err));
 	if (ret)
@@ -196,13 +204,16 @@ int cmd_run(int argc, char **argv)
 	next = agent_clock_ns() + (uint64_t)cfg.poll_interval_ms * 1000000ULL;
 	while (!stop_signal) {
 		uint64_t now = agent_clock_ns();
-		struct pollfd p[2] = { { .fd = lfd, .events = POLLIN },
-				       { .fd = ring_buffer__epoll_fd(a.rb), .events = POLLIN } };
+		struct pollfd p[3] = { { .fd = lfd, .events = POLLIN },
+				       { .fd = ring_buffer__epoll_fd(a.rb), .events = POLLIN },
+				       { .fd = mfd, .events = POLLIN } };
 		int wait_ms = now >= next ? 0 : (int)((next - now) / 1000000ULL) + 1;
 
-		if (poll(p, 2, wait_ms) > 0) {
+		if (poll(p, 3, wait_ms) > 0) {
 			if (p[0].revents & POLLIN)
 				control_serve(lfd, &a);
+			if (p[2].revents & POLLIN)
+				metrics_serve(mfd, &a);
 			if (p[1].revents & POLLIN) {
 				a.now_ns = agent_clock_ns();
 				ring_buffer__consume(a.rb);
@@ -224,6 +235,8 @@ int cmd_run(int argc, char **argv)
 fail:
 	fprintf(stderr, "nsflow run: %s\n", err);
 out:
+	if (mfd >= 0)
+		close(mfd);
 	if (lfd >= 0) {
 		close(lfd);
 		unlink(NSFLOW_CONTROL_SOCK);
@@ -236,6 +249,8 @@ out:
 	config_free(&cfg);
 	return status;
 out_agent:
+	if (mfd >= 0)
+		close(mfd);
 	agent_close(&a);
 	config_free(&cfg);
 	return 2;

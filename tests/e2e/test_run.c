@@ -19,8 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <xdp/libxdp.h>
@@ -1049,4 +1052,61 @@ Test(run, other_xdp_programs_and_tc_filters_are_left_alone, .timeout = 90)
 	free(out);
 	livegen_close(g);
 	passed = true;
+}
+
+/* One scrape of the agent's Prometheus endpoint, from inside its namespace. */
+static char *scrape(const char *ns, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	static char buf[1 << 20];
+	size_t len = 0;
+	ssize_t n;
+	int saved = netns_enter(ns), fd;
+
+	cr_assert_geq(saved, 0, "enter %s", ns);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	netns_leave(saved);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect to metrics: %s",
+		     strerror(errno));
+	cr_assert_gt(write(fd, "GET /metrics HTTP/1.0\r\n\r\n", 25), 0);
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = 0;
+	close(fd);
+	return buf;
+}
+
+Test(run, prometheus_metrics_count_what_was_delivered, .timeout = 60)
+{
+	struct livegen *g = open_gen(AF_INET, IPPROTO_UDP, 64, 20000, 64);
+	const char *extra[] = { "--metrics", "127.0.0.1:29190", NULL };
+	struct livegen_delivery d;
+	char cmd[128], want[256], *body;
+	uint64_t deadline;
+
+	snprintf(cmd, sizeof(cmd), "ip -n %s link set lo up", pair.ns_rx);
+	cr_assert_eq(system(cmd), 0);
+	start_agent(0, "100", extra);
+	send_settled(g, 100000, &d);
+	snprintf(want, sizeof(want),
+		 "nsflow_interface_packets_total{interface=\"%s\",direction=\"ingress\","
+		 "family=\"ipv4\"} %llu\n",
+		 pair.rx, (unsigned long long)d.delivered);
+	/* the counts reach the cache at the next poll */
+	deadline = (uint64_t)time(NULL) + 10;
+	do {
+		body = scrape(pair.ns_rx, 29190);
+		if (strstr(body, want))
+			break;
+		usleep(100000);
+	} while ((uint64_t)time(NULL) < deadline);
+	cr_assert(!strncmp(body, "HTTP/1.0 200 OK\r\n", 17), "answer: %.80s", body);
+	cr_assert(strstr(body, want), "want '%s' in:\n%s", want, body);
+	cr_assert(strstr(body, "# TYPE nsflow_datapath_packets_total counter"));
+	cr_assert(strstr(body, "nsflow_collector_up{collector=\"json:"));
+	stop_agent(0);
+	livegen_close(g);
 }

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include "metrics.h"
+
+int metrics_listen(const char *hostport, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res, *ai;
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	int fd = -1, one = 1, ret;
+
+	if (!colon) {
+		snprintf(err, errlen, "--metrics: '%s' is not HOST:PORT", hostport);
+		return -EINVAL;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - hostport), hostport);
+	/* [IPv6] */
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = 0;
+	}
+	ret = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
+	if (ret) {
+		snprintf(err, errlen, "--metrics %s: %s", hostport, gai_strerror(ret));
+		return -EINVAL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, 16))
+			break;
+		ret = -errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "--metrics %s: %s", hostport, strerror(ret ? -ret : EINVAL));
+		return ret ? ret : -EINVAL;
+	}
+	return fd;
+}
+
+static void counter(FILE *o, const char *name, const char *help, const char *type)
+{
+	fprintf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void metrics_write(struct agent *a, FILE *o)
+{
+	const struct flow_cache_stats *st = flow_cache_stats(a->cache);
+	static const char *const fam[] = { "ipv4", "ipv6", "mpls" };
+	static const char *const reason[] = { "", "inactive", "active", "tcp_fin_rst", "forced",
+					      "cache_full" };
+	char ifn[IF_NAMESIZE];
+
+	agent_read_counters(a);
+	counter(o, "nsflow_datapath_packets_total",
+		"Packets by what the datapath did with them (all CPUs)", "counter");
+	for (int i = 0; i < NSFLOW_CNT_MAX; i++)
+		if (i != NSFLOW_CNT_NOT_METERED_OCTETS)
+			fprintf(o, "nsflow_datapath_packets_total{counter=\"%s\"} %llu\n",
+				nsflow_counter_names[i],
+				(unsigned long long)(a->dp.c[i] - a->dp_base.c[i]));
+	counter(o, "nsflow_not_metered_octets_total",
+		"Octets of packets neither flow map nor ring buffer could take", "counter");
+	fprintf(o, "nsflow_not_metered_octets_total %llu\n",
+		(unsigned long long)(a->dp.c[NSFLOW_CNT_NOT_METERED_OCTETS] -
+				     a->dp_base.c[NSFLOW_CNT_NOT_METERED_OCTETS]));
+	counter(o, "nsflow_interface_packets_total", "Packets merged into flows", "counter");
+	for (uint32_t i = 0; i < st->n_ifaces; i++)
+		for (int d = 0; d < 2; d++)
+			for (int f = 0; f < FLOW_FAMILY_MAX; f++) {
+				const struct flow_iface_stats *s = &st->ifaces[i];
+
+				if (!if_indextoname(s->ifindex, ifn))
+					snprintf(ifn, sizeof(ifn), "%u", s->ifindex);
+				fprintf(o,
+					"nsflow_interface_packets_total{interface=\"%s\","
+					"direction=\"%s\",family=\"%s\"} %llu\n"
+					"nsflow_interface_octets_total{interface=\"%s\","
+					"direction=\"%s\",family=\"%s\"} %llu\n",
+					ifn, d ? "egress" : "ingress", fam[f],
+					(unsigned long long)s->packets[d][f], ifn,
+					d ? "egress" : "ingress", fam[f],
+					(unsigned long long)s->octets[d][f]);
+			}
+	counter(o, "nsflow_cache_flows", "Flows in the agent's cache", "gauge");
+	fprintf(o, "nsflow_cache_flows %zu\n", flow_cache_count(a->cache));
+	counter(o, "nsflow_flows_created_total", "Flows created in the cache", "counter");
+	fprintf(o, "nsflow_flows_created_total %llu\n", (unsigned long long)st->created);
+	counter(o, "nsflow_flows_aged_total", "Flow records exported, by end reason", "counter");
+	for (int r = 1; r <= 5; r++)
+		fprintf(o, "nsflow_flows_aged_total{reason=\"%s\"} %llu\n", reason[r],
+			(unsigned long long)st->expired[r]);
+	counter(o, "nsflow_polls_total", "Epoch switches and drains", "counter");
+	fprintf(o, "nsflow_polls_total %llu\n", (unsigned long long)a->polls);
+	counter(o, "nsflow_collector_records_total", "Records sent to each collector", "counter");
+	for (size_t i = 0; i < a->n_sinks; i++) {
+		struct ns_sink_stats s;
+		const char *url = ns_sink_url(a->sinks[i]);
+
+		ns_sink_get_stats(a->sinks[i], &s);
+		fprintf(o,
+			"nsflow_collector_records_total{collector=\"%s\"} %llu\n"
+			"nsflow_collector_messages_total{collector=\"%s\"} %llu\n"
+			"nsflow_collector_errors_total{collector=\"%s\"} %llu\n"
+			"nsflow_collector_dropped_records_total{collector=\"%s\"} %llu\n"
+			"nsflow_collector_not_exportable_total{collector=\"%s\"} %llu\n"
+			"nsflow_collector_up{collector=\"%s\"} %d\n",
+			url, (unsigned long long)s.records_sent, url,
+			(unsigned long long)s.messages_sent, url, (unsigned long long)s.send_errors,
+			url, (unsigned long long)s.records_dropped, url,
+			(unsigned long long)s.records_not_exportable, url, s.connected ? 1 : 0);
+	}
+}
+
+void metrics_serve(int lfd, struct agent *a)
+{
+	char req[2048], *body = NULL;
+	size_t len = 0;
+	struct pollfd p;
+	FILE *f;
+	int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (cfd < 0)
+		return;
+	/* the request itself does not matter: every path answers with the metrics */
+	p = (struct pollfd){ .fd = cfd, .events = POLLIN };
+	if (poll(&p, 1, 200) > 0 && read(cfd, req, sizeof(req)) < 0) {
+		close(cfd);
+		return;
+	}
+	f = open_memstream(&body, &len);
+	if (f) {
+		metrics_write(a, f);
+		fclose(f);
+		dprintf(cfd,
+			"HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+			"Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			len);
+		for (size_t off = 0; off < len;) {
+			ssize_t w = write(cfd, body + off, len - off);
+
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	free(body);
+	close(cfd);
+}
