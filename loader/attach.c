@@ -76,7 +76,7 @@ static int xdp_try(struct xdp_program *prog, int ifindex, enum xdp_attach_mode m
 }
 
 int attach_xdp(struct bpf_object *obj, int ifindex, const char *ifname, enum config_xdp_mode mode,
-	       bool *loaded, char *err, size_t errlen)
+	       bool *loaded, const char **hook, char *err, size_t errlen)
 {
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = obj, .prog_name = "nsflow_xdp");
 	struct xdp_program *prog = xdp_program__create(&opts);
@@ -89,12 +89,15 @@ int attach_xdp(struct bpf_object *obj, int ifindex, const char *ifname, enum con
 	}
 	if (mode == CONFIG_XDP_GENERIC) {
 		ret = xdp_try(prog, ifindex, XDP_MODE_SKB);
+		*hook = "xdp-generic";
 	} else {
 		ret = xdp_try(prog, ifindex, XDP_MODE_NATIVE);
+		*hook = "xdp-native";
 		if (ret && mode == CONFIG_XDP_AUTO) {
 			pr_info("%s: native XDP failed (%s), using generic XDP", ifname,
 				strerror(-ret));
 			ret = xdp_try(prog, ifindex, XDP_MODE_SKB);
+			*hook = "xdp-generic";
 		}
 	}
 	if (ret) {

@@ -18,7 +18,7 @@ int attach_prepare_pin_dir(const char *dir, char *err, size_t errlen);
 bool attach_xdp_present(int ifindex);
 /* Attaches prog through libxdp's dispatcher; auto mode falls back from native to generic. */
 int attach_xdp(struct bpf_object *obj, int ifindex, const char *ifname, enum config_xdp_mode mode,
-	       bool *loaded, char *err, size_t errlen);
+	       bool *loaded, const char **hook, char *err, size_t errlen);
 /* Attaches (or atomically replaces ours with) prog_fd on clsact ingress or egress. */
 int attach_tc(int prog_fd, int ifindex, const char *ifname, bool egress, char *err, size_t errlen);
 /* Removes nsflow's XDP program and TC filters from ifindex; others' stay. Returns how many

@@ -47,6 +47,7 @@ struct config_iface {
 	uint32_t mpls_mode; /* enum nsflow_mpls_mode */
 	uint32_t srv6_mode; /* enum nsflow_srv6_mode */
 	bool dropped;	    /* internal: listed in the file but not in the -i flags */
+	const char *hook;   /* set by the agent: where ingress is metered ("xdp-native" ...) */
 };
 
 struct nsflow_config {

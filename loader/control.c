@@ -337,10 +337,7 @@ static void show_interfaces(struct agent *a, FILE *out)
 								       : "random",
 				 v.sample_param);
 		fprintf(out, "%-16s %-8u %-16s %-8s %-12s %s/%s\n", f->name, f->ifindex,
-			c->ingress_hook == CONFIG_INGRESS_TC ? "tc"
-			: c->xdp_mode == CONFIG_XDP_GENERIC  ? "xdp-generic"
-							     : "xdp",
-			c->egress ? "tc" : "-", samp,
+			f->hook ? f->hook : "-", c->egress ? "tc" : "-", samp,
 			v.mpls_mode == NSFLOW_MPLS_LABEL_ONLY ? "label-only"
 			: v.mpls_mode == NSFLOW_MPLS_IP_ONLY  ? "ip-only"
 							      : "label-and-ip",

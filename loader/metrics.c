@@ -59,8 +59,8 @@ void metrics_write(struct agent *a, FILE *o)
 {
 	const struct flow_cache_stats *st = flow_cache_stats(a->cache);
 	static const char *const fam[] = { "ipv4", "ipv6", "mpls" };
-	static const char *const reason[] = { "", "inactive", "active", "tcp_fin_rst", "forced",
-					      "cache_full" };
+	static const char *const reason[] = { "",	"inactive",  "active", "tcp_fin_rst",
+					      "forced", "cache_full" };
 	char ifn[IF_NAMESIZE];
 
 	agent_read_counters(a);

@@ -79,16 +79,19 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 
 		/* a killed agent's program still counts into the pinned maps: keep it, so no
 		 * packet goes unmetered during the hand-over */
+		f->hook = "tc";
 		if (xdp && attach_xdp_present((int)f->ifindex)) {
 			pr_info("%s: taking over the running nsflow_xdp", f->name);
+			f->hook = "xdp";
 		} else if (xdp) {
 			ret = attach_xdp(skel->obj, (int)f->ifindex, f->name, c->xdp_mode, &loaded,
-					 err, errlen);
+					 &f->hook, err, errlen);
 			/* XDP taken by a program outside a libxdp dispatcher (or none possible
 			 * here): in auto mode, meter ingress at TC rather than not at all */
 			if (ret && c->xdp_mode == CONFIG_XDP_AUTO) {
 				pr_warn("%s; metering ingress at TC instead", err);
 				tc_ingress = true;
+				f->hook = "tc";
 			} else if (ret) {
 				return ret;
 			}

@@ -747,6 +747,8 @@ Test(run, show_and_reset_over_the_control_socket, .timeout = 110)
 	cr_assert(strstr(out, want), "show interfaces does not name %s:\n%s", pair.rx, out);
 	snprintf(want, sizeof(want), " %d ", pair.rx_ifindex);
 	cr_assert(strstr(out, want), "show interfaces: no ifindex %d:\n%s", pair.rx_ifindex, out);
+	/* the hook in use, as attached: veth has native XDP */
+	cr_assert(strstr(out, " xdp-native "), "show interfaces: not on native XDP:\n%s", out);
 	free(out);
 	cr_assert_eq(nsflow_ctl(&out, "show collectors"), 0);
 	cr_assert(strstr(out, json_url[0]), "show collectors does not list %s:\n%s", json_url[0],
