@@ -11,46 +11,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
+#include "config_priv.h"
 #include "exp_url.h"
 
-enum opt_id {
-	OPT_HELP = 'h',
-	OPT_INTERFACE = 'i',
-	OPT_COLLECTOR = 'c',
-	OPT_VERBOSE = 'v',
-	OPT_CONFIG = 256,
-	OPT_ACTIVE,
-	OPT_INACTIVE,
-	OPT_POLL,
-	OPT_CACHE,
-	OPT_SAMPLE,
-	OPT_XDP_MODE,
-	OPT_INGRESS_HOOK,
-	OPT_NO_EGRESS,
-	OPT_PIN_DIR,
-	OPT_MPLS,
-	OPT_SRV6,
-	OPT_COUNTER_BITS,
-	OPT_OBS_DOMAIN,
-	OPT_TPL_PACKETS,
-	OPT_TPL_SECONDS,
-	OPT_MTU,
-	OPT_SOURCE,
-	OPT_METRICS,
-	OPT_MAX,
-};
-
-struct setting {
-	const char *flag; /* long flag */
-	const char *key;  /* YAML key; NULL for flags the file cannot hold */
-	int id;
-	bool has_arg;
-	const char *arg; /* what the value is, in "needs a value" messages */
-};
-
-static const struct setting settings[] = {
+const struct setting config_settings[] = {
 	{ "interface", "interfaces", OPT_INTERFACE, true, "an interface name" },
 	{ "collector", "collectors", OPT_COLLECTOR, true, "a collector URL" },
 	{ "config", NULL, OPT_CONFIG, true, "a YAML file" },
@@ -77,7 +42,8 @@ static const struct setting settings[] = {
 	{ "verbose", "verbose", OPT_VERBOSE, false, NULL },
 	{ "help", NULL, OPT_HELP, false, NULL },
 };
-#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+#define N_SETTINGS (sizeof(config_settings) / sizeof(config_settings[0]))
+const size_t config_n_settings = N_SETTINGS;
 
 struct range {
 	int id;
@@ -98,11 +64,6 @@ static const struct range ranges[] = {
 	{ OPT_MTU, 576, 65535, "bytes", CFG_OFF(mtu) },
 };
 
-struct choice {
-	const char *name;
-	uint32_t value;
-};
-
 static const struct choice xdp_modes[] = { { "auto", CONFIG_XDP_AUTO },
 					   { "native", CONFIG_XDP_NATIVE },
 					   { "generic", CONFIG_XDP_GENERIC },
@@ -110,20 +71,20 @@ static const struct choice xdp_modes[] = { { "auto", CONFIG_XDP_AUTO },
 static const struct choice hooks[] = { { "xdp", CONFIG_INGRESS_XDP },
 				       { "tc", CONFIG_INGRESS_TC },
 				       { NULL, 0 } };
-static const struct choice mpls_modes[] = { { "label-only", NSFLOW_MPLS_LABEL_ONLY },
+const struct choice config_mpls_modes[] = { { "label-only", NSFLOW_MPLS_LABEL_ONLY },
 					    { "ip-only", NSFLOW_MPLS_IP_ONLY },
 					    { "label-and-ip", NSFLOW_MPLS_LABEL_AND_IP },
 					    { NULL, 0 } };
-static const struct choice srv6_modes[] = { { "outer", NSFLOW_SRV6_OUTER },
+const struct choice config_srv6_modes[] = { { "outer", NSFLOW_SRV6_OUTER },
 					    { "inner-header", NSFLOW_SRV6_INNER },
 					    { NULL, 0 } };
 static const struct choice counter_widths[] = { { "32", 32 }, { "64", 64 }, { NULL, 0 } };
 static const struct choice booleans[] = { { "true", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 },
 					  { "on", 1 },	 { "off", 0 },	 { NULL, 0 } };
 
-static const char *const iface_keys[] = { "name", "sample", "mpls", "srv6", NULL };
+const char *const config_iface_keys[] = { "name", "sample", "mpls", "srv6", NULL };
 
-__attribute__((format(printf, 3, 4))) static int errf(char *err, size_t errlen, const char *fmt,
+__attribute__((format(printf, 3, 4))) int config_errf(char *err, size_t errlen, const char *fmt,
 						      ...)
 {
 	va_list ap;
@@ -163,7 +124,7 @@ static size_t edit_distance(const char *a, const char *b)
  * " (did you mean 'PREFIXNAME'?)" for the name closest to word when it is close enough to be a
  * typo of it, else "".
  */
-static const char *suggest(char *buf, size_t len, const char *word, const char *const *names,
+const char *config_suggest(char *buf, size_t len, const char *word, const char *const *names,
 			   size_t n, const char *prefix)
 {
 	size_t best = SIZE_MAX, d, limit = strlen(word) / 4 > 2 ? strlen(word) / 4 : 2;
@@ -187,8 +148,8 @@ static const char *suggest(char *buf, size_t len, const char *word, const char *
 static const struct setting *setting_by_id(int id)
 {
 	for (size_t i = 0; i < N_SETTINGS; i++)
-		if (settings[i].id == id)
-			return &settings[i];
+		if (config_settings[i].id == id)
+			return &config_settings[i];
 	return NULL;
 }
 
@@ -219,20 +180,20 @@ static int parse_u32(const char *v, const struct range *r, const char *where, ui
 	int ret;
 
 	if (!*v)
-		return errf(err, errlen, "%s: no value given (%s %u..%u)", where, r->unit, r->lo,
-			    r->hi);
+		return config_errf(err, errlen, "%s: no value given (%s %u..%u)", where, r->unit,
+				   r->lo, r->hi);
 	ret = parse_digits(v, &n);
 	if (ret == -EINVAL)
-		return errf(err, errlen, "%s: '%s' is not a number (%s%s%u..%u)", where, v, r->unit,
-			    sp, r->lo, r->hi);
+		return config_errf(err, errlen, "%s: '%s' is not a number (%s%s%u..%u)", where, v,
+				   r->unit, sp, r->lo, r->hi);
 	if (ret || n < r->lo || n > r->hi)
-		return errf(err, errlen, "%s: %s is out of range %u..%u%s%s", where, v, r->lo,
-			    r->hi, sp, r->unit);
+		return config_errf(err, errlen, "%s: %s is out of range %u..%u%s%s", where, v,
+				   r->lo, r->hi, sp, r->unit);
 	*out = (uint32_t)n;
 	return 0;
 }
 
-static int parse_choice(const char *v, const struct choice *ch, const char *where, uint32_t *out,
+int config_parse_choice(const char *v, const struct choice *ch, const char *where, uint32_t *out,
 			char *err, size_t errlen)
 {
 	char names[128] = "";
@@ -247,10 +208,10 @@ static int parse_choice(const char *v, const struct choice *ch, const char *wher
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", sep,
 			 c->name);
 	}
-	return errf(err, errlen, "%s: '%s' is not %s", where, v, names);
+	return config_errf(err, errlen, "%s: '%s' is not %s", where, v, names);
 }
 
-static int parse_sample(const char *v, const char *where, struct config_sampler *s, char *err,
+int config_parse_sample(const char *v, const char *where, struct config_sampler *s, char *err,
 			size_t errlen)
 {
 	static const struct {
@@ -276,15 +237,15 @@ static int parse_sample(const char *v, const char *where, struct config_sampler 
 		if (ret == -EINVAL)
 			break;
 		if (ret || n < modes[i].lo || n > modes[i].hi)
-			return errf(err, errlen, "%s: '%s' out of range (%s is %u..%u)", where, v,
-				    modes[i].what, modes[i].lo, modes[i].hi);
+			return config_errf(err, errlen, "%s: '%s' out of range (%s is %u..%u)",
+					   where, v, modes[i].what, modes[i].lo, modes[i].hi);
 		*s = (struct config_sampler){ modes[i].mode, (uint32_t)n };
 		return 0;
 	}
-	return errf(err, errlen,
-		    "%s: '%s' is not fixed:N, random:N (N 1..65535), time:MS "
-		    "(MS 5..30000) or none",
-		    where, v);
+	return config_errf(err, errlen,
+			   "%s: '%s' is not fixed:N, random:N (N 1..65535), time:MS "
+			   "(MS 5..30000) or none",
+			   where, v);
 }
 
 /* ADDR, ADDR:PORT or [ADDR]:PORT; ADDR IPv4 or IPv6 */
@@ -328,10 +289,11 @@ static int parse_source(const char *v, const char *where, struct nsflow_config *
 	snprintf(c->source_address, sizeof(c->source_address), "%s", v);
 	return 0;
 bad:
-	return errf(err, errlen,
-		    "%s: '%s' is not an IPv4 or IPv6 address with an optional port (192.0.2.1, "
-		    "192.0.2.1:2055, 2001:db8::1 or [2001:db8::1]:2055)",
-		    where, v);
+	return config_errf(
+		err, errlen,
+		"%s: '%s' is not an IPv4 or IPv6 address with an optional port (192.0.2.1, "
+		"192.0.2.1:2055, 2001:db8::1 or [2001:db8::1]:2055)",
+		where, v);
 }
 
 /* HOST:PORT, HOST a name, an IPv4 address, [IPv6] or empty for every address */
@@ -351,10 +313,11 @@ static int parse_metrics(const char *v, const char *where, struct nsflow_config 
 	snprintf(c->metrics_address, sizeof(c->metrics_address), "%s", v);
 	return 0;
 bad:
-	return errf(err, errlen,
-		    "%s: '%s' is not HOST:PORT (127.0.0.1:9100, [::1]:9100, or :9100 for every "
-		    "address)",
-		    where, v);
+	return config_errf(
+		err, errlen,
+		"%s: '%s' is not HOST:PORT (127.0.0.1:9100, [::1]:9100, or :9100 for every "
+		"address)",
+		where, v);
 }
 
 static struct config_iface *find_iface(struct nsflow_config *c, const char *name)
@@ -365,7 +328,7 @@ static struct config_iface *find_iface(struct nsflow_config *c, const char *name
 	return NULL;
 }
 
-static int add_iface(struct nsflow_config *c, const char *name, unsigned int line,
+int config_add_iface(struct nsflow_config *c, const char *name, unsigned int line,
 		     const char *where, struct config_iface **out, char *err, size_t errlen)
 {
 	struct config_iface *ifc = find_iface(c, name);
@@ -378,16 +341,17 @@ static int add_iface(struct nsflow_config *c, const char *name, unsigned int lin
 		return 0;
 	}
 	if (ifc)
-		return errf(err, errlen, "%s: interface '%s' is listed twice", where, name);
+		return config_errf(err, errlen, "%s: interface '%s' is listed twice", where, name);
 	if (!*name || strlen(name) >= IF_NAMESIZE || strpbrk(name, "/: \t") || !strcmp(name, ".") ||
 	    !strcmp(name, ".."))
-		return errf(err, errlen,
-			    "%s: '%s' is not an interface name (1..%d characters, no '/', ':' or "
-			    "spaces)",
-			    where, name, IF_NAMESIZE - 1);
+		return config_errf(
+			err, errlen,
+			"%s: '%s' is not an interface name (1..%d characters, no '/', ':' or "
+			"spaces)",
+			where, name, IF_NAMESIZE - 1);
 	ifc = realloc(c->ifaces, (c->n_ifaces + 1) * sizeof(*ifc));
 	if (!ifc) {
-		errf(err, errlen, "%s: out of memory", where);
+		config_errf(err, errlen, "%s: out of memory", where);
 		return -ENOMEM;
 	}
 	c->ifaces = ifc;
@@ -398,7 +362,7 @@ static int add_iface(struct nsflow_config *c, const char *name, unsigned int lin
 	return 0;
 }
 
-static void clear_collectors(struct nsflow_config *c)
+void config_clear_collectors(struct nsflow_config *c)
 {
 	for (size_t i = 0; i < c->n_collectors; i++)
 		free(c->collectors[i]);
@@ -407,7 +371,7 @@ static void clear_collectors(struct nsflow_config *c)
 	c->n_collectors = 0;
 }
 
-static int add_collector(struct nsflow_config *c, const char *url, const char *where, char *err,
+int config_add_collector(struct nsflow_config *c, const char *url, const char *where, char *err,
 			 size_t errlen)
 {
 	char msg[512];
@@ -415,18 +379,19 @@ static int add_collector(struct nsflow_config *c, const char *url, const char *w
 	char **v;
 
 	if (!*url)
-		return errf(err, errlen, "%s: empty collector URL", where);
+		return config_errf(err, errlen, "%s: empty collector URL", where);
 	/* the exporter's own parser: a URL it would refuse is refused before anything runs */
 	if (ns_url_parse(url, &u, msg, sizeof(msg)))
-		return errf(err, errlen, "%s: %s", where, msg);
+		return config_errf(err, errlen, "%s: %s", where, msg);
 	for (size_t i = 0; i < c->n_collectors; i++)
 		if (!strcmp(c->collectors[i], url))
-			return errf(err, errlen, "%s: collector '%s' is listed twice", where, url);
+			return config_errf(err, errlen, "%s: collector '%s' is listed twice", where,
+					   url);
 	v = realloc(c->collectors, (c->n_collectors + 1) * sizeof(*v));
 	if (v)
 		c->collectors = v;
 	if (!v || !(v[c->n_collectors] = strdup(url))) {
-		errf(err, errlen, "%s: out of memory", where);
+		config_errf(err, errlen, "%s: out of memory", where);
 		return -ENOMEM;
 	}
 	c->n_collectors++;
@@ -434,7 +399,7 @@ static int add_collector(struct nsflow_config *c, const char *url, const char *w
 }
 
 /* Applies one scalar setting (everything but the lists) from a flag or a YAML value. */
-static int apply_value(struct nsflow_config *c, int id, const char *v, const char *where,
+int config_apply_value(struct nsflow_config *c, int id, const char *v, const char *where,
 		       bool from_file, char *err, size_t errlen)
 {
 	uint32_t u;
@@ -446,26 +411,26 @@ static int apply_value(struct nsflow_config *c, int id, const char *v, const cha
 					 (uint32_t *)((char *)c + ranges[i].off), err, errlen);
 	switch (id) {
 	case OPT_SAMPLE:
-		return parse_sample(v, where, &c->sample, err, errlen);
+		return config_parse_sample(v, where, &c->sample, err, errlen);
 	case OPT_XDP_MODE:
-		ret = parse_choice(v, xdp_modes, where, &u, err, errlen);
+		ret = config_parse_choice(v, xdp_modes, where, &u, err, errlen);
 		c->xdp_mode = ret ? c->xdp_mode : (enum config_xdp_mode)u;
 		return ret;
 	case OPT_INGRESS_HOOK:
-		ret = parse_choice(v, hooks, where, &u, err, errlen);
+		ret = config_parse_choice(v, hooks, where, &u, err, errlen);
 		c->ingress_hook = ret ? c->ingress_hook : (enum config_ingress_hook)u;
 		return ret;
 	case OPT_MPLS:
-		return parse_choice(v, mpls_modes, where, &c->mpls_mode, err, errlen);
+		return config_parse_choice(v, config_mpls_modes, where, &c->mpls_mode, err, errlen);
 	case OPT_SRV6:
-		return parse_choice(v, srv6_modes, where, &c->srv6_mode, err, errlen);
+		return config_parse_choice(v, config_srv6_modes, where, &c->srv6_mode, err, errlen);
 	case OPT_COUNTER_BITS:
-		ret = parse_choice(v, counter_widths, where, &u, err, errlen);
+		ret = config_parse_choice(v, counter_widths, where, &u, err, errlen);
 		c->counter_bits = ret ? c->counter_bits : (uint8_t)u;
 		return ret;
 	case OPT_NO_EGRESS:
 		u = 1;
-		ret = from_file ? parse_choice(v, booleans, where, &u, err, errlen) : 0;
+		ret = from_file ? config_parse_choice(v, booleans, where, &u, err, errlen) : 0;
 		c->egress = ret ? c->egress : !u;
 		return ret;
 	case OPT_VERBOSE:
@@ -479,10 +444,11 @@ static int apply_value(struct nsflow_config *c, int id, const char *v, const cha
 		return ret;
 	case OPT_PIN_DIR:
 		if (v[0] != '/')
-			return errf(err, errlen, "%s: '%s' is not an absolute path", where, v);
+			return config_errf(err, errlen, "%s: '%s' is not an absolute path", where,
+					   v);
 		/* room for the names of the pinned objects under it */
 		if (strlen(v) >= sizeof(c->pin_dir) - 64)
-			return errf(err, errlen, "%s: path is too long", where);
+			return config_errf(err, errlen, "%s: path is too long", where);
 		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", v);
 		return 0;
 	case OPT_SOURCE:
@@ -490,248 +456,8 @@ static int apply_value(struct nsflow_config *c, int id, const char *v, const cha
 	case OPT_METRICS:
 		return parse_metrics(v, where, c, err, errlen);
 	}
-	return errf(err, errlen, "%s: not a setting", where);
+	return config_errf(err, errlen, "%s: not a setting", where);
 }
-
-/* ---- YAML ---- */
-
-struct yaml_ctx {
-	struct nsflow_config *c;
-	const char *path;
-	yaml_document_t *doc;
-	char *err;
-	size_t errlen;
-};
-
-static const char *node_kind(const yaml_node_t *n)
-{
-	return n->type == YAML_SEQUENCE_NODE  ? "a list"
-	       : n->type == YAML_MAPPING_NODE ? "a mapping"
-					      : "a value";
-}
-
-static unsigned int node_line(const yaml_node_t *n)
-{
-	return (unsigned int)n->start_mark.line + 1;
-}
-
-/* A scalar's text; NULL (with the error set) for anything else. Null scalars give "". */
-static const char *scalar(struct yaml_ctx *y, const yaml_node_t *n, const char *key)
-{
-	const char *v;
-
-	if (n->type != YAML_SCALAR_NODE) {
-		errf(y->err, y->errlen, "%s:%u: %s: expected a single value, not %s", y->path,
-		     node_line(n), key, node_kind(n));
-		return NULL;
-	}
-	v = (const char *)n->data.scalar.value;
-	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (!strcmp(v, "~") || !strcmp(v, "null")))
-		return "";
-	return v;
-}
-
-static int yaml_iface(struct yaml_ctx *y, const yaml_node_t *n)
-{
-	const char *name = NULL, *v = NULL;
-	char where[PATH_MAX + 64];
-	struct config_iface *ifc;
-	yaml_node_pair_t *pair;
-	int ret;
-
-	snprintf(where, sizeof(where), "%s:%u", y->path, node_line(n));
-	if (n->type == YAML_SCALAR_NODE) {
-		v = scalar(y, n, "interfaces");
-		return add_iface(y->c, v, node_line(n), where, &ifc, y->err, y->errlen);
-	}
-	if (n->type != YAML_MAPPING_NODE)
-		return errf(y->err, y->errlen,
-			    "%s: interfaces: expected a name or 'name: ...' settings, not a list",
-			    where);
-	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
-		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
-
-		if (k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, "name")) {
-			name = scalar(y, val, "name");
-			if (!name)
-				return -EINVAL;
-		}
-	}
-	if (!name)
-		return errf(y->err, y->errlen, "%s: interface settings without a 'name'", where);
-	ret = add_iface(y->c, name, node_line(n), where, &ifc, y->err, y->errlen);
-	for (pair = n->data.mapping.pairs.start; !ret && pair < n->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
-		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
-		const char *key = k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "";
-		char hint[96];
-
-		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(val), key);
-		if (!strcmp(key, "name"))
-			continue;
-		if (strcmp(key, "sample") && strcmp(key, "mpls") && strcmp(key, "srv6"))
-			return errf(y->err, y->errlen,
-				    "%s:%u: unknown interface setting '%s'%s (an interface takes "
-				    "name, sample, mpls and srv6)",
-				    y->path, node_line(k), key,
-				    suggest(hint, sizeof(hint), key, iface_keys, 4, ""));
-		v = scalar(y, val, key);
-		if (!v)
-			return -EINVAL;
-		if (!strcmp(key, "sample")) {
-			ret = parse_sample(v, where, &ifc->sample, y->err, y->errlen);
-			ifc->has_sample = true;
-		} else if (!strcmp(key, "mpls")) {
-			ret = parse_choice(v, mpls_modes, where, &ifc->mpls_mode, y->err,
-					   y->errlen);
-			ifc->has_mpls = true;
-		} else {
-			ret = parse_choice(v, srv6_modes, where, &ifc->srv6_mode, y->err,
-					   y->errlen);
-			ifc->has_srv6 = true;
-		}
-	}
-	return ret;
-}
-
-/* interfaces and collectors: a list, or one value; an empty value is an empty list */
-static int yaml_list(struct yaml_ctx *y, int id, const char *key, yaml_node_t *n)
-{
-	char where[PATH_MAX + 64];
-	yaml_node_item_t *it;
-	const char *v;
-	int ret = 0;
-
-	if (id == OPT_INTERFACE) {
-		free(y->c->ifaces);
-		y->c->ifaces = NULL;
-		y->c->n_ifaces = 0;
-	} else {
-		clear_collectors(y->c);
-	}
-	if (n->type == YAML_MAPPING_NODE)
-		return errf(y->err, y->errlen, "%s:%u: %s: expected a list, not a mapping", y->path,
-			    node_line(n), key);
-	if (n->type == YAML_SCALAR_NODE) {
-		v = scalar(y, n, key);
-		if (!*v)
-			return 0;
-		if (id == OPT_INTERFACE)
-			return yaml_iface(y, n);
-		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(n), key);
-		return add_collector(y->c, v, where, y->err, y->errlen);
-	}
-	for (it = n->data.sequence.items.start; !ret && it < n->data.sequence.items.top; it++) {
-		yaml_node_t *item = yaml_document_get_node(y->doc, *it);
-
-		if (id == OPT_INTERFACE) {
-			ret = yaml_iface(y, item);
-			continue;
-		}
-		v = scalar(y, item, key);
-		if (!v)
-			return -EINVAL;
-		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(item), key);
-		ret = add_collector(y->c, v, where, y->err, y->errlen);
-	}
-	return ret;
-}
-
-static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
-{
-	const char *keys[N_SETTINGS], *v;
-	unsigned int seen[OPT_MAX] = { 0 };
-	char where[PATH_MAX + 64], hint[96];
-	yaml_node_pair_t *pair;
-	int ret;
-
-	for (size_t i = 0; i < N_SETTINGS; i++)
-		keys[i] = settings[i].key;
-	if (root->type != YAML_MAPPING_NODE)
-		return errf(y->err, y->errlen, "%s:%u: expected 'key: value' settings, not %s",
-			    y->path, node_line(root), node_kind(root));
-	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
-		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
-		const struct setting *s = NULL;
-		const char *key;
-
-		if (k->type != YAML_SCALAR_NODE)
-			return errf(y->err, y->errlen, "%s:%u: a setting name must be a plain word",
-				    y->path, node_line(k));
-		key = (const char *)k->data.scalar.value;
-		for (size_t i = 0; i < N_SETTINGS; i++)
-			if (settings[i].key && !strcmp(settings[i].key, key))
-				s = &settings[i];
-		if (!s)
-			return errf(y->err, y->errlen, "%s:%u: unknown key '%s'%s", y->path,
-				    node_line(k), key,
-				    suggest(hint, sizeof(hint), key, keys, N_SETTINGS, ""));
-		if (seen[s->id])
-			return errf(y->err, y->errlen,
-				    "%s:%u: '%s' is set twice (first on line %u)", y->path,
-				    node_line(k), key, seen[s->id]);
-		seen[s->id] = node_line(k);
-		if (s->id == OPT_INTERFACE || s->id == OPT_COLLECTOR) {
-			ret = yaml_list(y, s->id, key, val);
-		} else {
-			v = scalar(y, val, key);
-			if (!v)
-				return -EINVAL;
-			snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(val), key);
-			if (!*v)
-				return errf(y->err, y->errlen, "%s: no value given", where);
-			ret = apply_value(y->c, s->id, v, where, true, y->err, y->errlen);
-		}
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-int config_load_yaml(struct nsflow_config *c, const char *path, char *err, size_t errlen)
-{
-	struct yaml_ctx y = { .c = c, .path = path, .err = err, .errlen = errlen };
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *root;
-	FILE *f;
-	int ret;
-
-	f = fopen(path, "rb");
-	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return ret;
-	}
-	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
-		errf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		ret = errf(err, errlen, "%s:%zu: bad YAML: %s", path, parser.problem_mark.line + 1,
-			   parser.problem ? parser.problem : "unreadable");
-		/* what libyaml was inside of, which often started lines earlier */
-		if (parser.context)
-			snprintf(err + strlen(err), errlen - strlen(err), " (%s at line %zu)",
-				 parser.context, parser.context_mark.line + 1);
-		goto cleanup_parser;
-	}
-	y.doc = &doc;
-	root = yaml_document_get_root_node(&doc);
-	ret = root ? yaml_settings(&y, root) : 0; /* an empty file changes nothing */
-	yaml_document_delete(&doc);
-cleanup_parser:
-	yaml_parser_delete(&parser);
-	fclose(f);
-	return ret;
-}
-
-/* ---- flags ---- */
 
 static void flag_name(int id, char *buf, size_t len)
 {
@@ -752,23 +478,25 @@ static int bad_option(char **argv, int opt, char *err, size_t errlen)
 
 	if (opt == ':') {
 		flag_name(optopt, name, sizeof(name));
-		return errf(err, errlen, "%s needs a value (%s)", name, s ? s->arg : "?");
+		return config_errf(err, errlen, "%s needs a value (%s)", name, s ? s->arg : "?");
 	}
 	if (optopt && s) /* only a long flag can be given a value it does not take */
-		return errf(err, errlen, "--%s takes no value", s->flag);
+		return config_errf(err, errlen, "--%s takes no value", s->flag);
 	if (optopt)
-		return errf(err, errlen, "unknown option '-%c' (see nsflow run --help)", optopt);
+		return config_errf(err, errlen, "unknown option '-%c' (see nsflow run --help)",
+				   optopt);
 	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
 	for (size_t i = 0; i < N_SETTINGS; i++) {
-		names[i] = settings[i].flag;
-		matches += *word && !strncmp(settings[i].flag, word, strlen(word));
+		names[i] = config_settings[i].flag;
+		matches += *word && !strncmp(config_settings[i].flag, word, strlen(word));
 	}
 	if (matches > 1)
-		return errf(err, errlen,
-			    "option '--%s' is ambiguous: more than one option starts so", word);
-	suggest(hint, sizeof(hint), word, names, N_SETTINGS, "--");
-	return errf(err, errlen, "unknown option '--%s'%s", word,
-		    *hint ? hint : " (see nsflow run --help)");
+		return config_errf(err, errlen,
+				   "option '--%s' is ambiguous: more than one option starts so",
+				   word);
+	config_suggest(hint, sizeof(hint), word, names, N_SETTINGS, "--");
+	return config_errf(err, errlen, "unknown option '--%s'%s", word,
+			   *hint ? hint : " (see nsflow run --help)");
 }
 
 static int apply_flag(struct nsflow_config *c, int opt, const char *v, bool *ifaces_from_flags,
@@ -789,15 +517,15 @@ static int apply_flag(struct nsflow_config *c, int opt, const char *v, bool *ifa
 				c->ifaces[i].dropped = true;
 			*ifaces_from_flags = true;
 		}
-		return add_iface(c, v, 0, where, &ifc, err, errlen);
+		return config_add_iface(c, v, 0, where, &ifc, err, errlen);
 	case OPT_COLLECTOR:
 		if (!*collectors_from_flags) {
-			clear_collectors(c);
+			config_clear_collectors(c);
 			*collectors_from_flags = true;
 		}
-		return add_collector(c, v, where, err, errlen);
+		return config_add_collector(c, v, where, err, errlen);
 	}
-	return apply_value(c, opt, v ? v : "", where, false, err, errlen);
+	return config_apply_value(c, opt, v ? v : "", where, false, err, errlen);
 }
 
 int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err, size_t errlen)
@@ -809,12 +537,13 @@ int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err,
 	int opt, ret;
 
 	if (argc > 0 && argv[0][0] == '-')
-		return errf(err, errlen, "config_parse_args: argv[0] must be the command word");
+		return config_errf(err, errlen,
+				   "config_parse_args: argv[0] must be the command word");
 	for (i = 0; i < N_SETTINGS; i++)
-		longopts[i] =
-			(struct option){ settings[i].flag,
-					 settings[i].has_arg ? required_argument : no_argument,
-					 NULL, settings[i].id };
+		longopts[i] = (struct option){ config_settings[i].flag,
+					       config_settings[i].has_arg ? required_argument
+									  : no_argument,
+					       NULL, config_settings[i].id };
 	/* first pass: the file goes under the flags, so find it before applying any */
 	opterr = 0;
 	optind = 0;
@@ -824,20 +553,20 @@ int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err,
 		if (opt == OPT_HELP)
 			c->help = true;
 		if (opt == OPT_CONFIG && config_path)
-			return errf(err, errlen, "--config is given twice");
+			return config_errf(err, errlen, "--config is given twice");
 		if (opt == OPT_CONFIG)
 			config_path = optarg;
 	}
 	if (optind < argc)
-		return errf(err, errlen, "unexpected argument '%s' (see nsflow run --help)",
-			    argv[optind]);
+		return config_errf(err, errlen, "unexpected argument '%s' (see nsflow run --help)",
+				   argv[optind]);
 	if (c->help)
 		return 0;
 	if (config_path) {
 		free(c->config_path);
 		c->config_path = strdup(config_path);
 		if (!c->config_path) {
-			errf(err, errlen, "%s: out of memory", config_path);
+			config_errf(err, errlen, "%s: out of memory", config_path);
 			return -ENOMEM;
 		}
 		ret = config_load_yaml(c, config_path, err, errlen);
@@ -885,9 +614,10 @@ int config_validate(struct nsflow_config *c, char *err, size_t errlen)
 	char where[PATH_MAX + 32] = "";
 
 	if (!c->n_ifaces)
-		return errf(err, errlen,
-			    "no interface to meter: give -i IFACE, or 'interfaces:' in the config "
-			    "file");
+		return config_errf(
+			err, errlen,
+			"no interface to meter: give -i IFACE, or 'interfaces:' in the config "
+			"file");
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		struct config_iface *ifc = &c->ifaces[i];
 
@@ -897,9 +627,10 @@ int config_validate(struct nsflow_config *c, char *err, size_t errlen)
 		if (ifc->line && c->config_path)
 			snprintf(where, sizeof(where), "%s:%u: ", c->config_path, ifc->line);
 		if (errno == ENODEV || errno == ENXIO)
-			return errf(err, errlen, "%sinterface '%s' does not exist", where,
-				    ifc->name);
-		return errf(err, errlen, "%sinterface '%s': %s", where, ifc->name, strerror(errno));
+			return config_errf(err, errlen, "%sinterface '%s' does not exist", where,
+					   ifc->name);
+		return config_errf(err, errlen, "%sinterface '%s': %s", where, ifc->name,
+				   strerror(errno));
 	}
 	return 0;
 }
@@ -920,7 +651,7 @@ void config_iface_cfg(const struct nsflow_config *c, const struct config_iface *
 
 void config_free(struct nsflow_config *c)
 {
-	clear_collectors(c);
+	config_clear_collectors(c);
 	free(c->ifaces);
 	free(c->config_path);
 	c->ifaces = NULL;
@@ -991,9 +722,11 @@ void config_usage(FILE *f)
 	      "  -v, --verbose             more messages; repeat for more\n"
 	      "  -h, --help                this text\n"
 	      "\n"
-	      "The YAML file holds the same settings under the long flag names: 'interfaces'\n"
+	      "The YAML file holds the same settings under the long flag names: "
+	      "'interfaces'\n"
 	      "and 'collectors' are lists, 'no-egress' is true or false, 'verbose' is 0..3.\n"
-	      "An interface may come with settings of its own (sample, mpls, srv6), which win\n"
+	      "An interface may come with settings of its own (sample, mpls, srv6), which "
+	      "win\n"
 	      "over the global ones on it. Flags win over the file: -i or -c replace the\n"
 	      "file's list, an interface named in both keeping the file's settings.\n"
 	      "\n"

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The YAML side of `nsflow run --config FILE`: the same settings as the flags, applied by the
+ * same code, with errors naming the file and line. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "config_priv.h"
+
+/* ---- YAML ---- */
+
+struct yaml_ctx {
+	struct nsflow_config *c;
+	const char *path;
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+};
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	return n->type == YAML_SEQUENCE_NODE  ? "a list"
+	       : n->type == YAML_MAPPING_NODE ? "a mapping"
+					      : "a value";
+}
+
+static unsigned int node_line(const yaml_node_t *n)
+{
+	return (unsigned int)n->start_mark.line + 1;
+}
+
+/* A scalar's text; NULL (with the error set) for anything else. Null scalars give "". */
+static const char *scalar(struct yaml_ctx *y, const yaml_node_t *n, const char *key)
+{
+	const char *v;
+
+	if (n->type != YAML_SCALAR_NODE) {
+		config_errf(y->err, y->errlen, "%s:%u: %s: expected a single value, not %s", y->path,
+		     node_line(n), key, node_kind(n));
+		return NULL;
+	}
+	v = (const char *)n->data.scalar.value;
+	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!strcmp(v, "~") || !strcmp(v, "null")))
+		return "";
+	return v;
+}
+
+static int yaml_iface(struct yaml_ctx *y, const yaml_node_t *n)
+{
+	const char *name = NULL, *v = NULL;
+	char where[PATH_MAX + 64];
+	struct config_iface *ifc;
+	yaml_node_pair_t *pair;
+	int ret;
+
+	snprintf(where, sizeof(where), "%s:%u", y->path, node_line(n));
+	if (n->type == YAML_SCALAR_NODE) {
+		v = scalar(y, n, "interfaces");
+		return config_add_iface(y->c, v, node_line(n), where, &ifc, y->err, y->errlen);
+	}
+	if (n->type != YAML_MAPPING_NODE)
+		return config_errf(y->err, y->errlen,
+			    "%s: interfaces: expected a name or 'name: ...' settings, not a list",
+			    where);
+	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
+		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
+
+		if (k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, "name")) {
+			name = scalar(y, val, "name");
+			if (!name)
+				return -EINVAL;
+		}
+	}
+	if (!name)
+		return config_errf(y->err, y->errlen, "%s: interface settings without a 'name'", where);
+	ret = config_add_iface(y->c, name, node_line(n), where, &ifc, y->err, y->errlen);
+	for (pair = n->data.mapping.pairs.start; !ret && pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
+		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
+		const char *key = k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "";
+		char hint[96];
+
+		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(val), key);
+		if (!strcmp(key, "name"))
+			continue;
+		if (strcmp(key, "sample") && strcmp(key, "mpls") && strcmp(key, "srv6"))
+			return config_errf(y->err, y->errlen,
+				    "%s:%u: unknown interface setting '%s'%s (an interface takes "
+				    "name, sample, mpls and srv6)",
+				    y->path, node_line(k), key,
+				    config_suggest(hint, sizeof(hint), key, config_iface_keys, 4, ""));
+		v = scalar(y, val, key);
+		if (!v)
+			return -EINVAL;
+		if (!strcmp(key, "sample")) {
+			ret = config_parse_sample(v, where, &ifc->sample, y->err, y->errlen);
+			ifc->has_sample = true;
+		} else if (!strcmp(key, "mpls")) {
+			ret = config_parse_choice(v, config_mpls_modes, where, &ifc->mpls_mode, y->err,
+					   y->errlen);
+			ifc->has_mpls = true;
+		} else {
+			ret = config_parse_choice(v, config_srv6_modes, where, &ifc->srv6_mode, y->err,
+					   y->errlen);
+			ifc->has_srv6 = true;
+		}
+	}
+	return ret;
+}
+
+/* interfaces and collectors: a list, or one value; an empty value is an empty list */
+static int yaml_list(struct yaml_ctx *y, int id, const char *key, yaml_node_t *n)
+{
+	char where[PATH_MAX + 64];
+	yaml_node_item_t *it;
+	const char *v;
+	int ret = 0;
+
+	if (id == OPT_INTERFACE) {
+		free(y->c->ifaces);
+		y->c->ifaces = NULL;
+		y->c->n_ifaces = 0;
+	} else {
+		config_clear_collectors(y->c);
+	}
+	if (n->type == YAML_MAPPING_NODE)
+		return config_errf(y->err, y->errlen, "%s:%u: %s: expected a list, not a mapping", y->path,
+			    node_line(n), key);
+	if (n->type == YAML_SCALAR_NODE) {
+		v = scalar(y, n, key);
+		if (!*v)
+			return 0;
+		if (id == OPT_INTERFACE)
+			return yaml_iface(y, n);
+		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(n), key);
+		return config_add_collector(y->c, v, where, y->err, y->errlen);
+	}
+	for (it = n->data.sequence.items.start; !ret && it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(y->doc, *it);
+
+		if (id == OPT_INTERFACE) {
+			ret = yaml_iface(y, item);
+			continue;
+		}
+		v = scalar(y, item, key);
+		if (!v)
+			return -EINVAL;
+		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(item), key);
+		ret = config_add_collector(y->c, v, where, y->err, y->errlen);
+	}
+	return ret;
+}
+
+static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
+{
+	const char *keys[config_n_settings], *v;
+	unsigned int seen[OPT_MAX] = { 0 };
+	char where[PATH_MAX + 64], hint[96];
+	yaml_node_pair_t *pair;
+	int ret;
+
+	for (size_t i = 0; i < config_n_settings; i++)
+		keys[i] = config_settings[i].key;
+	if (root->type != YAML_MAPPING_NODE)
+		return config_errf(y->err, y->errlen, "%s:%u: expected 'key: value' settings, not %s",
+			    y->path, node_line(root), node_kind(root));
+	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
+		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
+		const struct setting *s = NULL;
+		const char *key;
+
+		if (k->type != YAML_SCALAR_NODE)
+			return config_errf(y->err, y->errlen, "%s:%u: a setting name must be a plain word",
+				    y->path, node_line(k));
+		key = (const char *)k->data.scalar.value;
+		for (size_t i = 0; i < config_n_settings; i++)
+			if (config_settings[i].key && !strcmp(config_settings[i].key, key))
+				s = &config_settings[i];
+		if (!s)
+			return config_errf(y->err, y->errlen, "%s:%u: unknown key '%s'%s", y->path,
+				    node_line(k), key,
+				    config_suggest(hint, sizeof(hint), key, keys, config_n_settings, ""));
+		if (seen[s->id])
+			return config_errf(y->err, y->errlen,
+				    "%s:%u: '%s' is set twice (first on line %u)", y->path,
+				    node_line(k), key, seen[s->id]);
+		seen[s->id] = node_line(k);
+		if (s->id == OPT_INTERFACE || s->id == OPT_COLLECTOR) {
+			ret = yaml_list(y, s->id, key, val);
+		} else {
+			v = scalar(y, val, key);
+			if (!v)
+				return -EINVAL;
+			snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(val), key);
+			if (!*v)
+				return config_errf(y->err, y->errlen, "%s: no value given", where);
+			ret = config_apply_value(y->c, s->id, v, where, true, y->err, y->errlen);
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int config_load_yaml(struct nsflow_config *c, const char *path, char *err, size_t errlen)
+{
+	struct yaml_ctx y = { .c = c, .path = path, .err = err, .errlen = errlen };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "rb");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		fclose(f);
+		config_errf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		ret = config_errf(err, errlen, "%s:%zu: bad YAML: %s", path, parser.problem_mark.line + 1,
+			   parser.problem ? parser.problem : "unreadable");
+		/* what libyaml was inside of, which often started lines earlier */
+		if (parser.context)
+			snprintf(err + strlen(err), errlen - strlen(err), " (%s at line %zu)",
+				 parser.context, parser.context_mark.line + 1);
+		goto cleanup_parser;
+	}
+	y.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	ret = root ? yaml_settings(&y, root) : 0; /* an empty file changes nothing */
+	yaml_document_delete(&doc);
+cleanup_parser:
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return ret;
+}
+
+/* ---- flags ---- */
+
