@@ -37,8 +37,8 @@ static const char *scalar(struct yaml_ctx *y, const yaml_node_t *n, const char *
 	const char *v;
 
 	if (n->type != YAML_SCALAR_NODE) {
-		config_errf(y->err, y->errlen, "%s:%u: %s: expected a single value, not %s", y->path,
-		     node_line(n), key, node_kind(n));
+		config_errf(y->err, y->errlen, "%s:%u: %s: expected a single value, not %s",
+			    y->path, node_line(n), key, node_kind(n));
 		return NULL;
 	}
 	v = (const char *)n->data.scalar.value;
@@ -62,9 +62,10 @@ static int yaml_iface(struct yaml_ctx *y, const yaml_node_t *n)
 		return config_add_iface(y->c, v, node_line(n), where, &ifc, y->err, y->errlen);
 	}
 	if (n->type != YAML_MAPPING_NODE)
-		return config_errf(y->err, y->errlen,
-			    "%s: interfaces: expected a name or 'name: ...' settings, not a list",
-			    where);
+		return config_errf(
+			y->err, y->errlen,
+			"%s: interfaces: expected a name or 'name: ...' settings, not a list",
+			where);
 	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
 		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
@@ -76,7 +77,8 @@ static int yaml_iface(struct yaml_ctx *y, const yaml_node_t *n)
 		}
 	}
 	if (!name)
-		return config_errf(y->err, y->errlen, "%s: interface settings without a 'name'", where);
+		return config_errf(y->err, y->errlen, "%s: interface settings without a 'name'",
+				   where);
 	ret = config_add_iface(y->c, name, node_line(n), where, &ifc, y->err, y->errlen);
 	for (pair = n->data.mapping.pairs.start; !ret && pair < n->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
@@ -88,11 +90,12 @@ static int yaml_iface(struct yaml_ctx *y, const yaml_node_t *n)
 		if (!strcmp(key, "name"))
 			continue;
 		if (strcmp(key, "sample") && strcmp(key, "mpls") && strcmp(key, "srv6"))
-			return config_errf(y->err, y->errlen,
-				    "%s:%u: unknown interface setting '%s'%s (an interface takes "
-				    "name, sample, mpls and srv6)",
-				    y->path, node_line(k), key,
-				    config_suggest(hint, sizeof(hint), key, config_iface_keys, 4, ""));
+			return config_errf(
+				y->err, y->errlen,
+				"%s:%u: unknown interface setting '%s'%s (an interface takes "
+				"name, sample, mpls and srv6)",
+				y->path, node_line(k), key,
+				config_suggest(hint, sizeof(hint), key, config_iface_keys, 4, ""));
 		v = scalar(y, val, key);
 		if (!v)
 			return -EINVAL;
@@ -100,12 +103,12 @@ static int yaml_iface(struct yaml_ctx *y, const yaml_node_t *n)
 			ret = config_parse_sample(v, where, &ifc->sample, y->err, y->errlen);
 			ifc->has_sample = true;
 		} else if (!strcmp(key, "mpls")) {
-			ret = config_parse_choice(v, config_mpls_modes, where, &ifc->mpls_mode, y->err,
-					   y->errlen);
+			ret = config_parse_choice(v, config_mpls_modes, where, &ifc->mpls_mode,
+						  y->err, y->errlen);
 			ifc->has_mpls = true;
 		} else {
-			ret = config_parse_choice(v, config_srv6_modes, where, &ifc->srv6_mode, y->err,
-					   y->errlen);
+			ret = config_parse_choice(v, config_srv6_modes, where, &ifc->srv6_mode,
+						  y->err, y->errlen);
 			ifc->has_srv6 = true;
 		}
 	}
@@ -128,8 +131,8 @@ static int yaml_list(struct yaml_ctx *y, int id, const char *key, yaml_node_t *n
 		config_clear_collectors(y->c);
 	}
 	if (n->type == YAML_MAPPING_NODE)
-		return config_errf(y->err, y->errlen, "%s:%u: %s: expected a list, not a mapping", y->path,
-			    node_line(n), key);
+		return config_errf(y->err, y->errlen, "%s:%u: %s: expected a list, not a mapping",
+				   y->path, node_line(n), key);
 	if (n->type == YAML_SCALAR_NODE) {
 		v = scalar(y, n, key);
 		if (!*v)
@@ -166,8 +169,9 @@ static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
 	for (size_t i = 0; i < config_n_settings; i++)
 		keys[i] = config_settings[i].key;
 	if (root->type != YAML_MAPPING_NODE)
-		return config_errf(y->err, y->errlen, "%s:%u: expected 'key: value' settings, not %s",
-			    y->path, node_line(root), node_kind(root));
+		return config_errf(y->err, y->errlen,
+				   "%s:%u: expected 'key: value' settings, not %s", y->path,
+				   node_line(root), node_kind(root));
 	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
 		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
@@ -175,20 +179,22 @@ static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
 		const char *key;
 
 		if (k->type != YAML_SCALAR_NODE)
-			return config_errf(y->err, y->errlen, "%s:%u: a setting name must be a plain word",
-				    y->path, node_line(k));
+			return config_errf(y->err, y->errlen,
+					   "%s:%u: a setting name must be a plain word", y->path,
+					   node_line(k));
 		key = (const char *)k->data.scalar.value;
 		for (size_t i = 0; i < config_n_settings; i++)
 			if (config_settings[i].key && !strcmp(config_settings[i].key, key))
 				s = &config_settings[i];
 		if (!s)
 			return config_errf(y->err, y->errlen, "%s:%u: unknown key '%s'%s", y->path,
-				    node_line(k), key,
-				    config_suggest(hint, sizeof(hint), key, keys, config_n_settings, ""));
+					   node_line(k), key,
+					   config_suggest(hint, sizeof(hint), key, keys,
+							  config_n_settings, ""));
 		if (seen[s->id])
 			return config_errf(y->err, y->errlen,
-				    "%s:%u: '%s' is set twice (first on line %u)", y->path,
-				    node_line(k), key, seen[s->id]);
+					   "%s:%u: '%s' is set twice (first on line %u)", y->path,
+					   node_line(k), key, seen[s->id]);
 		seen[s->id] = node_line(k);
 		if (s->id == OPT_INTERFACE || s->id == OPT_COLLECTOR) {
 			ret = yaml_list(y, s->id, key, val);
@@ -229,8 +235,9 @@ int config_load_yaml(struct nsflow_config *c, const char *path, char *err, size_
 	}
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &doc)) {
-		ret = config_errf(err, errlen, "%s:%zu: bad YAML: %s", path, parser.problem_mark.line + 1,
-			   parser.problem ? parser.problem : "unreadable");
+		ret = config_errf(err, errlen, "%s:%zu: bad YAML: %s", path,
+				  parser.problem_mark.line + 1,
+				  parser.problem ? parser.problem : "unreadable");
 		/* what libyaml was inside of, which often started lines earlier */
 		if (parser.context)
 			snprintf(err + strlen(err), errlen - strlen(err), " (%s at line %zu)",
@@ -248,4 +255,3 @@ cleanup_parser:
 }
 
 /* ---- flags ---- */
-
