@@ -104,6 +104,8 @@ int ns_sink_flush(struct ns_sink *s, uint64_t now_ms)
 	if (!s)
 		return -EINVAL;
 	s->now_ms = now_ms;
+	if (!s->ops->commits_itself)
+		ns_sink_commit(s);
 	return s->ops->flush(s, now_ms);
 }
 
@@ -114,6 +116,12 @@ void ns_sink_get_stats(const struct ns_sink *s, struct ns_sink_stats *st)
 		st->templates_sent = s->enc.stats.templates;
 		st->records_not_exportable = s->enc.stats.not_exportable;
 	}
+}
+
+void ns_sink_set_commit(struct ns_sink *s, ns_commit_fn fn, void *arg)
+{
+	s->commit = fn;
+	s->commit_arg = arg;
 }
 
 const char *ns_sink_url(const struct ns_sink *s)

@@ -83,6 +83,16 @@ int ns_sink_tick(struct ns_sink *s, uint64_t now_ms);
 /* send anything buffered now */
 int ns_sink_flush(struct ns_sink *s, uint64_t now_ms);
 void ns_sink_get_stats(const struct ns_sink *s, struct ns_sink_stats *st);
+
+/*
+ * For a caller that must know, across its own death, which records reached the transport: it
+ * writes records, then flushes, and fn is called once per flush right before what was written
+ * since the last flush leaves. A UDP sink then holds its messages back until the flush and sends
+ * them all in one system call after fn, so that a process killed at any instant has either sent
+ * none of them (fn not yet called) or all of them. Other sinks call fn before their flush.
+ */
+typedef void (*ns_commit_fn)(void *arg);
+void ns_sink_set_commit(struct ns_sink *s, ns_commit_fn fn, void *arg);
 const char *ns_sink_url(const struct ns_sink *s);
 /* flushes first */
 void ns_sink_close(struct ns_sink *s);

@@ -111,14 +111,23 @@ static enum ns_proto url_proto(enum ns_url_kind k)
 
 /* UDP */
 
+/* A message held back until the flush (see ns_sink_set_commit) */
+struct ns_udp_held {
+	size_t off, len;
+	uint32_t flows;
+};
+
 struct ns_udp_sink {
 	struct ns_sink base;
 	int fd;
+	uint8_t *held; /* messages held back, back to back */
+	size_t held_len, held_cap;
+	struct ns_udp_held *msgs;
+	size_t n_msgs, msgs_cap;
 };
 
-static int udp_emit(void *arg, const uint8_t *msg, size_t len, uint32_t flows)
+static int udp_send_one(struct ns_udp_sink *us, const uint8_t *msg, size_t len, uint32_t flows)
 {
-	struct ns_udp_sink *us = arg;
 	ssize_t n = send(us->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 	/*
@@ -137,19 +146,116 @@ static int udp_emit(void *arg, const uint8_t *msg, size_t len, uint32_t flows)
 	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EMSGSIZE;
 }
 
+static int udp_hold(struct ns_udp_sink *us, const uint8_t *msg, size_t len, uint32_t flows)
+{
+	if (us->held_len + len > us->held_cap) {
+		size_t cap = us->held_cap ? us->held_cap : 65536;
+		uint8_t *p;
+
+		while (cap < us->held_len + len)
+			cap *= 2;
+		p = realloc(us->held, cap);
+		if (!p)
+			return -ENOMEM;
+		us->held = p;
+		us->held_cap = cap;
+	}
+	if (us->n_msgs == us->msgs_cap) {
+		size_t cap = us->msgs_cap ? us->msgs_cap * 2 : 256;
+		struct ns_udp_held *m = realloc(us->msgs, cap * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		us->msgs = m;
+		us->msgs_cap = cap;
+	}
+	memcpy(us->held + us->held_len, msg, len);
+	us->msgs[us->n_msgs++] = (struct ns_udp_held){ us->held_len, len, flows };
+	us->held_len += len;
+	return 0;
+}
+
+static int udp_emit(void *arg, const uint8_t *msg, size_t len, uint32_t flows)
+{
+	struct ns_udp_sink *us = arg;
+	int err;
+
+	if (!us->base.commit)
+		return udp_send_one(us, msg, len, flows);
+	err = udp_hold(us, msg, len, flows);
+	if (err)
+		ns_sink_count(&us->base, 0, flows);
+	return err;
+}
+
+#define UDP_VLEN 1024 /* messages per sendmmsg, the kernel's UIO_MAXIOV */
+
+/* Sends the held messages, as few system calls as the kernel allows (one up to UDP_VLEN). */
+static void udp_send_held(struct ns_udp_sink *us)
+{
+	struct mmsghdr v[UDP_VLEN];
+	struct iovec iov[UDP_VLEN];
+	size_t i = 0;
+	int retried = 0;
+
+	while (i < us->n_msgs) {
+		unsigned int n = us->n_msgs - i < UDP_VLEN ? us->n_msgs - i : UDP_VLEN;
+		int sent;
+
+		for (unsigned int j = 0; j < n; j++) {
+			iov[j] = (struct iovec){ us->held + us->msgs[i + j].off,
+						 us->msgs[i + j].len };
+			v[j] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[j],
+							      .msg_iovlen = 1 } };
+		}
+		sent = sendmmsg(us->fd, v, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		for (int j = 0; j < sent; j++)
+			ns_sink_count(&us->base, 1, us->msgs[i + j].flows);
+		if (sent > 0) {
+			us->base.stats.connected = 1;
+			i += sent;
+			continue;
+		}
+		/* the first message did not leave: as in udp_send_one, one more try */
+		if (errno == ECONNREFUSED && !retried) {
+			us->base.stats.send_errors++;
+			ns_encoder_refresh(&us->base.enc, 0);
+			retried = 1;
+			continue;
+		}
+		us->base.stats.connected = 0;
+		ns_sink_count(&us->base, 0, us->msgs[i].flows);
+		i++;
+	}
+	us->n_msgs = 0;
+	us->held_len = 0;
+}
+
 static int udp_write(struct ns_sink *s, const struct ns_record *recs, size_t n, uint64_t now_ms)
 {
 	return ns_encoder_add(&s->enc, recs, n, now_ms);
 }
 
-static int udp_tick(struct ns_sink *s, uint64_t now_ms)
-{
-	return ns_encoder_tick(&s->enc, now_ms);
-}
-
 static int udp_flush(struct ns_sink *s, uint64_t now_ms)
 {
-	return ns_encoder_flush(&s->enc, now_ms);
+	struct ns_udp_sink *us = (struct ns_udp_sink *)s;
+	int err = ns_encoder_flush(&s->enc, now_ms);
+
+	if (s->commit) {
+		ns_sink_commit(s);
+		udp_send_held(us);
+	}
+	return err;
+}
+
+static int udp_tick(struct ns_sink *s, uint64_t now_ms)
+{
+	int err = ns_encoder_tick(&s->enc, now_ms);
+
+	/* a refresh is held back like any message: send it now */
+	if (s->commit && ((struct ns_udp_sink *)s)->n_msgs)
+		udp_send_held((struct ns_udp_sink *)s);
+	return err;
 }
 
 static void udp_destroy(struct ns_sink *s)
@@ -158,6 +264,8 @@ static void udp_destroy(struct ns_sink *s)
 
 	if (us->fd >= 0)
 		close(us->fd);
+	free(us->held);
+	free(us->msgs);
 	free(us);
 }
 
@@ -166,6 +274,7 @@ static const struct ns_sink_ops udp_ops = {
 	.tick = udp_tick,
 	.flush = udp_flush,
 	.destroy = udp_destroy,
+	.commits_itself = 1,
 };
 
 int ns_sink_udp_open(struct ns_sink **out, const struct ns_sink *base, const struct ns_url *u,

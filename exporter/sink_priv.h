@@ -13,6 +13,7 @@ struct ns_sink_ops {
 	int (*tick)(struct ns_sink *s, uint64_t now_ms);
 	int (*flush)(struct ns_sink *s, uint64_t now_ms);
 	void (*destroy)(struct ns_sink *s); /* after a last flush: release everything */
+	int commits_itself; /* flush calls ns_sink_commit() itself, right before sending */
 };
 
 struct ns_sink {
@@ -24,7 +25,16 @@ struct ns_sink {
 	uint64_t now_ms; /* latest time the agent gave */
 	int has_enc;
 	struct ns_encoder enc; /* v5, v9, IPFIX sinks */
+	ns_commit_fn commit;   /* see ns_sink_set_commit() */
+	void *commit_arg;
 };
+
+/* What was written since the last flush is about to leave */
+static inline void ns_sink_commit(struct ns_sink *s)
+{
+	if (s->commit)
+		s->commit(s->commit_arg);
+}
 
 /*
  * Constructors: allocate the type's struct, copy @base (url, opts, ctx set) into its first
