@@ -10,8 +10,6 @@
 #include "nsflow.h"
 #include "parse.h"
 
-#define EEXIST_ 17
-
 /* Set before load by `nsflow replay`: time comes from the capture, not the clock. */
 const volatile bool nsflow_replay = false;
 /* The capture timestamp of the packet being replayed (Unix ns: replay has no other clock). */
@@ -20,13 +18,16 @@ __u64 nsflow_replay_ns = 0;
  * had, and the IP length checks must compare against what was on the wire. */
 __u32 nsflow_replay_len = 0;
 
-/* The flow maps of the two epochs. Per CPU so that counting needs no atomics. Their size is
- * set by the agent before load (--cache-entries). Not LRU: a full map must never silently
- * evict counts. */
+/* The flow tables of the two epochs. One entry per flow and CPU (struct nsflow_slot_key), written
+ * only by that CPU: counting needs no atomics, and nothing is preallocated, so a flow costs
+ * memory only on the CPUs that saw it and only until the agent drains it. Their size is set by
+ * the agent before load (--cache-entries). Not LRU: a full table must never silently evict
+ * counts. */
 struct nsflow_flows {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, NSFLOW_DEFAULT_ENTRIES);
-	__type(key, struct nsflow_key);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nsflow_slot_key);
 	__type(value, struct nsflow_value);
 };
 struct nsflow_flows nsflow_flows_0 SEC(".maps");
@@ -78,22 +79,16 @@ struct {
 	__uint(max_entries, NSFLOW_RINGBUF_BYTES);
 } nsflow_events SEC(".maps");
 
-/* The agent's flow cache and progress, kept here only so that they outlive a killed agent
- * (pinned with the other maps). The programs never touch them. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, NSFLOW_DEFAULT_ENTRIES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct nsflow_key);
-	__type(value, struct nsflow_saved);
-} nsflow_saved SEC(".maps");
-
+/* The agent's flow cache, in 64-byte units: a flat region the agent maps into its memory
+ * (loader/pcache.h lays it out), kept here only so that it outlives a killed agent, pinned
+ * with the other maps. Its size is set by the agent before load. The programs never touch it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct nsflow_agent_state);
-} nsflow_agent_state SEC(".maps");
+	__type(value, __u64[8]);
+} nsflow_cache SEC(".maps");
 
 /* SRH segment lists of flows, by flow key (LRU: a list outliving its flow is just dropped). */
 struct {
@@ -197,9 +192,23 @@ __noinline int nsflow_mask_key(struct nsflow_key *k, __u32 f, __u32 src_plen, __
 	return 0;
 }
 
-/* Map full: hand the packet to the agent; if the ring is full too, count what was lost. */
+/* The SRH segment list of a packet that starts a flow, kept beside it (IE 496). */
+static __always_inline void meter_keep_segments(struct nsflow_key *k, struct pkt_meta *m)
+{
+	struct nsflow_srh_segments *segs;
+	__u32 zero = 0;
+
+	if (!m->v.srh_present)
+		return;
+	segs = bpf_map_lookup_elem(&nsflow_srh_scratch, &zero);
+	if (segs)
+		bpf_map_update_elem(&nsflow_srh, k, segs, BPF_ANY);
+}
+
+/* Table full: hand the packet to the agent with the value it would have created, so that its
+ * record is the one the table would have given; if the ring is full too, count what was lost. */
 static __always_inline void meter_overflow(struct nsflow_counters *cnt, struct nsflow_key *k,
-					   struct pkt_meta *m, __u64 now)
+					   struct pkt_meta *m)
 {
 	struct nsflow_event *e = bpf_ringbuf_reserve(&nsflow_events, sizeof(*e), 0);
 
@@ -209,23 +218,16 @@ static __always_inline void meter_overflow(struct nsflow_counters *cnt, struct n
 		return;
 	}
 	__builtin_memcpy(&e->key, k, sizeof(*k));
-	e->octets = m->octets;
-	e->ts_ns = now;
-	e->tcp_flags = m->tcp_flags;
-	e->ttl = m->ttl;
-	__builtin_memset(e->_pad, 0, sizeof(e->_pad));
+	e->_pad = 0;
+	__builtin_memcpy(&e->val, &m->v, sizeof(e->val));
 	bpf_ringbuf_submit(e, 0);
+	meter_keep_segments(k, m);
 	cnt->c[NSFLOW_CNT_RINGBUF]++;
 }
 
 /* Add one packet to this CPU's value of an existing flow. */
 static __always_inline void meter_update(struct nsflow_value *val, struct pkt_meta *m, __u64 now)
 {
-	/* another CPU created the flow: this CPU's slot starts empty */
-	if (val->packets == 0) {
-		__builtin_memcpy(val, &m->v, sizeof(*val));
-		return;
-	}
 	val->packets++;
 	val->octets += m->octets;
 	val->last_ns = now;
@@ -316,32 +318,23 @@ static __always_inline void meter_commit(struct nsflow_counters *cnt, struct nsf
 	m->v.min_len = m->octets;
 	m->v.max_len = m->octets;
 
+	/* this CPU's entry of the flow: no other CPU writes it */
+	st->sk.cpu = bpf_get_smp_processor_id();
 	flows = bpf_map_lookup_elem(&nsflow_epoch, &zero);
 	if (!flows) {
-		meter_overflow(cnt, k, m, now);
+		meter_overflow(cnt, k, m);
 		return;
 	}
-	val = bpf_map_lookup_elem(flows, k);
+	val = bpf_map_lookup_elem(flows, &st->sk);
 	if (!val) {
-		ret = bpf_map_update_elem(flows, k, &m->v, BPF_NOEXIST);
-		if (ret == 0) {
-			cnt->c[NSFLOW_CNT_METERED]++;
-			if (m->v.srh_present) {
-				struct nsflow_srh_segments *segs =
-					bpf_map_lookup_elem(&nsflow_srh_scratch, &zero);
-
-				if (segs)
-					bpf_map_update_elem(&nsflow_srh, k, segs, BPF_ANY);
-			}
+		/* only this CPU inserts this key: no race between lookup and insert */
+		if (bpf_map_update_elem(flows, &st->sk, &m->v, BPF_NOEXIST)) {
+			meter_overflow(cnt, k, m);
 			return;
 		}
-		/* another CPU inserted the same key between our lookup and update */
-		if (ret == -EEXIST_)
-			val = bpf_map_lookup_elem(flows, k);
-		if (!val) {
-			meter_overflow(cnt, k, m, now);
-			return;
-		}
+		meter_keep_segments(k, m);
+		cnt->c[NSFLOW_CNT_METERED]++;
+		return;
 	}
 	meter_update(val, m, now);
 	cnt->c[NSFLOW_CNT_METERED]++;

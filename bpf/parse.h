@@ -280,7 +280,10 @@ static __always_inline int parse_ipv6(struct pkt *p, void *pos, struct nsflow_ke
 /* Everything the parsing stages hand each other. Lives on the entry point's stack and is
  * passed by pointer to the stage functions. */
 struct parse_state {
-	struct nsflow_key k;
+	union {
+		struct nsflow_key k;	   /* what the parser fills */
+		struct nsflow_slot_key sk; /* the same, with the CPU the meter adds */
+	};
 	struct pkt_meta m;
 	__u32 frame_len; /* in: whole frame length */
 	__u32 off;   /* L2 out: where L3 starts; IPv6 out: where the packet under an SRH starts */

@@ -13,12 +13,12 @@
 #include <linux/types.h>
 #endif
 
-#define NSFLOW_MAX_VLAN	       2     /* 802.1ad outer + 802.1Q inner */
-#define NSFLOW_MAX_MPLS	       8     /* labels walked looking for bottom of stack */
-#define NSFLOW_MPLS_RECORDED   3     /* labels kept per flow (IE 70..72) */
-#define NSFLOW_MAX_EXTHDR      8     /* IPv6 extension headers walked */
-#define NSFLOW_SRH_SEGMENTS    8     /* SRH segments kept per flow (IE 496) */
-#define NSFLOW_DEFAULT_ENTRIES 65536 /* per epoch map, overridable before load */
+#define NSFLOW_MAX_VLAN	       2	 /* 802.1ad outer + 802.1Q inner */
+#define NSFLOW_MAX_MPLS	       8	 /* labels walked looking for bottom of stack */
+#define NSFLOW_MPLS_RECORDED   3	 /* labels kept per flow (IE 70..72) */
+#define NSFLOW_MAX_EXTHDR      8	 /* IPv6 extension headers walked */
+#define NSFLOW_SRH_SEGMENTS    8	 /* SRH segments kept per flow (IE 496) */
+#define NSFLOW_DEFAULT_ENTRIES (1 << 20) /* flows per epoch table and in the agent's cache */
 #define NSFLOW_RINGBUF_BYTES   (1 << 22)
 #define NSFLOW_CFG_DIRECT      4096 /* ifindexes whose settings sit in an array, not a hash */
 
@@ -50,7 +50,7 @@ struct nsflow_key {
 #define NSFLOW_MPLS_LSE(label, exp, s) (((label) << 4) | ((exp) << 1) | (s))
 
 /*
- * Per-CPU counters of one flow. Packets/octets and the min/max fields change per packet; the
+ * Counters of one flow on one CPU. Packets/octets and the min/max fields change per packet; the
  * rest describe the flow and are written when this CPU first sees it.
  */
 struct nsflow_value {
@@ -112,26 +112,14 @@ enum nsflow_key_field {
 };
 
 /*
- * A flow of the agent's cache as it keeps it in a pinned map, so that an agent killed with -9
- * loses nothing: its successor restores the cache from here. serial says which drained epoch
- * was last merged in, so that a half-finished drain is neither lost nor counted twice.
+ * Key of the epoch tables: a flow as one CPU saw it. Only that CPU ever writes the entry, so
+ * counting needs neither atomics nor locks, and a flow costs memory only on the CPUs that saw
+ * it (RSS keeps it on one). The agent folds a flow's CPUs together when it drains. cpu sits in
+ * what would otherwise be the key's padding to 8 bytes: it costs the table nothing.
  */
-struct nsflow_saved {
-	struct nsflow_value val; /* the current export period */
-	__u64 created_ns;
-	__u64 period_start_ns;
-	__u64 last_seen_ns;
-	__u64 total_packets;
-	__u64 total_octets;
-	__u64 serial; /* the last drained epoch merged into this flow */
-	__u8 ended;   /* TCP FIN/RST seen */
-	__u8 removed; /* exported and gone: only the serial matters */
-	__u8 _pad[6];
-};
-
-/* The agent's own progress, one slot. */
-struct nsflow_agent_state {
-	__u64 serial; /* epochs retired so far: the one being drained has this number */
+struct nsflow_slot_key {
+	struct nsflow_key flow;
+	__u32 cpu; /* bpf_get_smp_processor_id() of the CPU that counted it */
 };
 
 /* The segment list of a flow's SRH, in SRH order, written once when the flow is created:
@@ -213,16 +201,14 @@ static const char *const nsflow_counter_names[NSFLOW_CNT_MAX] __attribute__((unu
 #endif
 
 /*
- * A packet that found its epoch map full: handed to the agent whole so that it is still
- * counted. Carries what a one-packet flow value needs.
+ * A packet that found its epoch table full: handed to the agent with the value it would have
+ * created there, so that it makes the same record (same fields, same template) as a packet
+ * that went through the table.
  */
 struct nsflow_event {
 	struct nsflow_key key;
-	__u32 octets;
-	__u64 ts_ns;
-	__u8 tcp_flags;
-	__u8 ttl;
-	__u8 _pad[6];
+	__u32 _pad;
+	struct nsflow_value val;
 };
 
 #ifdef __cplusplus
@@ -234,8 +220,8 @@ NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_key) == 52, "nsflow_key layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_value) == 88, "nsflow_value layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg_key) == 8, "nsflow_cfg_key layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg) == 40, "nsflow_cfg layout");
-NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_event) == 72, "nsflow_event layout");
-NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_saved) == 144, "nsflow_saved layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_slot_key) == 56, "nsflow_slot_key layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_event) == 144, "nsflow_event layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_srh_segments) == 136, "nsflow_srh_segments layout");
 
 #endif /* NSFLOW_H */

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <net/if.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
@@ -34,15 +36,42 @@ static uint64_t wall_ms(const struct agent *a)
 	return (uint64_t)((int64_t)a->now_ns + a->boot_to_wall_ns) / NS_PER_MS;
 }
 
-static void flush_batch(struct agent *a)
+/*
+ * Hands the outbox to every collector and empties it. Each gets only what it has not had yet
+ * (a killed agent may have reached some of them): its progress is noted, by the commit hook,
+ * right before its messages leave.
+ */
+static void agent_send(struct agent *a)
 {
 	uint64_t now = wall_ms(a);
+	struct pcache *pc = &a->pc;
 
-	if (!a->n_batch)
+	if (!pc->h->outbox_n)
 		return;
-	for (size_t i = 0; i < a->n_sinks; i++)
-		ns_sink_write(a->sinks[i], a->batch, a->n_batch, now);
-	a->n_batch = 0;
+	for (size_t i = 0; i < a->n_sinks; i++) {
+		uint32_t from, n = pcache_sink_pending(pc, a->sink_refs[i].slot, &from);
+
+		if (!n)
+			continue;
+		ns_sink_write(a->sinks[i], pc->outbox + from, n, now);
+		ns_sink_flush(a->sinks[i], now);
+	}
+	pcache_outbox_clear(pc);
+}
+
+static void sink_committed(void *arg)
+{
+	struct agent_sink_ref *ref = arg;
+
+	pcache_sink_sent(&ref->a->pc, ref->slot);
+}
+
+static void outbox_room(void *arg)
+{
+	struct agent *a = arg;
+
+	a->outbox_full++;
+	agent_send(a);
 }
 
 /* The sampler that took a flow's packets: the interface's own, else the global one. */
@@ -67,34 +96,16 @@ static void record_sampler(const struct agent *a, struct ns_record *r, uint32_t 
 	r->sampling_interval = s->mode == NSFLOW_SAMPLE_TIME ? 0 : s->param;
 }
 
-/* Remembers a flow whose saved copy must change at the end of this poll. */
-static void mark_dirty(struct agent *a, const struct nsflow_key *k)
-{
-	if (a->replay || a->saved_fd < 0)
-		return;
-	if (a->n_dirty == a->cap_dirty) {
-		size_t cap = a->cap_dirty ? a->cap_dirty * 2 : 4096;
-		struct nsflow_key *nk = realloc(a->dirty, cap * sizeof(*nk));
-		struct nsflow_saved *nv;
-
-		if (!nk)
-			return;
-		a->dirty = nk;
-		nv = realloc(a->dirty_vals, cap * sizeof(*nv));
-		if (!nv)
-			return;
-		a->dirty_vals = nv;
-		a->cap_dirty = cap;
-	}
-	a->dirty[a->n_dirty++] = *k;
-}
-
 static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 {
 	struct agent *a = arg;
-	struct ns_record *r = &a->batch[a->n_batch++];
+	struct ns_record *r = pcache_outbox_add(&a->pc);
 
-	mark_dirty(a, &e->key);
+	/* cannot happen: a transaction starts only with room for what it may export */
+	if (!r) {
+		pr_warn("outbox full: a record of flow period lost");
+		return;
+	}
 	flow_entry_to_record(e, reason, a->boot_to_wall_ns, r);
 	record_sampler(a, r, e->key.ifindex, e->key.direction);
 	if (r->srh_present && a->skel) {
@@ -108,8 +119,6 @@ static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 			memcpy(r->srh_segments, segs.seg, (size_t)r->srh_segment_count * 16);
 		}
 	}
-	if (a->n_batch == AGENT_BATCH)
-		flush_batch(a);
 }
 
 /* Exporter context: samplers and interface names for the options templates. */
@@ -150,12 +159,6 @@ static void build_context(struct agent *a)
 
 int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *err, size_t errlen)
 {
-	struct flow_cache_opts fo = {
-		.active_ns = (uint64_t)cfg->active_timeout_s * 1000000000ULL,
-		.inactive_ns = (uint64_t)cfg->inactive_timeout_s * 1000000000ULL,
-		.max_entries = cfg->cache_entries,
-		.counter_bits = cfg->counter_bits,
-	};
 	static const char *const def_url[] = { NS_SINK_DEFAULT_URL };
 	const char *const *urls =
 		cfg->n_collectors ? (const char *const *)cfg->collectors : def_url;
@@ -163,19 +166,11 @@ int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *er
 	int ret;
 
 	memset(a, 0, sizeof(*a));
-	a->saved_fd = a->state_fd = -1;
 	a->cfg = cfg;
 	a->replay = replay;
 	a->boot_to_wall_ns = replay ? 0 : boot_to_wall();
 	a->ctx.boot_ms = (uint64_t)a->boot_to_wall_ns / NS_PER_MS;
 	build_context(a);
-	ret = flow_cache_new(&a->cache, &fo);
-	if (ret) {
-		snprintf(err, errlen, "flow cache of %u entries: %s", cfg->cache_entries,
-			 strerror(-ret));
-		return ret;
-	}
-	flow_cache_set_export(a->cache, export_flow, a);
 
 	ns_export_opts_default(&a->xopts);
 	a->xopts.observation_domain = cfg->observation_domain;
@@ -184,7 +179,8 @@ int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *er
 	a->xopts.mtu = cfg->mtu;
 	a->xopts.source_addr = cfg->source_address[0] ? cfg->source_address : NULL;
 	a->sinks = calloc(n, sizeof(*a->sinks));
-	if (!a->sinks)
+	a->sink_refs = calloc(n, sizeof(*a->sink_refs));
+	if (!a->sinks || !a->sink_refs)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		ret = ns_sink_open(&a->sinks[i], urls[i], &a->xopts, &a->ctx, err, errlen);
@@ -195,36 +191,137 @@ int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *er
 	return 0;
 }
 
-static int handle_event(void *ctx, void *data, size_t size)
+/* Units of 64 bytes the nsflow_cache array needs for the configured cache. */
+static uint32_t region_units(const struct nsflow_config *cfg)
 {
-	struct agent *a = ctx;
+	return (uint32_t)((pcache_bytes(cfg->cache_entries) + 63) / 64);
+}
 
-	if (size < sizeof(struct nsflow_event))
+void agent_size_maps(struct nsflow_bpf *skel, const struct nsflow_config *cfg)
+{
+	bpf_map__set_max_entries(skel->maps.nsflow_flows_0, cfg->cache_entries);
+	bpf_map__set_max_entries(skel->maps.nsflow_flows_1, cfg->cache_entries);
+	bpf_map__set_max_entries(skel->maps.nsflow_cache, region_units(cfg));
+}
+
+static void txn_begin_age(void *arg)
+{
+	pcache_begin(arg, PCACHE_TXN_AGE, 0);
+}
+
+static void txn_touch(void *arg, struct flow_entry *e)
+{
+	pcache_touch(arg, e);
+}
+
+static void txn_commit(void *arg)
+{
+	pcache_commit(arg);
+}
+
+/* The region: the pinned array mapped, or (replay: nothing outlives the run) the heap. */
+static int map_region(struct agent *a, char *err, size_t errlen)
+{
+	int fd = bpf_map__fd(a->skel->maps.nsflow_cache);
+
+	a->region_bytes = (size_t)region_units(a->cfg) * 64;
+	if (a->replay) {
+		a->region = calloc(1, a->region_bytes);
+		if (!a->region) {
+			snprintf(err, errlen, "flow cache of %u entries: %s", a->cfg->cache_entries,
+				 strerror(ENOMEM));
+			return -ENOMEM;
+		}
 		return 0;
-	flow_cache_add_event(a->cache, data, a->now_ns);
-	mark_dirty(a, &((const struct nsflow_event *)data)->key);
-	a->events++;
+	}
+	a->region = mmap(NULL, a->region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (a->region == MAP_FAILED) {
+		a->region = NULL;
+		snprintf(err, errlen, "map the flow cache (%zu bytes): %s", a->region_bytes,
+			 strerror(errno));
+		return -errno;
+	}
+	a->region_mapped = true;
 	return 0;
+}
+
+/* One ring-buffer event, merged in a transaction that ends by moving the ring on past it. */
+static void handle_event(void *arg, const void *data, uint32_t len, uint64_t next_pos)
+{
+	struct agent *a = arg;
+
+	pcache_begin(&a->pc, PCACHE_TXN_EVENT, next_pos);
+	if (len >= sizeof(struct nsflow_event))
+		flow_cache_add_event(a->cache, data, a->now_ns);
+	pcache_commit(&a->pc);
+	a->events++;
+}
+
+void agent_consume_events(struct agent *a)
+{
+	evring_consume(&a->ring, handle_event, a);
 }
 
 int agent_bind(struct agent *a, struct nsflow_bpf *skel, char *err, size_t errlen)
 {
+	const struct nsflow_config *cfg = a->cfg;
+	struct flow_cache_opts fo = {
+		.active_ns = (uint64_t)cfg->active_timeout_s * 1000000000ULL,
+		.inactive_ns = (uint64_t)cfg->inactive_timeout_s * 1000000000ULL,
+		.max_entries = cfg->cache_entries,
+		.counter_bits = cfg->counter_bits,
+	};
+	struct flow_cache_txn txn = {
+		.begin = txn_begin_age,
+		.touch = txn_touch,
+		.commit = txn_commit,
+		.arg = &a->pc,
+	};
 	int ret;
 
 	a->skel = skel;
-	a->saved_fd = bpf_map__fd(skel->maps.nsflow_saved);
-	a->state_fd = bpf_map__fd(skel->maps.nsflow_agent_state);
 	ret = epoch_init(&a->ep, bpf_map__fd(skel->maps.nsflow_epoch),
 			 bpf_map__fd(skel->maps.nsflow_flows_0),
-			 bpf_map__fd(skel->maps.nsflow_flows_1), 4096);
+			 bpf_map__fd(skel->maps.nsflow_flows_1), PCACHE_BATCH);
 	if (ret) {
-		snprintf(err, errlen, "flow maps: %s", strerror(-ret));
+		snprintf(err, errlen, "flow tables: %s", strerror(-ret));
 		return ret;
 	}
-	a->rb = ring_buffer__new(bpf_map__fd(skel->maps.nsflow_events), handle_event, a, NULL);
-	if (!a->rb) {
-		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
-		return -errno;
+	ret = map_region(a, err, errlen);
+	if (ret)
+		return ret;
+	ret = pcache_open(&a->pc, a->region, a->region_bytes, cfg->cache_entries, err, errlen);
+	if (ret < 0)
+		return ret;
+	a->took_over = ret == 1;
+	a->pc.need_room = outbox_room;
+	a->pc.room_arg = a;
+	fo.pool = a->pc.pool;
+	ret = flow_cache_new(&a->cache, &fo);
+	if (ret) {
+		snprintf(err, errlen, "flow cache of %u entries: %s", cfg->cache_entries,
+			 strerror(-ret));
+		return ret;
+	}
+	flow_cache_set_export(a->cache, export_flow, a);
+	flow_cache_set_txn(a->cache, &txn);
+	ret = evring_open(&a->ring, bpf_map__fd(skel->maps.nsflow_events));
+	if (ret) {
+		snprintf(err, errlen, "ring buffer: %s", strerror(-ret));
+		return ret;
+	}
+	a->pc.ring_consumer = a->ring.consumer;
+	/* an event merged and committed whose ring position was not stored yet */
+	if (a->pc.event_pos > *a->ring.consumer)
+		__atomic_store_n(a->ring.consumer, a->pc.event_pos, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < a->n_sinks; i++) {
+		a->sink_refs[i] = (struct agent_sink_ref){ a, -1 };
+		a->sink_refs[i].slot = pcache_sink_slot(&a->pc, ns_sink_url(a->sinks[i]));
+		if (a->sink_refs[i].slot < 0)
+			pr_warn("%s: more than %d collectors, its records are not kept across a "
+				"restart",
+				ns_sink_url(a->sinks[i]), PCACHE_SINKS);
+		ns_sink_set_commit(a->sinks[i], sink_committed, &a->sink_refs[i]);
 	}
 	return 0;
 }
@@ -262,73 +359,22 @@ int agent_write_config(struct agent *a)
 	return 0;
 }
 
-static void merge_flow(void *arg, const struct nsflow_key *k, const struct nsflow_value *vals,
-		       int ncpu)
+/* Drains a retired table (or, replaying, the current one) into the cache, batch by batch, each
+ * entry merged in a transaction of its own. */
+static long drain(struct agent *a, int map_fd)
 {
-	struct agent *a = arg;
+	struct pcache *pc = &a->pc;
+	long total = 0, n;
 
-	if (a->recovering) {
-		struct nsflow_saved sv;
-
-		/* the killed agent saved this flow after merging this very epoch into it */
-		if (!bpf_map_lookup_elem(a->saved_fd, k, &sv) && sv.serial == a->serial)
-			return;
-	}
-	flow_cache_merge(a->cache, k, vals, ncpu, a->now_ns);
-	mark_dirty(a, k);
-}
-
-/*
- * Mirrors every flow merged or exported this poll into the pinned nsflow_saved map, tagged
- * with the epoch just merged: an entry there is always a state the cache really had, and its
- * tag tells a successor whether the retired epoch is already in it.
- */
-static void agent_persist(struct agent *a)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 n;
-
-	if (a->replay || a->saved_fd < 0 || !a->n_dirty)
-		return;
-	for (size_t i = 0; i < a->n_dirty; i++) {
-		const struct flow_entry *e = flow_cache_find(a->cache, &a->dirty[i]);
-		struct nsflow_saved *sv = &a->dirty_vals[i];
-
-		memset(sv, 0, sizeof(*sv));
-		sv->serial = a->serial;
-		if (!e) {
-			sv->removed = 1;
-			continue;
-		}
-		sv->val = e->val;
-		sv->created_ns = e->created_ns;
-		sv->period_start_ns = e->period_start_ns;
-		sv->last_seen_ns = e->last_seen_ns;
-		sv->total_packets = e->total_packets;
-		sv->total_octets = e->total_octets;
-		sv->ended = e->ended;
-	}
-	n = (__u32)a->n_dirty;
-	if (bpf_map_update_batch(a->saved_fd, a->dirty, a->dirty_vals, &n, &opts))
-		pr_warn("save the flow cache (%zu flows): %s", a->n_dirty, strerror(errno));
-}
-
-/* After the retired map is empty: the tombstones of exported flows have done their job. */
-static void agent_forget_removed(struct agent *a)
-{
-	for (size_t i = 0; i < a->n_dirty; i++)
-		if (a->dirty_vals[i].removed)
-			bpf_map_delete_elem(a->saved_fd, &a->dirty[i]);
-	a->n_dirty = 0;
-}
-
-static void write_serial(struct agent *a)
-{
-	struct nsflow_agent_state st = { .serial = a->serial };
-	__u32 zero = 0;
-
-	if (!a->replay && a->state_fd >= 0)
-		bpf_map_update_elem(a->state_fd, &zero, &st, BPF_ANY);
+	pcache_drain_start(pc);
+	do {
+		n = pcache_take_batch(pc, map_fd);
+		if (n < 0)
+			return n;
+		pcache_apply_batch(pc, a->cache, a->now_ns);
+		total += n;
+	} while (!pc->jb->done);
+	return total;
 }
 
 void agent_read_counters(struct agent *a)
@@ -354,6 +400,7 @@ void agent_read_counters(struct agent *a)
 
 int agent_poll(struct agent *a, uint64_t now_ns)
 {
+	uint64_t t0 = agent_clock_ns();
 	long n;
 	int map_fd;
 
@@ -361,100 +408,107 @@ int agent_poll(struct agent *a, uint64_t now_ns)
 	if (!a->replay)
 		a->boot_to_wall_ns = boot_to_wall();
 	if (a->replay) {
-		/* no program runs while a capture is replayed: drain the map in place */
+		/* no program runs while a capture is replayed: drain the table in place */
 		map_fd = a->ep.map_fd[a->ep.cur];
-		n = epoch_drain(&a->ep, map_fd, merge_flow, a);
 	} else {
-		/* the number goes out before the switch: a successor must never see a retired
-		 * epoch under the number of one already merged */
-		a->serial++;
-		write_serial(a);
 		map_fd = epoch_switch(&a->ep);
 		if (map_fd < 0) {
 			pr_warn("epoch switch: %s", strerror(-map_fd));
 			return map_fd;
 		}
-		/* read, save what was merged, and only then empty the retired map */
-		n = epoch_read(&a->ep, map_fd, merge_flow, a);
 	}
+	n = drain(a, map_fd);
 	if (n < 0) {
 		pr_warn("drain: %s", strerror((int)-n));
 		return (int)n;
 	}
 	a->drained_flows += n;
-	ring_buffer__consume(a->rb);
+	agent_consume_events(a);
 	flow_cache_expire(a->cache, now_ns, export_flow, a);
 	agent_read_counters(a);
-	agent_persist(a);
-	flush_batch(a);
-	if (!a->replay) {
-		epoch_drain(&a->ep, map_fd, NULL, NULL);
-		agent_forget_removed(a);
-	}
+	agent_send(a);
 	for (size_t i = 0; i < a->n_sinks; i++)
 		ns_sink_tick(a->sinks[i], wall_ms(a));
 	a->polls++;
+	a->last_poll_ns = agent_clock_ns() - t0;
 	return 0;
 }
 
-struct restore_ctx {
-	struct agent *a;
-	size_t flows;
-};
-
 void agent_recover(struct agent *a, uint64_t now_ns)
 {
-	struct nsflow_agent_state st = { 0 };
-	struct nsflow_key k, next, *prev = NULL;
-	struct nsflow_saved sv;
-	size_t restored = 0;
-	__u32 zero = 0;
+	size_t cached = flow_cache_count(a->cache), merged;
 	long n;
 
 	a->now_ns = now_ns;
-	if (!bpf_map_lookup_elem(a->state_fd, &zero, &st))
-		a->serial = st.serial;
-	/* the killed agent's cache, as it last saved it */
-	while (!bpf_map_get_next_key(a->saved_fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(a->saved_fd, &k, &sv) || sv.removed)
-			continue;
-		struct flow_entry e = {
-			.val = sv.val,
-			.created_ns = sv.created_ns,
-			.period_start_ns = sv.period_start_ns,
-			.last_seen_ns = sv.last_seen_ns,
-			.total_packets = sv.total_packets,
-			.total_octets = sv.total_octets,
-			.ended = sv.ended,
-		};
-		if (!flow_cache_restore(a->cache, &k, &e))
-			restored++;
-	}
-	/* the epoch it was draining, minus what it had already saved */
-	a->recovering = true;
-	n = epoch_read(&a->ep, a->ep.map_fd[!a->ep.cur], merge_flow, a);
-	a->recovering = false;
-	agent_persist(a);
-	epoch_drain(&a->ep, a->ep.map_fd[!a->ep.cur], NULL, NULL);
-	agent_forget_removed(a);
-	if (restored || n > 0)
-		pr_info("took over %zu cached flows and %ld undrained flows from a previous agent",
-			restored, n);
+	/* the batch it was merging, the records it was sending, the table it was draining */
+	merged = pcache_apply_batch(&a->pc, a->cache, now_ns);
+	agent_send(a);
+	n = drain(a, epoch_retired_fd(&a->ep));
+	if (n > 0)
+		a->drained_flows += n;
+	agent_consume_events(a);
+	agent_send(a);
+	if (a->took_over)
+		pr_info("took over %zu cached flows, %zu entries of a half-merged batch and %ld "
+			"undrained entries from a previous agent%s",
+			cached, merged, n > 0 ? n : 0,
+			a->pc.rolled_back ? " (its last change undone)" : "");
 }
 
 void agent_flush_all(struct agent *a, uint8_t reason)
 {
 	flow_cache_flush(a->cache, reason, export_flow, a);
-	/* the flushed flows become tombstones before their records leave, so that a successor
-	 * never exports them again; callers run right after a poll, the retired map is empty */
-	agent_persist(a);
-	flush_batch(a);
-	if (!a->replay)
-		agent_forget_removed(a);
+	agent_send(a);
 	for (size_t i = 0; i < a->n_sinks; i++)
 		ns_sink_flush(a->sinks[i], wall_ms(a));
+}
+
+/* The kernel's own accounting of a map's memory (fdinfo memlock). */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[256];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static uint64_t self_rss(void)
+{
+	unsigned long long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &pages, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+void agent_memory(struct agent *a, struct agent_memory *m)
+{
+	struct bpf_map *map;
+
+	memset(m, 0, sizeof(*m));
+	if (a->skel)
+		bpf_object__for_each_map(map, a->skel->obj)
+		{
+			if (map == a->skel->maps.nsflow_cache || bpf_map__fd(map) < 0)
+				continue;
+			m->kernel += map_memlock(bpf_map__fd(map));
+		}
+	m->region = a->region_bytes;
+	m->index = flow_cache_index_bytes(a->cfg->cache_entries);
+	m->rss = self_rss();
 }
 
 void agent_close(struct agent *a)
@@ -462,15 +516,17 @@ void agent_close(struct agent *a)
 	for (size_t i = 0; i < a->n_sinks; i++)
 		ns_sink_close(a->sinks[i]);
 	free(a->sinks);
+	free(a->sink_refs);
 	a->sinks = NULL;
+	a->sink_refs = NULL;
 	a->n_sinks = 0;
-	ring_buffer__free(a->rb);
-	a->rb = NULL;
+	evring_close(&a->ring);
 	epoch_free(&a->ep);
-	free(a->dirty);
-	free(a->dirty_vals);
-	a->dirty = NULL;
-	a->dirty_vals = NULL;
 	flow_cache_free(a->cache);
 	a->cache = NULL;
+	if (a->region_mapped)
+		munmap(a->region, a->region_bytes);
+	else
+		free(a->region);
+	a->region = NULL;
 }

@@ -10,45 +10,65 @@
 #include <stdint.h>
 #include "config.h"
 #include "epoch.h"
+#include "evring.h"
 #include "flow_cache.h"
+#include "pcache.h"
 #include "sink.h"
 #include "nsflow.skel.h"
 
 #define AGENT_BATCH	 1024
 #define AGENT_MAX_IFACES 64
 
+/* Memory in use, for `show stats` and the metrics (bytes). */
+struct agent_memory {
+	uint64_t kernel;     /* the datapath's maps, as the kernel accounts them (memlock) */
+	uint64_t region;     /* the flow cache region (a kernel array the agent maps) */
+	uint64_t index;	     /* the cache's private index */
+	uint64_t rss;	     /* the agent's resident memory */
+	uint64_t live_slots; /* entries in the current epoch table */
+};
+
+struct agent;
+
+/* What a collector's commit hook needs to find its outbox progress. */
+struct agent_sink_ref {
+	struct agent *a;
+	int slot;
+};
+
 struct agent {
 	struct nsflow_config *cfg;
 	struct nsflow_bpf *skel;
 	struct nsflow_epoch ep;
 	struct flow_cache *cache;
-	struct ring_buffer *rb;
+	struct evring ring;
+	struct pcache pc; /* the cache's entries, drain batch and outbox */
+	void *region;	  /* what pc lays out: the mapped nsflow_cache, or heap for replay */
+	size_t region_bytes;
+	bool region_mapped;
+	bool took_over; /* the region held a previous agent's state */
 	struct ns_sink **sinks;
+	struct agent_sink_ref *sink_refs;
 	size_t n_sinks;
 	struct ns_export_opts xopts;
 	struct ns_export_context ctx;
 	struct ns_sampler_info samplers[AGENT_MAX_IFACES * 2 + 1];
 	struct ns_iface_info ifaces[AGENT_MAX_IFACES];
-	struct ns_record batch[AGENT_BATCH];
-	size_t n_batch;
 	int64_t boot_to_wall_ns; /* kernel time + this = Unix time */
 	uint64_t now_ns;	 /* kernel time of the poll in progress */
 	bool replay;		 /* time from the capture; the map is drained in place */
-	uint64_t polls, drained_flows, events;
-	/* the cache mirrored into the pinned nsflow_saved map (see agent_persist) */
-	int saved_fd, state_fd;
-	uint64_t serial;	  /* epochs retired so far */
-	struct nsflow_key *dirty; /* flows merged or exported since the last save */
-	struct nsflow_saved *dirty_vals;
-	size_t n_dirty, cap_dirty;
-	bool recovering;		/* merging a killed agent's half-drained epoch */
+	uint64_t polls, drained_flows, events, outbox_full;
+	uint64_t last_poll_ns;		/* how long the last poll took */
 	struct nsflow_counters dp;	/* datapath counters, summed over CPUs */
 	struct nsflow_counters dp_base; /* subtracted by `reset stats` */
 };
 
-/* Opens cache and sinks from the settings (everything that can fail on a bad setting). */
+/* Opens the sinks from the settings (everything that can fail on a bad setting). */
 int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *err, size_t errlen);
-/* Binds to a loaded datapath object: epoch maps, ring buffer, counters. */
+/* Sizes the datapath object's maps for the settings, before it is loaded. */
+void agent_size_maps(struct nsflow_bpf *skel, const struct nsflow_config *cfg);
+/* Binds to a loaded datapath object: epoch tables, ring buffer, counters, and the flow cache
+ * in its region (a previous agent's state in it is brought back to its last commit). */
 int agent_bind(struct agent *a, struct nsflow_bpf *skel, char *err, size_t errlen);
 /* Writes one interface-and-direction's settings where the datapath looks for them. */
 int agent_set_cfg(struct nsflow_bpf *skel, uint32_t ifindex, uint32_t dir,
@@ -57,12 +77,16 @@ int agent_set_cfg(struct nsflow_bpf *skel, uint32_t ifindex, uint32_t dir,
 int agent_write_config(struct agent *a);
 /* One poll: drain the kernel's flows (switching epochs unless replaying), age, export. */
 int agent_poll(struct agent *a, uint64_t now_ns);
-/* Restores a killed agent's cache from the pinned maps and finishes the drain it was in. */
+/* Finishes what a killed agent left: its drain batch, its outbox, its retired table. */
 void agent_recover(struct agent *a, uint64_t now_ns);
+/* Merges the ring-buffer events waiting (packets that found the epoch table full). */
+void agent_consume_events(struct agent *a);
 /* Age out every flow now with the given reason and send everything. */
 void agent_flush_all(struct agent *a, uint8_t reason);
 /* Reads the datapath counters into a->dp. */
 void agent_read_counters(struct agent *a);
+/* Memory in use now. */
+void agent_memory(struct agent *a, struct agent_memory *m);
 void agent_close(struct agent *a);
 /* Kernel time (CLOCK_MONOTONIC ns), what the datapath stamps packets with. */
 uint64_t agent_clock_ns(void);

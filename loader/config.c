@@ -593,7 +593,7 @@ void config_init(struct nsflow_config *c)
 		.active_timeout_s = 1800,
 		.inactive_timeout_s = 30,
 		.poll_interval_ms = 1000,
-		.cache_entries = 65536,
+		.cache_entries = NSFLOW_DEFAULT_ENTRIES,
 		.sample = { NSFLOW_SAMPLE_NONE, 0 },
 		.xdp_mode = CONFIG_XDP_AUTO,
 		.ingress_hook = CONFIG_INGRESS_XDP,
@@ -682,7 +682,7 @@ void config_usage(FILE *f)
 	      "                            (10..60000, default 1000)\n"
 	      "      --cache-entries N     flows kept at once, in the kernel and the agent;\n"
 	      "                            when full, the oldest flows are exported first\n"
-	      "                            (1024..16777216, default 65536)\n"
+	      "                            (1024..16777216, default 1048576)\n"
 	      "      --counter-bits 32|64  width of exported counters: a flow whose byte\n"
 	      "                            count would overflow it is exported first\n"
 	      "                            (default 64)\n"

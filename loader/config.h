@@ -60,7 +60,7 @@ struct nsflow_config {
 	uint32_t active_timeout_s;    /* 1..3600, default 1800 */
 	uint32_t inactive_timeout_s;  /* 5..600, default 30 */
 	uint32_t poll_interval_ms;    /* 10..60000, default 1000 */
-	uint32_t cache_entries;	      /* 1024..16777216, default 65536 */
+	uint32_t cache_entries;	      /* 1024..16777216, default 1048576 */
 	struct config_sampler sample; /* default: every packet */
 	enum config_xdp_mode xdp_mode;
 	enum config_ingress_hook ingress_hook;

@@ -4,12 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "epoch.h"
-
-/* the kernel lays per-CPU values out 8-byte aligned */
-#define PERCPU_STRIDE ((sizeof(struct nsflow_value) + 7) & ~7UL)
 
 static int map_id_of(int fd, __u32 *id)
 {
@@ -26,15 +24,12 @@ static int map_id_of(int fd, __u32 *id)
 int epoch_init(struct nsflow_epoch *e, int outer_fd, int fd0, int fd1, __u32 batch)
 {
 	__u32 zero = 0, cur_id = 0;
-	int err, ncpu = libbpf_num_possible_cpus();
+	int err;
 
 	memset(e, 0, sizeof(*e));
-	if (ncpu <= 0)
-		return ncpu < 0 ? ncpu : -EINVAL;
 	e->outer_fd = outer_fd;
 	e->map_fd[0] = fd0;
 	e->map_fd[1] = fd1;
-	e->ncpu = ncpu;
 	e->batch = batch ? batch : 4096;
 	err = map_id_of(fd0, &e->map_id[0]);
 	if (!err)
@@ -50,8 +45,8 @@ int epoch_init(struct nsflow_epoch *e, int outer_fd, int fd0, int fd1, __u32 bat
 		e->cur = 1;
 	else
 		return -ESTALE;
-	e->keys = calloc(e->batch, sizeof(struct nsflow_key));
-	e->vals = calloc((size_t)e->batch * ncpu, PERCPU_STRIDE);
+	e->keys = calloc(e->batch, sizeof(*e->keys));
+	e->vals = calloc(e->batch, sizeof(*e->vals));
 	if (!e->keys || !e->vals) {
 		epoch_free(e);
 		return -ENOMEM;
@@ -63,7 +58,8 @@ void epoch_free(struct nsflow_epoch *e)
 {
 	free(e->keys);
 	free(e->vals);
-	e->keys = e->vals = NULL;
+	e->keys = NULL;
+	e->vals = NULL;
 }
 
 int epoch_switch(struct nsflow_epoch *e)
@@ -77,51 +73,56 @@ int epoch_switch(struct nsflow_epoch *e)
 	return e->map_fd[old];
 }
 
-static long walk(struct nsflow_epoch *e, int map_fd, bool del, epoch_flow_fn fn, void *arg)
+int epoch_retired_fd(const struct nsflow_epoch *e)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct nsflow_value *row;
-	__u64 in_batch = 0, out_batch = 0;
-	void *in = NULL;
-	long total = 0;
-	int err, done = 0;
+	return e->map_fd[!e->cur];
+}
 
-	if (sizeof(struct nsflow_value) != PERCPU_STRIDE)
-		return -EINVAL;
-	while (!done) {
-		__u32 n = e->batch, i;
+long epoch_take_batch(int map_fd, struct epoch_batch *b, struct nsflow_slot_key *keys,
+		      struct nsflow_value *vals, __u32 max)
+{
+	union bpf_attr *attr = &b->attr;
+	long ret;
 
-		if (del)
-			err = bpf_map_lookup_and_delete_batch(map_fd, in, &out_batch, e->keys,
-							      e->vals, &n, &opts);
-		else
-			err = bpf_map_lookup_batch(map_fd, in, &out_batch, e->keys, e->vals, &n,
-						   &opts);
-		if (err) {
-			err = -errno;
-			if (err != -ENOENT)
-				return err;
-			done = 1; /* the last (possibly partial) batch */
-		}
-		for (i = 0; i < n; i++) {
-			row = (struct nsflow_value *)((char *)e->vals +
-						      (size_t)i * e->ncpu * PERCPU_STRIDE);
-			if (fn)
-				fn(arg, (struct nsflow_key *)e->keys + i, row, e->ncpu);
-		}
-		total += n;
-		in_batch = out_batch;
-		in = &in_batch;
-	}
-	return total;
+	if (b->done)
+		return 0;
+	/* written before the call, so that a successor can tell whether it returned */
+	b->out_batch = EPOCH_BATCH_NONE;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	memset(attr, 0, sizeof(*attr));
+	attr->batch.map_fd = (__u32)map_fd;
+	attr->batch.in_batch = b->started ? (__u64)(unsigned long)&b->in_batch : 0;
+	attr->batch.out_batch = (__u64)(unsigned long)&b->out_batch;
+	attr->batch.keys = (__u64)(unsigned long)keys;
+	attr->batch.values = (__u64)(unsigned long)vals;
+	attr->batch.count = max;
+	ret = syscall(__NR_bpf, BPF_MAP_LOOKUP_AND_DELETE_BATCH, attr, sizeof(attr->batch));
+	if (ret && errno != ENOENT)
+		return -errno;
+	if (ret)
+		b->done = 1; /* the last, possibly partial, batch */
+	return attr->batch.count;
+}
+
+void epoch_batch_next(struct epoch_batch *b)
+{
+	b->in_batch = b->out_batch;
+	b->started = 1;
 }
 
 long epoch_drain(struct nsflow_epoch *e, int map_fd, epoch_flow_fn fn, void *arg)
 {
-	return walk(e, map_fd, true, fn, arg);
-}
+	struct epoch_batch b = { 0 };
+	long total = 0, n;
 
-long epoch_read(struct nsflow_epoch *e, int map_fd, epoch_flow_fn fn, void *arg)
-{
-	return walk(e, map_fd, false, fn, arg);
+	do {
+		n = epoch_take_batch(map_fd, &b, e->keys, e->vals, e->batch);
+		if (n < 0)
+			return n;
+		for (long i = 0; fn && i < n; i++)
+			fn(arg, &e->keys[i], &e->vals[i]);
+		total += n;
+		epoch_batch_next(&b);
+	} while (!b.done);
+	return total;
 }

@@ -2,7 +2,9 @@
 /*
  * The agent's flow cache and NetStream aging. Entries live in one pool sized max_entries,
  * found through a chained hash table and kept on a list in creation order, so that a merge
- * never allocates and a full cache finds its oldest flow in O(1).
+ * never allocates and a full cache finds its oldest flow in O(1). The pool holds only the
+ * flows' own state and may be memory that outlives the agent; the hash chains and the age
+ * list are the cache's private index, rebuilt from the pool when it is handed one in use.
  */
 #include "flow_cache.h"
 
@@ -17,11 +19,22 @@
 #define TCP_RST		       0x04
 #define FLOW_CACHE_MAX_ENTRIES (1u << 28)
 
-/* Links are pool index + 1, so that 0 means none and a calloc'ed table is empty. */
+/* The private part of an entry. Links are pool index + 1, so that 0 means none and a calloc'ed
+ * table is empty. */
+struct flow_link {
+	uint64_t hash;
+	uint32_t hnext; /* hash chain, then free list */
+	uint32_t older; /* age list, by creation */
+	uint32_t newer;
+	uint32_t _pad;
+};
+
 struct flow_cache {
 	struct flow_cache_opts o;
 	uint64_t counter_max; /* largest count an exported record may carry */
 	struct flow_entry *pool;
+	bool own_pool;
+	struct flow_link *links;
 	uint32_t *buckets;
 	uint32_t mask;
 	uint32_t count;
@@ -32,7 +45,8 @@ struct flow_cache {
 	uint64_t seed;
 	flow_export_fn fn; /* for exports inside flow_cache_merge() */
 	void *arg;
-	uint32_t last_iface; /* stats slot of the last merge: traffic comes in runs */
+	struct flow_cache_txn txn; /* announced changes */
+	uint32_t last_iface;	   /* stats slot of the last merge: traffic comes in runs */
 	struct flow_cache_stats stats;
 };
 
@@ -44,6 +58,34 @@ static inline struct flow_entry *entry(const struct flow_cache *c, uint32_t ref)
 static inline uint32_t ref_of(const struct flow_cache *c, const struct flow_entry *e)
 {
 	return (uint32_t)(e - c->pool) + 1;
+}
+
+static inline struct flow_link *link_of(const struct flow_cache *c, uint32_t ref)
+{
+	return &c->links[ref - 1];
+}
+
+static inline struct flow_link *elink(const struct flow_cache *c, const struct flow_entry *e)
+{
+	return link_of(c, ref_of(c, e));
+}
+
+static inline void touch(struct flow_cache *c, struct flow_entry *e)
+{
+	if (c->txn.touch)
+		c->txn.touch(c->txn.arg, e);
+}
+
+static inline void txn_begin(struct flow_cache *c)
+{
+	if (c->txn.begin)
+		c->txn.begin(c->txn.arg);
+}
+
+static inline void txn_commit(struct flow_cache *c)
+{
+	if (c->txn.commit)
+		c->txn.commit(c->txn.arg);
 }
 
 /*
@@ -69,34 +111,62 @@ static uint64_t hash_key(const struct nsflow_key *k, uint64_t seed)
 
 static struct flow_entry *lookup(const struct flow_cache *c, const struct nsflow_key *k, uint64_t h)
 {
-	struct flow_entry *e;
+	const struct flow_link *l;
 
-	for (uint32_t ref = c->buckets[h & c->mask]; ref; ref = e->hnext) {
-		e = entry(c, ref);
-		if (e->hash == h && !memcmp(&e->key, k, sizeof(*k)))
-			return e;
+	for (uint32_t ref = c->buckets[h & c->mask]; ref; ref = l->hnext) {
+		l = link_of(c, ref);
+		if (l->hash == h && !memcmp(&entry(c, ref)->key, k, sizeof(*k)))
+			return entry(c, ref);
 	}
 	return NULL;
 }
 
-static void remove_entry(struct flow_cache *c, struct flow_entry *e)
+/* Takes ref out of the index; the entry itself is left as it is. */
+static void unlink_entry(struct flow_cache *c, uint32_t ref)
 {
-	uint32_t ref = ref_of(c, e), *link = &c->buckets[e->hash & c->mask];
+	struct flow_link *l = link_of(c, ref);
+	uint32_t *link = &c->buckets[l->hash & c->mask];
 
 	while (*link != ref)
-		link = &entry(c, *link)->hnext;
-	*link = e->hnext;
-	if (e->older)
-		entry(c, e->older)->newer = e->newer;
+		link = &link_of(c, *link)->hnext;
+	*link = l->hnext;
+	if (l->older)
+		link_of(c, l->older)->newer = l->newer;
 	else
-		c->oldest = e->newer;
-	if (e->newer)
-		entry(c, e->newer)->older = e->older;
+		c->oldest = l->newer;
+	if (l->newer)
+		link_of(c, l->newer)->older = l->older;
 	else
-		c->newest = e->older;
-	e->hnext = c->free_list;
+		c->newest = l->older;
+	l->hnext = c->free_list;
 	c->free_list = ref;
 	c->count--;
+}
+
+static void remove_entry(struct flow_cache *c, struct flow_entry *e)
+{
+	touch(c, e);
+	e->in_use = 0;
+	unlink_entry(c, ref_of(c, e));
+}
+
+/* Puts ref, whose entry holds a flow hashing to h, on its chain and at the young end. */
+static void link_entry(struct flow_cache *c, uint32_t ref, uint64_t h)
+{
+	struct flow_link *l = link_of(c, ref);
+
+	*l = (struct flow_link){
+		.hash = h,
+		.hnext = c->buckets[h & c->mask],
+		.older = c->newest,
+	};
+	c->buckets[h & c->mask] = ref;
+	if (c->newest)
+		link_of(c, c->newest)->newer = ref;
+	else
+		c->oldest = ref;
+	c->newest = ref;
+	c->count++;
 }
 
 static void reset_counters(struct nsflow_value *v)
@@ -128,8 +198,9 @@ static size_t export_period(struct flow_cache *c, const struct flow_entry *e, ui
 	return 1;
 }
 
-static void restart_period(struct flow_entry *e, uint64_t now_ns)
+static void restart_period(struct flow_cache *c, struct flow_entry *e, uint64_t now_ns)
 {
+	touch(c, e);
 	reset_counters(&e->val);
 	e->period_start_ns = now_ns;
 }
@@ -148,29 +219,22 @@ static struct flow_entry *insert(struct flow_cache *c, const struct nsflow_key *
 	}
 	if (c->free_list) {
 		ref = c->free_list;
-		c->free_list = entry(c, ref)->hnext;
+		c->free_list = link_of(c, ref)->hnext;
 	} else {
 		ref = ++c->unused;
 	}
 	e = entry(c, ref);
+	touch(c, e);
 	*e = (struct flow_entry){
 		.key = *k,
+		.in_use = 1,
 		.val = *first, /* descriptive fields; counters are added by the caller */
 		.created_ns = first->first_ns,
 		.period_start_ns = first->first_ns,
 		.last_seen_ns = first->last_ns,
-		.hash = h,
-		.hnext = c->buckets[h & c->mask],
-		.older = c->newest,
 	};
 	reset_counters(&e->val);
-	c->buckets[h & c->mask] = ref;
-	if (c->newest)
-		entry(c, c->newest)->newer = ref;
-	else
-		c->oldest = ref;
-	c->newest = ref;
-	c->count++;
+	link_entry(c, ref, h);
 	c->stats.created++;
 	return e;
 }
@@ -197,28 +261,6 @@ static void fold_period(struct nsflow_value *p, const struct nsflow_value *a)
 	p->max_len = a->max_len > p->max_len ? a->max_len : p->max_len;
 }
 
-/* Folds the CPUs that saw the flow into one value; returns its packets. */
-static uint64_t fold_cpus(const struct nsflow_value *vals, int ncpu, struct nsflow_value *agg)
-{
-	bool any = false;
-
-	for (int i = 0; i < ncpu; i++) {
-		const struct nsflow_value *v = &vals[i];
-
-		if (!v->packets)
-			continue;
-		if (!any) {
-			*agg = *v; /* descriptive fields from the first CPU that saw packets */
-			any = true;
-			continue;
-		}
-		fold_period(agg, v);
-		agg->packets += v->packets;
-		agg->octets += v->octets;
-	}
-	return any ? agg->packets : 0;
-}
-
 /*
  * Adds a merge to the flow's period without any count passing counter_max: the period is
  * exported (active, reason 2) first when the sum would. A merge that alone is wider than the
@@ -232,8 +274,9 @@ static void add_to_period(struct flow_cache *c, struct flow_entry *e, const stru
 	if ((e->val.packets || e->val.octets) &&
 	    (p > max - e->val.packets || o > max - e->val.octets)) {
 		export_period(c, e, NS_END_ACTIVE, c->fn, c->arg);
-		restart_period(e, now_ns);
+		restart_period(c, e, now_ns);
 	}
+	touch(c, e);
 	fold_period(&e->val, a);
 	while (p > max - e->val.packets || o > max - e->val.octets) {
 		uint64_t room_p = max - e->val.packets, room_o = max - e->val.octets, take_p,
@@ -251,7 +294,7 @@ static void add_to_period(struct flow_cache *c, struct flow_entry *e, const stru
 		p -= take_p;
 		o -= take_o;
 		export_period(c, e, NS_END_ACTIVE, c->fn, c->arg);
-		restart_period(e, now_ns);
+		restart_period(c, e, now_ns);
 		fold_period(&e->val, a);
 	}
 	e->val.packets += p;
@@ -311,6 +354,7 @@ static int merge_value(struct flow_cache *c, const struct nsflow_key *k,
 	if (!e)
 		e = insert(c, k, h, a);
 	account(c, k, a);
+	touch(c, e);
 	add_to_period(c, e, a, now_ns);
 	e->total_packets += a->packets;
 	e->total_octets += a->octets;
@@ -321,34 +365,19 @@ static int merge_value(struct flow_cache *c, const struct nsflow_key *k,
 	return 0;
 }
 
-int flow_cache_merge(struct flow_cache *c, const struct nsflow_key *k,
-		     const struct nsflow_value *vals, int ncpu, uint64_t now_ns)
+int flow_cache_merge(struct flow_cache *c, const struct nsflow_key *k, const struct nsflow_value *v,
+		     uint64_t now_ns)
 {
-	struct nsflow_value agg;
-
-	if (!vals || ncpu <= 0)
+	if (!v)
 		return -EINVAL;
-	if (!fold_cpus(vals, ncpu, &agg))
+	if (!v->packets)
 		return 0;
-	return merge_value(c, k, &agg, now_ns);
+	return merge_value(c, k, v, now_ns);
 }
 
 int flow_cache_add_event(struct flow_cache *c, const struct nsflow_event *ev, uint64_t now_ns)
 {
-	uint16_t len = ev->octets > UINT16_MAX ? UINT16_MAX : (uint16_t)ev->octets;
-	struct nsflow_value v = {
-		.packets = 1,
-		.octets = ev->octets,
-		.first_ns = ev->ts_ns,
-		.last_ns = ev->ts_ns,
-		.tcp_flags = ev->tcp_flags,
-		.min_ttl = ev->ttl,
-		.max_ttl = ev->ttl,
-		.min_len = len,
-		.max_len = len,
-	};
-
-	return merge_value(c, &ev->key, &v, now_ns);
+	return flow_cache_merge(c, &ev->key, &ev->val, now_ns);
 }
 
 static uint64_t since(uint64_t now_ns, uint64_t then_ns)
@@ -363,16 +392,22 @@ size_t flow_cache_expire(struct flow_cache *c, uint64_t now_ns, flow_export_fn f
 
 	for (uint32_t ref = c->oldest, next; ref; ref = next) {
 		e = entry(c, ref);
-		next = e->newer;
+		next = link_of(c, ref)->newer;
 		if (e->ended) {
+			txn_begin(c);
 			n += export_period(c, e, NS_END_END_OF_FLOW, fn, arg);
 			remove_entry(c, e);
+			txn_commit(c);
 		} else if (since(now_ns, e->last_seen_ns) >= c->o.inactive_ns) {
+			txn_begin(c);
 			n += export_period(c, e, NS_END_IDLE, fn, arg);
 			remove_entry(c, e);
+			txn_commit(c);
 		} else if (since(now_ns, e->period_start_ns) >= c->o.active_ns) {
+			txn_begin(c);
 			n += export_period(c, e, NS_END_ACTIVE, fn, arg);
-			restart_period(e, now_ns);
+			restart_period(c, e, now_ns);
+			txn_commit(c);
 		}
 	}
 	return n;
@@ -385,8 +420,10 @@ size_t flow_cache_flush(struct flow_cache *c, uint8_t reason, flow_export_fn fn,
 	while (c->oldest) {
 		struct flow_entry *e = entry(c, c->oldest);
 
+		txn_begin(c);
 		n += export_period(c, e, reason, fn, arg);
 		remove_entry(c, e);
+		txn_commit(c);
 	}
 	return n;
 }
@@ -438,7 +475,7 @@ size_t flow_cache_foreach(const struct flow_cache *c, const struct flow_filter *
 {
 	size_t n = 0;
 
-	for (uint32_t ref = c->oldest; ref; ref = entry(c, ref)->newer) {
+	for (uint32_t ref = c->oldest; ref; ref = link_of(c, ref)->newer) {
 		const struct flow_entry *e = entry(c, ref);
 
 		if (!flow_cache_filter_match(f, e))
@@ -525,32 +562,94 @@ void flow_entry_to_record(const struct flow_entry *e, uint8_t reason, int64_t bo
 		memcpy(r->srh_active_segment, v->srh_active_segment, sizeof(r->srh_active_segment));
 }
 
+static int by_creation(const void *a, const void *b, void *arg)
+{
+	const struct flow_entry *pool = arg;
+	uint64_t x = pool[*(const uint32_t *)a - 1].created_ns,
+		 y = pool[*(const uint32_t *)b - 1].created_ns;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Indexes the flows a pool already holds, oldest first; the free slots below the highest one in
+ * use go on the free list. */
+static int index_pool(struct flow_cache *c)
+{
+	uint32_t n = 0, top = 0, *refs;
+
+	for (uint32_t i = 0; i < c->o.max_entries; i++)
+		if (c->pool[i].in_use) {
+			n++;
+			top = i + 1;
+		}
+	if (!n)
+		return 0;
+	refs = malloc((size_t)n * sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
+	n = 0;
+	for (uint32_t i = 0; i < top; i++) {
+		if (c->pool[i].in_use) {
+			refs[n++] = i + 1;
+		} else {
+			link_of(c, i + 1)->hnext = c->free_list;
+			c->free_list = i + 1;
+		}
+	}
+	qsort_r(refs, n, sizeof(*refs), by_creation, c->pool);
+	for (uint32_t i = 0; i < n; i++)
+		link_entry(c, refs[i], hash_key(&entry(c, refs[i])->key, c->seed));
+	c->unused = top;
+	free(refs);
+	return 0;
+}
+
+static uint32_t bucket_count(uint32_t max_entries)
+{
+	uint32_t nbuckets = 16;
+
+	while (nbuckets < max_entries)
+		nbuckets <<= 1;
+	return nbuckets;
+}
+
+size_t flow_cache_index_bytes(uint32_t max_entries)
+{
+	return (size_t)max_entries * sizeof(struct flow_link) +
+	       (size_t)bucket_count(max_entries) * sizeof(uint32_t);
+}
+
 int flow_cache_new(struct flow_cache **cp, const struct flow_cache_opts *o)
 {
 	struct flow_cache *c;
-	uint32_t nbuckets = 16;
+	int ret;
 
 	*cp = NULL;
 	if (!o->max_entries || o->max_entries > FLOW_CACHE_MAX_ENTRIES || !o->active_ns ||
 	    !o->inactive_ns || (o->counter_bits != 32 && o->counter_bits != 64))
 		return -EINVAL;
-	while (nbuckets < o->max_entries)
-		nbuckets <<= 1;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->o = *o;
 	c->counter_max = o->counter_bits == 64 ? UINT64_MAX : UINT32_MAX;
-	c->mask = nbuckets - 1;
+	c->mask = bucket_count(o->max_entries) - 1;
 	/* calloc: large sizes come as untouched zero pages, so memory follows the flows held */
-	c->pool = calloc(o->max_entries, sizeof(*c->pool));
-	c->buckets = calloc(nbuckets, sizeof(*c->buckets));
-	if (!c->pool || !c->buckets) {
+	c->own_pool = !o->pool;
+	c->pool = o->pool ? o->pool : calloc(o->max_entries, sizeof(*c->pool));
+	c->links = calloc(o->max_entries, sizeof(*c->links));
+	c->buckets = calloc((size_t)c->mask + 1, sizeof(*c->buckets));
+	if (!c->pool || !c->links || !c->buckets) {
 		flow_cache_free(c);
 		return -ENOMEM;
 	}
 	if (getrandom(&c->seed, sizeof(c->seed), GRND_NONBLOCK) != sizeof(c->seed))
 		c->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uintptr_t)c;
+	ret = c->own_pool ? 0 : index_pool(c);
+	if (ret) {
+		flow_cache_free(c);
+		return ret;
+	}
 	*cp = c;
 	return 0;
 }
@@ -559,7 +658,9 @@ void flow_cache_free(struct flow_cache *c)
 {
 	if (!c)
 		return;
-	free(c->pool);
+	if (c->own_pool)
+		free(c->pool);
+	free(c->links);
 	free(c->buckets);
 	free(c);
 }
@@ -569,21 +670,10 @@ struct flow_entry *flow_cache_find(struct flow_cache *c, const struct nsflow_key
 	return lookup(c, k, hash_key(k, c->seed));
 }
 
-int flow_cache_restore(struct flow_cache *c, const struct nsflow_key *k,
-		       const struct flow_entry *saved)
+void flow_cache_set_txn(struct flow_cache *c, const struct flow_cache_txn *t)
 {
-	uint64_t h = hash_key(k, c->seed);
-	struct flow_entry *e = lookup(c, k, h);
-
-	if (e)
-		return -EEXIST;
-	e = insert(c, k, h, &saved->val);
-	e->val = saved->val;
-	e->created_ns = saved->created_ns;
-	e->period_start_ns = saved->period_start_ns;
-	e->last_seen_ns = saved->last_seen_ns;
-	e->total_packets = saved->total_packets;
-	e->total_octets = saved->total_octets;
-	e->ended = saved->ended;
-	return 0;
+	if (t)
+		c->txn = *t;
+	else
+		memset(&c->txn, 0, sizeof(c->txn));
 }

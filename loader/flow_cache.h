@@ -22,14 +22,22 @@ struct flow_cache_opts {
 	uint64_t inactive_ns; /* export and drop a flow this long after its last packet */
 	uint32_t max_entries; /* flows held; inserting one more exports the oldest */
 	uint8_t counter_bits; /* 32 or 64: no exported packet or octet count exceeds it */
+	/* max_entries entries to keep the flows in, or NULL for memory of the cache's own. Flows
+	 * already in it (in_use) are the cache's from the start. */
+	struct flow_entry *pool;
 };
 
 /*
- * One flow. val holds the current export period: counters since the last export, first_ns
- * and last_ns of its packets, descriptive fields (MACs, MPLS, SRH) kept across periods.
+ * One flow, all of its state: the pool of these may be memory that outlives the agent (see
+ * pcache.h), so nothing here points anywhere. val holds the current export period: counters
+ * since the last export, first_ns and last_ns of its packets, descriptive fields (MACs, MPLS,
+ * SRH) kept across periods.
  */
 struct flow_entry {
 	struct nsflow_key key;
+	uint8_t in_use; /* the slot holds a flow */
+	uint8_t ended;	/* TCP FIN or RST seen: goes at the next expire */
+	uint8_t _pad[2];
 	struct nsflow_value val;
 	uint64_t created_ns;	  /* first packet of the flow: "oldest" for cache-full eviction */
 	uint64_t period_start_ns; /* first packet, then each export: the active timeout counts
@@ -38,11 +46,18 @@ struct flow_entry {
 				   * from here */
 	uint64_t total_packets;	  /* since created, across periods, for `show cache` */
 	uint64_t total_octets;
-	uint64_t hash;
-	uint32_t hnext; /* private: hash chain, age list (pool indices) */
-	uint32_t older;
-	uint32_t newer;
-	bool ended; /* TCP FIN or RST seen: goes at the next expire */
+};
+
+/*
+ * Where the cache's changes to entries are announced, so that a caller can make them
+ * transactions: touch before any write to an entry; begin and commit around the aging of one
+ * entry (expire, flush). Merges are the caller's to wrap.
+ */
+struct flow_cache_txn {
+	void (*begin)(void *arg);
+	void (*touch)(void *arg, struct flow_entry *e);
+	void (*commit)(void *arg);
+	void *arg;
 };
 
 /*
@@ -118,12 +133,12 @@ void flow_cache_free(struct flow_cache *c);
  */
 void flow_cache_set_export(struct flow_cache *c, flow_export_fn fn, void *arg);
 
-/*
- * Merges one drained entry: vals holds ncpu per-CPU values, those with packets == 0 being
- * CPUs that did not see the flow. Never allocates.
- */
-int flow_cache_merge(struct flow_cache *c, const struct nsflow_key *k,
-		     const struct nsflow_value *vals, int ncpu, uint64_t now_ns);
+/* Announce changes to t (NULL: to nobody). */
+void flow_cache_set_txn(struct flow_cache *c, const struct flow_cache_txn *t);
+
+/* Merges one drained value (one CPU's count of the flow, or one event's). Never allocates. */
+int flow_cache_merge(struct flow_cache *c, const struct nsflow_key *k, const struct nsflow_value *v,
+		     uint64_t now_ns);
 
 /* One packet that reached the agent through the ring buffer because the map was full. */
 int flow_cache_add_event(struct flow_cache *c, const struct nsflow_event *ev, uint64_t now_ns);
@@ -137,9 +152,8 @@ size_t flow_cache_flush(struct flow_cache *c, uint8_t reason, flow_export_fn fn,
 size_t flow_cache_count(const struct flow_cache *c);
 /* The entry of k, or NULL. */
 struct flow_entry *flow_cache_find(struct flow_cache *c, const struct nsflow_key *k);
-/* Puts back a flow a previous agent had (its period, times and totals as they were). */
-int flow_cache_restore(struct flow_cache *c, const struct nsflow_key *k,
-		       const struct flow_entry *saved);
+/* Bytes of the cache's own memory (index, and the pool when it has its own) for max_entries. */
+size_t flow_cache_index_bytes(uint32_t max_entries);
 
 /* Visits the flows that match f (NULL: all), oldest first. Returns how many were visited. */
 size_t flow_cache_foreach(const struct flow_cache *c, const struct flow_filter *f, flow_visit_fn fn,

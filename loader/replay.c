@@ -113,8 +113,7 @@ int cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	skel->rodata->nsflow_replay = true;
-	bpf_map__set_max_entries(skel->maps.nsflow_flows_0, cfg.cache_entries);
-	bpf_map__set_max_entries(skel->maps.nsflow_flows_1, cfg.cache_entries);
+	agent_size_maps(skel, &cfg);
 	ret = nsflow_bpf__load(skel);
 	if (ret) {
 		fprintf(stderr, "nsflow replay: load the datapath: %s%s\n", strerror(-ret),

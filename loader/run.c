@@ -177,10 +177,7 @@ int cmd_run(int argc, char **argv)
 		snprintf(err, sizeof(err), "open the datapath object: %s", strerror(errno));
 		goto fail;
 	}
-	bpf_map__set_max_entries(skel->maps.nsflow_flows_0, cfg.cache_entries);
-	bpf_map__set_max_entries(skel->maps.nsflow_flows_1, cfg.cache_entries);
-	/* the cache's flows plus the tombstones of one poll's exports */
-	bpf_map__set_max_entries(skel->maps.nsflow_saved, cfg.cache_entries * 2);
+	agent_size_maps(skel, &cfg);
 	set_pin_paths(skel, cfg.pin_dir);
 
 	ret = load_and_attach(&cfg, skel, &attached, err, sizeof(err));
@@ -208,7 +205,7 @@ int cmd_run(int argc, char **argv)
 	while (!stop_signal) {
 		uint64_t now = agent_clock_ns();
 		struct pollfd p[3] = { { .fd = lfd, .events = POLLIN },
-				       { .fd = ring_buffer__epoll_fd(a.rb), .events = POLLIN },
+				       { .fd = a.ring.map_fd, .events = POLLIN },
 				       { .fd = mfd, .events = POLLIN } };
 		int wait_ms = now >= next ? 0 : (int)((next - now) / 1000000ULL) + 1;
 
@@ -219,7 +216,7 @@ int cmd_run(int argc, char **argv)
 				metrics_serve(mfd, &a);
 			if (p[1].revents & POLLIN) {
 				a.now_ns = agent_clock_ns();
-				ring_buffer__consume(a.rb);
+				agent_consume_events(&a);
 			}
 		}
 		now = agent_clock_ns();

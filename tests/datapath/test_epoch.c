@@ -21,15 +21,13 @@ struct totals {
 	uint64_t packets, octets, flows;
 };
 
-static void add(void *arg, const struct nsflow_key *k, const struct nsflow_value *vals, int ncpu)
+static void add(void *arg, const struct nsflow_slot_key *k, const struct nsflow_value *v)
 {
 	struct totals *t = arg;
 
 	(void)k;
-	for (int c = 0; c < ncpu; c++) {
-		t->packets += vals[c].packets;
-		t->octets += vals[c].octets;
-	}
+	t->packets += v->packets;
+	t->octets += v->octets;
 	t->flows++;
 }
 

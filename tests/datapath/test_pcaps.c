@@ -248,17 +248,17 @@ static int tshark_expect(const char *path, struct expect *e, int max)
 static uint64_t flow_packets(struct nsflow_bpf *s, const struct nsflow_key *k)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd;
-	struct nsflow_value *v = calloc(ncpu, sizeof(*v));
+	struct nsflow_slot_key sk = { .flow = *k };
+	struct nsflow_value v;
 	__u32 zero = 0, id;
 	uint64_t sum = 0;
 
 	bpf_map_lookup_elem(bpf_map__fd(s->maps.nsflow_epoch), &zero, &id);
 	fd = bpf_map_get_fd_by_id(id);
-	if (!bpf_map_lookup_elem(fd, k, v))
-		for (int c = 0; c < ncpu; c++)
-			sum += v[c].packets;
+	for (sk.cpu = 0; sk.cpu < (__u32)ncpu; sk.cpu++)
+		if (!bpf_map_lookup_elem(fd, &sk, &v))
+			sum += v.packets;
 	close(fd);
-	free(v);
 	return sum;
 }
 
@@ -267,7 +267,7 @@ static int find_match(struct nsflow_bpf *s, const struct expect *e, struct nsflo
 {
 	int fd, n = 0;
 	__u32 zero = 0, id;
-	struct nsflow_key k, next, *prev = NULL;
+	struct nsflow_slot_key k, next, *prev = NULL;
 
 	if (e->check_proto && e->check_ports) {
 		*found = e->k;
@@ -276,7 +276,7 @@ static int find_match(struct nsflow_bpf *s, const struct expect *e, struct nsflo
 	bpf_map_lookup_elem(bpf_map__fd(s->maps.nsflow_epoch), &zero, &id);
 	fd = bpf_map_get_fd_by_id(id);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct nsflow_key a = next, b = e->k;
+		struct nsflow_key a = next.flow, b = e->k;
 
 		k = next;
 		prev = &k;
@@ -284,8 +284,10 @@ static int find_match(struct nsflow_bpf *s, const struct expect *e, struct nsflo
 			a.protocol = b.protocol = 0;
 		if (!e->check_ports)
 			a.src_port = b.src_port = a.dst_port = b.dst_port = 0;
-		if (!memcmp(&a, &b, sizeof(a))) {
-			*found = next;
+		/* one flow may have an entry per CPU that ran it: count flows, not entries */
+		if (!memcmp(&a, &b, sizeof(a)) &&
+		    (!n || memcmp(found, &next.flow, sizeof(*found)))) {
+			*found = next.flow;
 			n++;
 		}
 	}

@@ -57,52 +57,49 @@ static int current_map_fd(struct nsflow_bpf *s)
 	return bpf_map_get_fd_by_id(id);
 }
 
+/* Adds one CPU's entry of a flow to what dp_read_flows() gathered. */
+static void fold(struct dp_flows *out, size_t *cap, const struct nsflow_key *k,
+		 const struct nsflow_value *v)
+{
+	struct dp_flow *f = (struct dp_flow *)dp_find(out, k);
+
+	if (!f) {
+		if (out->n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			out->f = realloc(out->f, *cap * sizeof(*out->f));
+		}
+		f = &out->f[out->n++];
+		f->k = *k;
+		f->v = *v;
+		return;
+	}
+	f->v.packets += v->packets;
+	f->v.octets += v->octets;
+	f->v.tcp_flags |= v->tcp_flags;
+	if (v->first_ns < f->v.first_ns)
+		f->v.first_ns = v->first_ns;
+	if (v->last_ns > f->v.last_ns)
+		f->v.last_ns = v->last_ns;
+}
+
 void dp_read_flows(struct nsflow_bpf *s, struct dp_flows *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = current_map_fd(s);
-	struct nsflow_key k, next;
-	struct nsflow_value *vals = calloc(ncpu, sizeof(*vals));
+	int fd = current_map_fd(s);
+	struct nsflow_slot_key k, next;
+	struct nsflow_value v;
 	void *prev = NULL;
 	size_t cap = 0;
 
 	out->f = NULL;
 	out->n = 0;
 	while (fd >= 0 && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct dp_flow *f;
-		int c;
-
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		if (out->n == cap) {
-			cap = cap ? cap * 2 : 16;
-			out->f = realloc(out->f, cap * sizeof(*out->f));
-		}
-		f = &out->f[out->n++];
-		memset(f, 0, sizeof(*f));
-		f->k = k;
-		for (c = 0; c < ncpu; c++) {
-			struct nsflow_value *v = &vals[c];
-
-			if (!v->packets)
-				continue;
-			if (!f->v.packets) {
-				f->v = *v;
-				continue;
-			}
-			f->v.packets += v->packets;
-			f->v.octets += v->octets;
-			f->v.tcp_flags |= v->tcp_flags;
-			if (v->first_ns < f->v.first_ns)
-				f->v.first_ns = v->first_ns;
-			if (v->last_ns > f->v.last_ns)
-				f->v.last_ns = v->last_ns;
-		}
+		if (!bpf_map_lookup_elem(fd, &k, &v))
+			fold(out, &cap, &k.flow, &v);
 	}
 	if (fd >= 0)
 		close(fd);
-	free(vals);
 }
 
 void dp_flows_free(struct dp_flows *f)

@@ -78,7 +78,7 @@ Test(config, defaults)
 	cr_assert_eq(c.active_timeout_s, 1800);
 	cr_assert_eq(c.inactive_timeout_s, 30);
 	cr_assert_eq(c.poll_interval_ms, 1000);
-	cr_assert_eq(c.cache_entries, 65536);
+	cr_assert_eq(c.cache_entries, 1048576);
 	cr_assert_eq(c.sample.mode, NSFLOW_SAMPLE_NONE);
 	cr_assert_eq(c.xdp_mode, CONFIG_XDP_AUTO);
 	cr_assert_eq(c.ingress_hook, CONFIG_INGRESS_XDP);
@@ -316,7 +316,7 @@ Test(config, usage_answers_the_operator)
 		"--poll-interval MS",
 		"10..60000, default 1000",
 		"--cache-entries N",
-		"1024..16777216, default 65536",
+		"1024..16777216, default 1048576",
 		"--sample MODE",
 		"fixed:N",
 		"random:N",

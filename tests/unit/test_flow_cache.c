@@ -25,6 +25,19 @@ struct sink {
 	uint64_t packets, octets;
 };
 
+/* A flow's entries from n CPUs, drained one after the other as the agent does. */
+static int merge_each(struct flow_cache *c, const struct nsflow_key *k,
+		      const struct nsflow_value *v, int n, uint64_t now)
+{
+	for (int i = 0; i < n; i++) {
+		int ret = flow_cache_merge(c, k, &v[i], now);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static void collect(void *arg, const struct flow_entry *e, uint8_t reason)
 {
 	struct sink *s = arg;
@@ -100,12 +113,12 @@ static struct flow_cache *new_cache(uint32_t max_entries, uint8_t bits)
 static void merge1(struct flow_cache *c, const struct nsflow_key *k, struct nsflow_value v,
 		   uint64_t now)
 {
-	cr_assert_eq(flow_cache_merge(c, k, &v, 1, now), 0);
+	cr_assert_eq(flow_cache_merge(c, k, &v, now), 0);
 }
 
 Test(flow_cache, options_are_checked)
 {
-	struct flow_cache_opts o = { SEC, SEC, 1024, 16 };
+	struct flow_cache_opts o = { SEC, SEC, 1024, 16, NULL };
 	struct flow_cache *c = (void *)1;
 
 	cr_assert_eq(flow_cache_new(&c, &o), -EINVAL);
@@ -154,7 +167,7 @@ Test(flow_cache, per_cpu_values_merge)
 	v[2].mpls_lse[0] = NSFLOW_MPLS_LSE(100, 0, 1);
 	v[3] = val(0, 0, 0, 0);
 
-	cr_assert_eq(flow_cache_merge(c, &k, v, 4, 13 * SEC), 0);
+	cr_assert_eq(merge_each(c, &k, v, 4, 13 * SEC), 0);
 	cr_assert_eq(flow_cache_count(c), 1);
 	cr_assert_eq(flow_cache_flush(c, NS_END_FORCED, collect, s), 1);
 	e = &s->rec[0].e;
@@ -174,9 +187,9 @@ Test(flow_cache, per_cpu_values_merge)
 
 	/* every CPU empty: no flow */
 	v[1].packets = v[2].packets = 0;
-	cr_assert_eq(flow_cache_merge(c, &k, v, 4, 14 * SEC), 0);
+	cr_assert_eq(merge_each(c, &k, v, 4, 14 * SEC), 0);
 	cr_assert_eq(flow_cache_count(c), 0);
-	cr_assert_eq(flow_cache_merge(c, &k, v, 0, 14 * SEC), -EINVAL);
+	cr_assert_eq(flow_cache_merge(c, &k, NULL, 14 * SEC), -EINVAL);
 	flow_cache_free(c);
 	free_sink(s);
 }
@@ -498,7 +511,7 @@ Test(flow_cache, exact_totals_over_thousands_of_flows_and_rounds)
 				packets += v[cpu].packets;
 				octets += v[cpu].octets;
 			}
-			cr_assert_eq(flow_cache_merge(c, &k, v, 8, now), 0);
+			cr_assert_eq(merge_each(c, &k, v, 8, now), 0);
 		}
 		flow_cache_expire(c, now, collect, s);
 		now += (1 + rnd(&state) % 20) * SEC;
@@ -621,17 +634,18 @@ Test(flow_cache, ring_buffer_events_count_as_packets)
 	struct nsflow_event ev;
 	struct sink *s = new_sink();
 
+	/* what the datapath puts in an event: the value the packet would have created */
 	memset(&ev, 0, sizeof(ev));
 	ev.key = key4(1, 2, 3, 4, IPPROTO_TCP);
-	ev.octets = 1500;
-	ev.ts_ns = 3 * SEC;
-	ev.tcp_flags = 0x02;
-	ev.ttl = 33;
+	ev.val = val(1, 1500, 3 * SEC, 3 * SEC);
+	ev.val.tcp_flags = 0x02;
+	ev.val.min_ttl = ev.val.max_ttl = 33;
+	ev.val.min_len = ev.val.max_len = 1500;
 	cr_assert_eq(flow_cache_add_event(c, &ev, 4 * SEC), 0);
-	ev.octets = 40;
-	ev.ts_ns = 5 * SEC;
-	ev.tcp_flags = 0x10;
-	ev.ttl = 30;
+	ev.val = val(1, 40, 5 * SEC, 5 * SEC);
+	ev.val.tcp_flags = 0x10;
+	ev.val.min_ttl = ev.val.max_ttl = 30;
+	ev.val.min_len = ev.val.max_len = 40;
 	cr_assert_eq(flow_cache_add_event(c, &ev, 6 * SEC), 0);
 	merge1(c, &ev.key, val(2, 200, 4 * SEC, 4 * SEC), 6 * SEC);
 	flow_cache_flush(c, NS_END_FORCED, collect, s);
