@@ -106,10 +106,16 @@ static void recover(struct pcache *pc)
 int pcache_open(struct pcache *pc, void *base, size_t bytes, uint32_t max_entries, char *err,
 		size_t errlen)
 {
+	long crash_after = pc->crash_after;
+	void (*crash)(void *) = pc->crash;
+	void *crash_arg = pc->crash_arg;
 	struct layout l;
 	int used;
 
 	memset(pc, 0, sizeof(*pc));
+	pc->crash_after = crash_after;
+	pc->crash = crash;
+	pc->crash_arg = crash_arg;
 	layout_of(max_entries, &l);
 	if (bytes < l.total) {
 		snprintf(err, errlen, "flow cache region of %zu bytes, %zu needed for %u flows",
@@ -253,8 +259,8 @@ void pcache_sink_sent(struct pcache *pc, int slot)
 	if (slot < 0)
 		return;
 	pcache_step(pc);
+	/* the records leave right after this store, in one system call */
 	pc->h->sinks[slot].sent = pc->h->outbox_n;
-	pcache_step(pc);
 }
 
 void pcache_outbox_clear(struct pcache *pc)
@@ -279,19 +285,29 @@ void pcache_drain_start(struct pcache *pc)
 	pcache_step(pc);
 }
 
-long pcache_take_batch(struct pcache *pc, int map_fd)
+void pcache_batch_begin(struct pcache *pc)
 {
-	struct epoch_batch *b = pc->jb;
-	long n;
-
-	if (b->done)
-		return 0;
+	/* the last transaction is finished: a successor must not finish it again on the new
+	 * batch (its "applied" would skip entries of this one) */
+	pc->u->txn = 0;
+	pcache_step(pc);
 	/* in this order: a successor must never take the last batch for a new one */
-	b->out_batch = EPOCH_BATCH_NONE;
+	pc->jb->out_batch = EPOCH_BATCH_NONE;
 	pcache_step(pc);
 	pc->h->applied = 0;
 	pcache_step(pc);
-	n = epoch_take_batch(map_fd, b, pc->jkeys, pc->jvals, PCACHE_BATCH);
+}
+
+long pcache_take_batch(struct pcache *pc, int map_fd)
+{
+	long n;
+
+	if (pc->jb->done)
+		return 0;
+	pcache_batch_begin(pc);
+	/* the kernel deletes the entries and writes them, their count and out_batch into the
+	 * region within this one call: no kill falls in between */
+	n = epoch_take_batch(map_fd, pc->jb, pc->jkeys, pc->jvals, PCACHE_BATCH);
 	pcache_step(pc);
 	return n;
 }

@@ -27,11 +27,11 @@
 #include "record.h"
 
 #define PCACHE_MAGIC	   0x6e73666c6f776331ull /* "nsflowc1" */
-#define PCACHE_BATCH	   4096 /* drained entries per batch */
-#define PCACHE_OUTBOX	   4096 /* records sent to the collectors at once */
-#define PCACHE_TXN_RECORDS 64	/* outbox room a transaction may need */
-#define PCACHE_UNDO	   8	/* entries one transaction may change */
-#define PCACHE_SINKS	   16	/* collectors whose progress is kept */
+#define PCACHE_BATCH	   4096			 /* drained entries per batch */
+#define PCACHE_OUTBOX	   4096			 /* records sent to the collectors at once */
+#define PCACHE_TXN_RECORDS 64			 /* outbox room a transaction may need */
+#define PCACHE_UNDO	   8			 /* entries one transaction may change */
+#define PCACHE_SINKS	   16			 /* collectors whose progress is kept */
 
 enum pcache_kind {
 	PCACHE_TXN_JOURNAL = 1, /* merge drained entry arg of the batch */
@@ -123,6 +123,8 @@ void pcache_outbox_clear(struct pcache *pc);
 
 /* Starts a new drain walk (the previous one finished or was abandoned). */
 void pcache_drain_start(struct pcache *pc);
+/* Before a batch is written into the region (what pcache_take_batch does first). */
+void pcache_batch_begin(struct pcache *pc);
 /* Takes the next batch of map_fd into the region; entries left to merge, 0 at the end, or
  * -errno. */
 long pcache_take_batch(struct pcache *pc, int map_fd);
