@@ -283,6 +283,26 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 	return 0;
 }
 
+static void show_memory(struct agent *a, FILE *out)
+{
+	struct agent_memory m;
+	size_t flows = flow_cache_count(a->cache);
+	uint32_t entries = a->cfg->cache_entries;
+
+	agent_memory(a, &m);
+	fprintf(out, "\nmemory (bytes; per flow of the %u-flow cache%s):\n", entries,
+		flows ? ", and per cached flow" : "");
+	fprintf(out, "  %-28s %12llu  %6.1f", "kernel, datapath maps", (unsigned long long)m.kernel,
+		(double)m.kernel / entries);
+	if (flows)
+		fprintf(out, "  %8.1f", (double)m.kernel / flows);
+	fprintf(out, "\n  %-28s %12llu  %6.1f\n", "flow cache region (mapped)",
+		(unsigned long long)m.region, (double)m.region / entries);
+	fprintf(out, "  %-28s %12llu  %6.1f\n", "flow cache index", (unsigned long long)m.index,
+		(double)m.index / entries);
+	fprintf(out, "  %-28s %12llu\n", "agent resident (RSS)", (unsigned long long)m.rss);
+}
+
 static void show_stats(struct agent *a, FILE *out)
 {
 	const struct flow_cache_stats *st = flow_cache_stats(a->cache);
@@ -311,9 +331,11 @@ static void show_stats(struct agent *a, FILE *out)
 	for (int i = 0; i < NSFLOW_CNT_MAX; i++)
 		fprintf(out, "  %-20s %llu\n", nsflow_counter_names[i],
 			(unsigned long long)(a->dp.c[i] - a->dp_base.c[i]));
-	fprintf(out, "\nagent: %llu polls, %llu flows drained, %llu map-full events\n",
-		(unsigned long long)a->polls, (unsigned long long)a->drained_flows,
-		(unsigned long long)a->events);
+	fprintf(out,
+		"\nagent: %llu polls (last %.1f ms), %llu entries drained, %llu map-full events\n",
+		(unsigned long long)a->polls, a->last_poll_ns / 1e6,
+		(unsigned long long)a->drained_flows, (unsigned long long)a->events);
+	show_memory(a, out);
 }
 
 static void show_interfaces(struct agent *a, FILE *out)

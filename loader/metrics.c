@@ -62,6 +62,7 @@ void metrics_write(struct agent *a, FILE *o)
 	static const char *const reason[] = { "",	"inactive",  "active", "tcp_fin_rst",
 					      "forced", "cache_full" };
 	char ifn[IF_NAMESIZE];
+	struct agent_memory mem;
 
 	agent_read_counters(a);
 	counter(o, "nsflow_datapath_packets_total",
@@ -102,6 +103,19 @@ void metrics_write(struct agent *a, FILE *o)
 	for (int r = 1; r <= 5; r++)
 		fprintf(o, "nsflow_flows_aged_total{reason=\"%s\"} %llu\n", reason[r],
 			(unsigned long long)st->expired[r]);
+	agent_memory(a, &mem);
+	counter(o, "nsflow_memory_bytes", "Memory in use, by part", "gauge");
+	fprintf(o, "nsflow_memory_bytes{part=\"kernel_maps\"} %llu\n",
+		(unsigned long long)mem.kernel);
+	fprintf(o, "nsflow_memory_bytes{part=\"cache_region\"} %llu\n",
+		(unsigned long long)mem.region);
+	fprintf(o, "nsflow_memory_bytes{part=\"cache_index\"} %llu\n",
+		(unsigned long long)mem.index);
+	fprintf(o, "nsflow_memory_bytes{part=\"agent_rss\"} %llu\n", (unsigned long long)mem.rss);
+	counter(o, "nsflow_cache_entries", "Flows the cache can hold (--cache-entries)", "gauge");
+	fprintf(o, "nsflow_cache_entries %u\n", a->cfg->cache_entries);
+	counter(o, "nsflow_poll_seconds", "Duration of the last poll", "gauge");
+	fprintf(o, "nsflow_poll_seconds %.6f\n", a->last_poll_ns / 1e9);
 	counter(o, "nsflow_polls_total", "Epoch switches and drains", "counter");
 	fprintf(o, "nsflow_polls_total %llu\n", (unsigned long long)a->polls);
 	counter(o, "nsflow_collector_records_total", "Records sent to each collector", "counter");

@@ -9,6 +9,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dp.h"
+#include "evring.h"
+#include "exp_template.h"
+#include "flow_cache.h"
 #include "pkt.h"
 
 #define XDP_PASS_      2
@@ -522,5 +525,99 @@ Test(parse, map_full_goes_to_ring_buffer)
 	cr_assert_eq(c.c[NSFLOW_CNT_METERED], 4);
 	cr_assert_eq(c.c[NSFLOW_CNT_RINGBUF], 4, "the packets the map had no room for");
 	cr_assert_eq(c.c[NSFLOW_CNT_NOT_METERED], 0);
+	nsflow_bpf__destroy(small);
+}
+
+/* Ring-buffer events read back as the agent reads them. */
+struct events {
+	struct nsflow_event ev[8];
+	int n;
+};
+
+static void take_event(void *arg, const void *data, uint32_t len, uint64_t next_pos)
+{
+	struct events *e = arg;
+
+	cr_assert_eq(len, sizeof(struct nsflow_event));
+	if (e->n < 8)
+		memcpy(&e->ev[e->n++], data, sizeof(e->ev[0]));
+	(void)next_pos;
+}
+
+/*
+ * A packet that finds the table full reaches the agent with the very value the table would
+ * have held for it (MACs, MPLS stack, SRH fields, TTL and length range), so that its record,
+ * and the template it needs, are the same.
+ */
+Test(parse, a_full_table_gives_the_record_the_table_gives)
+{
+	struct nsflow_bpf *small;
+	struct dp_flows flows;
+	struct events evs = { 0 };
+	struct evring ring;
+	struct ns_record from_map, from_ring;
+	struct flow_entry *e;
+	struct flow_cache *c;
+	struct flow_cache_opts o = { .active_ns = 60000000000ULL,
+				     .inactive_ns = 30000000000ULL,
+				     .max_entries = 16,
+				     .counter_bits = 64 };
+
+	small = nsflow_bpf__open();
+	cr_assert_not_null(small);
+	bpf_map__set_max_entries(small->maps.nsflow_flows_0, 1);
+	bpf_map__set_max_entries(small->maps.nsflow_flows_1, 1);
+	cr_assert_eq(nsflow_bpf__load(small), 0);
+	/* MPLS over VLAN carrying IPv6 with an SRH: every descriptive field set */
+	for (int i = 0; i < 2; i++) {
+		pb_init(&pb);
+		pb_eth(&pb, 0x8100);
+		pb_vlan(&pb, 42, 0, 0x8847);
+		pb_mpls(&pb, 16001, 5, 0, 64);
+		pb_mpls(&pb, 24000, 0, 1, 64);
+		pb_ipv6(&pb, 43, "2001:db8::1", "2001:db8::2", 0, 61);
+		pb_srh(&pb, 17, 1, 3, segs, 0x20, 0xbeef);
+		pb_udp(&pb, (uint16_t)(5000 + i), 53);
+		pb_zero(&pb, 30);
+		pb_finish(&pb);
+		cr_assert_eq(dp_run(small, DP_XDP, pb.b, pb.len, 1), XDP_PASS_);
+	}
+	/* the first went into the one-entry table, the second (another flow) to the ring */
+	dp_read_flows(small, &flows);
+	cr_assert_eq(flows.n, 1);
+	cr_assert_eq(evring_open(&ring, bpf_map__fd(small->maps.nsflow_events)), 0);
+	cr_assert_eq(evring_consume(&ring, take_event, &evs), 1);
+	cr_assert_eq(evs.n, 1);
+	cr_assert_eq(evs.ev[0].key.src_port, 5001);
+	cr_assert_eq(flows.f[0].k.src_port, 5000);
+
+	/* the same value but for the port that tells the flows apart */
+	evs.ev[0].key.src_port = 5000;
+	cr_assert_eq(memcmp(&evs.ev[0].key, &flows.f[0].k, sizeof(flows.f[0].k)), 0);
+	evs.ev[0].val.first_ns = flows.f[0].v.first_ns;
+	evs.ev[0].val.last_ns = flows.f[0].v.last_ns;
+	cr_assert_eq(memcmp(&evs.ev[0].val, &flows.f[0].v, sizeof(flows.f[0].v)), 0,
+		     "the event's value is not the table's");
+	cr_assert_eq(flows.f[0].v.mpls_count, 2);
+	cr_assert_eq(flows.f[0].v.srh_present, 1);
+
+	/* and through the agent's cache, the same record */
+	cr_assert_eq(flow_cache_new(&c, &o), 0);
+	flow_cache_merge(c, &flows.f[0].k, &flows.f[0].v, 1);
+	e = flow_cache_find(c, &flows.f[0].k);
+	cr_assert_not_null(e);
+	flow_entry_to_record(e, NS_END_FORCED, 0, &from_map);
+	flow_cache_free(c);
+	cr_assert_eq(flow_cache_new(&c, &o), 0);
+	flow_cache_add_event(c, &evs.ev[0], 1);
+	e = flow_cache_find(c, &evs.ev[0].key);
+	cr_assert_not_null(e);
+	flow_entry_to_record(e, NS_END_FORCED, 0, &from_ring);
+	flow_cache_free(c);
+	cr_assert_eq(memcmp(&from_map, &from_ring, sizeof(from_map)), 0,
+		     "a packet through the ring gives another record than through the table");
+	cr_assert_eq(ns_tmpl_id_for(&from_map), ns_tmpl_id_for(&from_ring));
+	evring_close(&ring);
+	dp_flows_free(&flows);
 	nsflow_bpf__destroy(small);
 }
