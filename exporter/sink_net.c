@@ -190,8 +190,12 @@ static int udp_emit(void *arg, const uint8_t *msg, size_t len, uint32_t flows)
 
 #define UDP_VLEN 1024 /* messages per sendmmsg, the kernel's UIO_MAXIOV */
 
-/* Sends the held messages, as few system calls as the kernel allows (one up to UDP_VLEN). */
-static void udp_send_held(struct ns_udp_sink *us)
+/*
+ * Sends the held messages, as few system calls as the kernel allows (one up to UDP_VLEN). With
+ * commit set, the commit hook runs right before the first call, once everything it needs is
+ * ready: nothing but the call itself lies between the note and the send.
+ */
+static void udp_send_held(struct ns_udp_sink *us, int commit)
 {
 	struct mmsghdr v[UDP_VLEN];
 	struct iovec iov[UDP_VLEN];
@@ -207,6 +211,10 @@ static void udp_send_held(struct ns_udp_sink *us)
 						 us->msgs[i + j].len };
 			v[j] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[j],
 							      .msg_iovlen = 1 } };
+		}
+		if (commit) {
+			ns_sink_commit(&us->base);
+			commit = 0;
 		}
 		sent = sendmmsg(us->fd, v, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		for (int j = 0; j < sent; j++)
@@ -242,8 +250,10 @@ static int udp_flush(struct ns_sink *s, uint64_t now_ms)
 	int err = ns_encoder_flush(&s->enc, now_ms);
 
 	if (s->commit) {
-		ns_sink_commit(s);
-		udp_send_held(us);
+		if (us->n_msgs)
+			udp_send_held(us, 1);
+		else
+			ns_sink_commit(s);
 	}
 	return err;
 }
@@ -254,7 +264,7 @@ static int udp_tick(struct ns_sink *s, uint64_t now_ms)
 
 	/* a refresh is held back like any message: send it now */
 	if (s->commit && ((struct ns_udp_sink *)s)->n_msgs)
-		udp_send_held((struct ns_udp_sink *)s);
+		udp_send_held((struct ns_udp_sink *)s, 0);
 	return err;
 }
 
