@@ -10,6 +10,8 @@
 #include "nsflow.h"
 #include "parse.h"
 
+#define EEXIST_ 17
+
 /* Set before load by `nsflow replay`: time comes from the capture, not the clock. */
 const volatile bool nsflow_replay = false;
 /* The capture timestamp of the packet being replayed (Unix ns: replay has no other clock). */
@@ -198,7 +200,7 @@ static __always_inline void meter_keep_segments(struct nsflow_key *k, struct pkt
 	struct nsflow_srh_segments *segs;
 	__u32 zero = 0;
 
-	if (!m->v.srh_present)
+	if (!m->srh_present)
 		return;
 	segs = bpf_map_lookup_elem(&nsflow_srh_scratch, &zero);
 	if (segs)
@@ -208,24 +210,52 @@ static __always_inline void meter_keep_segments(struct nsflow_key *k, struct pkt
 /* Table full: hand the packet to the agent with the value it would have created, so that its
  * record is the one the table would have given; if the ring is full too, count what was lost. */
 static __always_inline void meter_overflow(struct nsflow_counters *cnt, struct nsflow_key *k,
-					   struct pkt_meta *m)
+					   struct pkt_meta *m, struct nsflow_value *v)
 {
 	struct nsflow_event *e = bpf_ringbuf_reserve(&nsflow_events, sizeof(*e), 0);
 
 	if (!e) {
 		cnt->c[NSFLOW_CNT_NOT_METERED]++;
-		cnt->c[NSFLOW_CNT_NOT_METERED_OCTETS] += m->octets;
+		cnt->c[NSFLOW_CNT_NOT_METERED_OCTETS] += v->octets;
 		return;
 	}
 	__builtin_memcpy(&e->key, k, sizeof(*k));
 	e->_pad = 0;
-	__builtin_memcpy(&e->val, &m->v, sizeof(e->val));
+	__builtin_memcpy(&e->val, v, sizeof(*v));
 	bpf_ringbuf_submit(e, 0);
 	meter_keep_segments(k, m);
 	cnt->c[NSFLOW_CNT_RINGBUF]++;
 }
 
-/* Add one packet to this CPU's value of an existing flow. */
+/* The value a flow starts with: its first packet, and what the parser found around it. Built
+ * only when a packet creates a flow (or goes to the ring buffer). */
+static __always_inline void meter_first_value(struct nsflow_value *v, struct pkt_meta *m, __u64 now)
+{
+	__builtin_memset(v, 0, sizeof(*v));
+	v->packets = 1;
+	v->octets = m->octets;
+	v->first_ns = now;
+	v->last_ns = now;
+	v->tcp_flags = m->tcp_flags;
+	v->min_ttl = m->ttl;
+	v->max_ttl = m->ttl;
+	v->min_len = m->octets;
+	v->max_len = m->octets;
+	v->mpls_count = m->mpls_count;
+	__builtin_memcpy(v->mpls_lse, m->mpls_lse, sizeof(v->mpls_lse));
+	__builtin_memcpy(v->src_mac, m->src_mac, 6);
+	__builtin_memcpy(v->dst_mac, m->dst_mac, 6);
+	if (m->srh_present) {
+		v->srh_present = 1;
+		v->srh_flags = m->srh.flags;
+		v->srh_segments_left = m->srh.segments_left;
+		v->srh_last_entry = m->srh.last_entry;
+		v->srh_tag = m->srh.tag;
+		__builtin_memcpy(v->srh_active_segment, m->srh.active_segment, 16);
+	}
+}
+
+/* Add one packet to this CPU's entry of an existing flow. */
 static __always_inline void meter_update(struct nsflow_value *val, struct pkt_meta *m, __u64 now)
 {
 	val->packets++;
@@ -240,6 +270,48 @@ static __always_inline void meter_update(struct nsflow_value *val, struct pkt_me
 		val->min_len = m->octets;
 	if (m->octets > val->max_len)
 		val->max_len = m->octets;
+}
+
+/*
+ * The map-touching part of the per-packet path: count the packet into this CPU's entry of its
+ * flow in the current epoch map; a packet whose flow has no entry yet creates it.
+ */
+static __always_inline void meter_account(struct nsflow_counters *cnt, struct nsflow_slot_key *sk,
+					  struct pkt_meta *m, __u64 now)
+{
+	struct nsflow_value *val, first;
+	__u32 zero = 0;
+	void *flows;
+	int ret;
+
+	flows = bpf_map_lookup_elem(&nsflow_epoch, &zero);
+	sk->cpu = bpf_get_smp_processor_id();
+	val = flows ? bpf_map_lookup_elem(flows, sk) : NULL;
+	if (val) {
+		meter_update(val, m, now);
+		cnt->c[NSFLOW_CNT_METERED]++;
+		return;
+	}
+	meter_first_value(&first, m, now);
+	if (!flows) {
+		meter_overflow(cnt, &sk->flow, m, &first);
+		return;
+	}
+	ret = bpf_map_update_elem(flows, sk, &first, BPF_NOEXIST);
+	if (ret == 0) {
+		meter_keep_segments(&sk->flow, m);
+		cnt->c[NSFLOW_CNT_METERED]++;
+		return;
+	}
+	/* only this CPU writes this entry, but a program that interrupted this one on it (or
+	 * preempted it, on PREEMPT_RT) may have inserted it in between */
+	val = ret == -EEXIST_ ? bpf_map_lookup_elem(flows, sk) : NULL;
+	if (!val) {
+		meter_overflow(cnt, &sk->flow, m, &first);
+		return;
+	}
+	meter_update(val, m, now);
+	cnt->c[NSFLOW_CNT_METERED]++;
 }
 
 /*
@@ -291,9 +363,6 @@ static __always_inline void meter_commit(struct nsflow_counters *cnt, struct nsf
 {
 	struct nsflow_key *k = &st->k;
 	struct pkt_meta *m = &st->m;
-	struct nsflow_value *val;
-	__u32 zero = 0;
-	void *flows;
 
 	if (ret != PARSE_OK) {
 		__u32 idx = ret;
@@ -308,36 +377,7 @@ static __always_inline void meter_commit(struct nsflow_counters *cnt, struct nsf
 		    cfg->dst_prefix_len))
 		nsflow_mask_key(k, cfg->key_fields, cfg->src_prefix_len, cfg->dst_prefix_len);
 
-	m->v.packets = 1;
-	m->v.octets = m->octets;
-	m->v.first_ns = now;
-	m->v.last_ns = now;
-	m->v.tcp_flags = m->tcp_flags;
-	m->v.min_ttl = m->ttl;
-	m->v.max_ttl = m->ttl;
-	m->v.min_len = m->octets;
-	m->v.max_len = m->octets;
-
-	/* this CPU's entry of the flow: no other CPU writes it */
-	st->sk.cpu = bpf_get_smp_processor_id();
-	flows = bpf_map_lookup_elem(&nsflow_epoch, &zero);
-	if (!flows) {
-		meter_overflow(cnt, k, m);
-		return;
-	}
-	val = bpf_map_lookup_elem(flows, &st->sk);
-	if (!val) {
-		/* only this CPU inserts this key: no race between lookup and insert */
-		if (bpf_map_update_elem(flows, &st->sk, &m->v, BPF_NOEXIST)) {
-			meter_overflow(cnt, k, m);
-			return;
-		}
-		meter_keep_segments(k, m);
-		cnt->c[NSFLOW_CNT_METERED]++;
-		return;
-	}
-	meter_update(val, m, now);
-	cnt->c[NSFLOW_CNT_METERED]++;
+	meter_account(cnt, &st->sk, m, now);
 }
 
 #endif /* NSFLOW_METER_H */

@@ -41,12 +41,32 @@ struct pkt {
 	__u8 _pad;
 };
 
-/* What the parser produces besides the key: the first packet's flow value, ready to insert. */
+/* The segment routing header fields a flow keeps as values (RFC 9487). */
+struct pkt_srh {
+	__u8 flags;
+	__u8 segments_left;
+	__u8 last_entry;
+	__u8 _pad;
+	__u16 tag; /* host order */
+	__u16 _pad2;
+	__u8 active_segment[16];
+};
+
+/*
+ * What the parser produces besides the key: what every packet adds to its flow, and the
+ * descriptive fields a new flow's first value is made of. The value itself is built only when
+ * a packet creates a flow (meter.h), not for every packet of a known one.
+ */
 struct pkt_meta {
-	struct nsflow_value v; /* packets = 1 and descriptive fields filled */
 	__u32 octets;
 	__u8 tcp_flags;
 	__u8 ttl;
+	__u8 mpls_count;  /* labels in mpls_lse[] */
+	__u8 srh_present; /* srh holds the SRH's fields */
+	__u32 mpls_lse[NSFLOW_MPLS_RECORDED];
+	__u8 src_mac[6];
+	__u8 dst_mac[6];
+	struct pkt_srh srh;
 };
 
 /* 802.1Q / 802.1ad tag, as it sits after the MAC addresses. */
@@ -64,13 +84,14 @@ struct {
 	__type(value, struct nsflow_srh_segments);
 } nsflow_srh_scratch SEC(".maps");
 
-/* IPv4 address into the v4-mapped form ::ffff:a.b.c.d */
-static __always_inline void addr_v4mapped(__u8 *dst, __be32 a)
+/* IPv4 address into the v4-mapped form ::ffff:a.b.c.d. Four word stores: the addresses of
+ * struct nsflow_key are 4-byte aligned, and byte-wise copies cost 16 stores an address. */
+static __always_inline void addr_v4mapped(__u32 *dst, __be32 a)
 {
-	__builtin_memset(dst, 0, 10);
-	dst[10] = 0xff;
-	dst[11] = 0xff;
-	__builtin_memcpy(dst + 12, &a, 4);
+	dst[0] = 0;
+	dst[1] = 0;
+	dst[2] = bpf_htonl(0x0000ffff);
+	dst[3] = a;
 }
 
 /* L4 ports, TCP flags and ICMP type/code. Non-first fragments never get here. */
@@ -141,8 +162,8 @@ static __always_inline int parse_ipv4(struct pkt *p, void *pos, struct nsflow_ke
 	k->protocol = iph->protocol;
 	k->src_port = 0;
 	k->dst_port = 0;
-	addr_v4mapped(k->src_addr, iph->saddr);
-	addr_v4mapped(k->dst_addr, iph->daddr);
+	addr_v4mapped((__u32 *)k->src_addr, iph->saddr);
+	addr_v4mapped((__u32 *)k->dst_addr, iph->daddr);
 	m->ttl = iph->ttl;
 	m->octets = tot;
 
@@ -184,12 +205,12 @@ static __always_inline int parse_srh(void *pos, void *data_end, __u32 len, struc
 		}
 		segs->count = i;
 	}
-	m->v.srh_present = 1;
-	m->v.srh_flags = srh->flags;
-	m->v.srh_tag = bpf_ntohs(srh->tag);
-	m->v.srh_segments_left = segleft;
-	m->v.srh_last_entry = last;
-	__builtin_memcpy(m->v.srh_active_segment, seg, 16);
+	m->srh_present = 1;
+	m->srh.flags = srh->flags;
+	m->srh.tag = bpf_ntohs(srh->tag);
+	m->srh.segments_left = segleft;
+	m->srh.last_entry = last;
+	__builtin_memcpy(m->srh.active_segment, seg, 16);
 	return PARSE_OK;
 }
 
@@ -269,7 +290,7 @@ static __always_inline int parse_ipv6(struct pkt *p, void *pos, struct nsflow_ke
 	k->protocol = nh;
 	if (!first_frag)
 		return PARSE_OK;
-	if (m->v.srh_present && (nh == IPPROTO_IPIP_ || nh == IPPROTO_IPV6_)) {
+	if (m->srh_present && (nh == IPPROTO_IPIP_ || nh == IPPROTO_IPV6_)) {
 		*inner = nh == IPPROTO_IPIP_ ? ETH_P_IP : ETH_P_IPV6;
 		*inner_pos = pos;
 		return PARSE_OK;
@@ -313,8 +334,8 @@ static __always_inline int parse_l2(struct pkt *p, struct parse_state *st)
 
 	if ((void *)(eth + 1) > p->data_end)
 		return NSFLOW_CNT_ERR_ETH_TRUNC;
-	__builtin_memcpy(m->v.src_mac, eth->h_source, 6);
-	__builtin_memcpy(m->v.dst_mac, eth->h_dest, 6);
+	__builtin_memcpy(m->src_mac, eth->h_source, 6);
+	__builtin_memcpy(m->dst_mac, eth->h_dest, 6);
 	proto = bpf_ntohs(eth->h_proto);
 	pos = eth + 1;
 
@@ -358,7 +379,7 @@ static __always_inline int parse_l2(struct pkt *p, struct parse_state *st)
 			/* label (20 bits), EXP (3) and S (1): the top 24 bits, as IE 70..72 carry
 			 */
 			if (i < NSFLOW_MPLS_RECORDED) {
-				m->v.mpls_lse[i] = lse_v >> 8;
+				m->mpls_lse[i] = lse_v >> 8;
 				n = i + 1;
 			}
 			if (lse_v & 0x100)
@@ -366,9 +387,9 @@ static __always_inline int parse_l2(struct pkt *p, struct parse_state *st)
 		}
 		if (!(lse_v & 0x100))
 			return NSFLOW_CNT_ERR_MPLS_NO_BOS;
-		m->v.mpls_count = n;
+		m->mpls_count = n;
 		if (st->mpls_mode != NSFLOW_MPLS_IP_ONLY)
-			k->mpls_top = NSFLOW_MPLS_VALID | m->v.mpls_lse[0];
+			k->mpls_top = NSFLOW_MPLS_VALID | m->mpls_lse[0];
 		first = pos;
 		/* MPLS says nothing of its payload: the first nibble tells IPv4 from IPv6; anything
 		 * else (a pseudowire, or label-only mode) is metered by label, its length the
