@@ -3,10 +3,12 @@
  * nsflow datapath: the entry points. Each adapts its context to the one parser and meter in
  * parse.h / meter.h and lets the packet go on untouched.
  *
- * Parsing runs in three stages (L2, IPv4, IPv6), each a global function: the verifier checks a
- * global function once, on its own, instead of once per path through the stages before it,
- * which keeps VLAN x MPLS x extension-header combinations from multiplying. The IPv4/IPv6
- * stages are called again for the packet under an SRH in srv6 inner-header mode.
+ * Most packets are untagged Ethernet carrying IPv4, or IPv6 without extension headers: those
+ * are parsed inline (parse_plain), which costs the verifier few states and the packet no calls.
+ * Everything else runs in three stages (L2, IPv4, IPv6), each a global function: the verifier
+ * checks a global function once, on its own, instead of once per path through the stages
+ * before it, which keeps VLAN x MPLS x extension-header combinations from multiplying. The
+ * IPv4/IPv6 stages are called again for the packet under an SRH in srv6 inner-header mode.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -39,55 +41,66 @@ static __always_inline void pkt_from_skb(struct __sk_buff *skb, struct pkt *p, _
 
 /* The three stages for one context type. st is never NULL; the check is for the verifier,
  * which must assume a global function's pointer arguments may be. */
-#define NSFLOW_STAGES(CTX_T, SFX)                                                                \
-	__noinline int nsflow_l2_##SFX(CTX_T *ctx, struct parse_state *st)                       \
-	{                                                                                        \
-		struct pkt p;                                                                    \
-		if (!st)                                                                         \
-			return NSFLOW_CNT_ERR_ETH_TRUNC;                                         \
-		pkt_from_##SFX(ctx, &p, st->frame_len);                                          \
-		return parse_l2(&p, st);                                                         \
-	}                                                                                        \
-	__noinline int nsflow_ipv4_##SFX(CTX_T *ctx, struct parse_state *st)                     \
-	{                                                                                        \
-		struct pkt p;                                                                    \
-		if (!st)                                                                         \
-			return NSFLOW_CNT_ERR_IPV4_TRUNC;                                        \
-		pkt_from_##SFX(ctx, &p, st->frame_len);                                          \
-		return parse_l3_ipv4(&p, st);                                                    \
-	}                                                                                        \
-	__noinline int nsflow_ipv6_##SFX(CTX_T *ctx, struct parse_state *st)                     \
-	{                                                                                        \
-		struct pkt p;                                                                    \
-		if (!st)                                                                         \
-			return NSFLOW_CNT_ERR_IPV6_TRUNC;                                        \
-		pkt_from_##SFX(ctx, &p, st->frame_len);                                          \
-		return parse_l3_ipv6(&p, st);                                                    \
-	}                                                                                        \
-	static __always_inline void nsflow_meter_##SFX(CTX_T *ctx, __u32 ifindex, __u8 dir,      \
-						       __u32 frame_len)                          \
-	{                                                                                        \
-		struct nsflow_counters *cnt;                                                     \
-		struct nsflow_cfg *cfg = NULL;                                                   \
-		struct parse_state st;                                                           \
-		__u64 now;                                                                       \
-		int ret;                                                                         \
-		cnt = meter_begin(ifindex, dir, frame_len, &st, &cfg, &now);                     \
-		if (!cnt)                                                                        \
-			return;                                                                  \
-		ret = nsflow_l2_##SFX(ctx, &st);                                                 \
-		if (ret == PARSE_OK && st.proto == ETH_P_IP)                                     \
-			ret = nsflow_ipv4_##SFX(ctx, &st);                                       \
-		else if (ret == PARSE_OK && st.proto == ETH_P_IPV6)                              \
-			ret = nsflow_ipv6_##SFX(ctx, &st);                                       \
-		/* srv6 inner-header: the key is the inner packet's, the SRH stays as values */  \
-		if (ret == PARSE_OK && st.inner && cfg && cfg->srv6_mode == NSFLOW_SRV6_INNER) { \
-			if (st.inner == ETH_P_IP)                                                \
-				ret = nsflow_ipv4_##SFX(ctx, &st);                               \
-			else                                                                     \
-				ret = nsflow_ipv6_##SFX(ctx, &st);                               \
-		}                                                                                \
-		meter_commit(cnt, cfg, &st, ret, now);                                           \
+#define NSFLOW_STAGES(CTX_T, SFX)                                                                 \
+	__noinline int nsflow_l2_##SFX(CTX_T *ctx, struct parse_state *st)                        \
+	{                                                                                         \
+		struct pkt p;                                                                     \
+		if (!st)                                                                          \
+			return NSFLOW_CNT_ERR_ETH_TRUNC;                                          \
+		pkt_from_##SFX(ctx, &p, st->frame_len);                                           \
+		return parse_l2(&p, st);                                                          \
+	}                                                                                         \
+	__noinline int nsflow_ipv4_##SFX(CTX_T *ctx, struct parse_state *st)                      \
+	{                                                                                         \
+		struct pkt p;                                                                     \
+		if (!st)                                                                          \
+			return NSFLOW_CNT_ERR_IPV4_TRUNC;                                         \
+		pkt_from_##SFX(ctx, &p, st->frame_len);                                           \
+		return parse_l3_ipv4(&p, st);                                                     \
+	}                                                                                         \
+	__noinline int nsflow_ipv6_##SFX(CTX_T *ctx, struct parse_state *st)                      \
+	{                                                                                         \
+		struct pkt p;                                                                     \
+		if (!st)                                                                          \
+			return NSFLOW_CNT_ERR_IPV6_TRUNC;                                         \
+		pkt_from_##SFX(ctx, &p, st->frame_len);                                           \
+		return parse_l3_ipv6(&p, st);                                                     \
+	}                                                                                         \
+	/* everything parse_plain leaves to the stages, parsed from the start */                  \
+	static __always_inline int nsflow_parse_staged_##SFX(CTX_T *ctx, struct parse_state *st,  \
+							     struct nsflow_cfg *cfg)              \
+	{                                                                                         \
+		int ret = nsflow_l2_##SFX(ctx, st);                                               \
+		if (ret == PARSE_OK && st->proto == ETH_P_IP)                                     \
+			ret = nsflow_ipv4_##SFX(ctx, st);                                         \
+		else if (ret == PARSE_OK && st->proto == ETH_P_IPV6)                              \
+			ret = nsflow_ipv6_##SFX(ctx, st);                                         \
+		/* srv6 inner-header: the key is the inner packet's, the SRH stays as values */   \
+		if (ret == PARSE_OK && st->inner && cfg && cfg->srv6_mode == NSFLOW_SRV6_INNER) { \
+			if (st->inner == ETH_P_IP)                                                \
+				ret = nsflow_ipv4_##SFX(ctx, st);                                 \
+			else                                                                      \
+				ret = nsflow_ipv6_##SFX(ctx, st);                                 \
+		}                                                                                 \
+		return ret;                                                                       \
+	}                                                                                         \
+	static __always_inline void nsflow_meter_##SFX(CTX_T *ctx, __u32 ifindex, __u8 dir,       \
+						       __u32 frame_len)                           \
+	{                                                                                         \
+		struct nsflow_counters *cnt;                                                      \
+		struct nsflow_cfg *cfg = NULL;                                                    \
+		struct parse_state st;                                                            \
+		struct pkt p;                                                                     \
+		__u64 now;                                                                        \
+		int ret;                                                                          \
+		cnt = meter_begin(ifindex, dir, frame_len, &st, &cfg, &now);                      \
+		if (!cnt)                                                                         \
+			return;                                                                   \
+		pkt_from_##SFX(ctx, &p, st.frame_len);                                            \
+		ret = parse_plain(&p, &st);                                                       \
+		if (ret == PARSE_SLOW)                                                            \
+			ret = nsflow_parse_staged_##SFX(ctx, &st, cfg);                           \
+		meter_commit(cnt, cfg, &st, ret, now);                                            \
 	}
 
 NSFLOW_STAGES(struct xdp_md, xdp)

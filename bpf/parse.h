@@ -136,11 +136,12 @@ static __always_inline int parse_l4(void *pos, void *data_end, __u8 proto, struc
  * IPv4: header length from IHL, total length checked against what the frame holds, ports
  * only in the first fragment.
  */
-static __always_inline int parse_ipv4(struct pkt *p, void *pos, struct nsflow_key *k,
+static __always_inline int parse_ipv4(struct pkt *p, __u32 l3off, struct nsflow_key *k,
 				      struct pkt_meta *m)
 {
+	void *pos = p->data + l3off;
 	struct iphdr *iph = pos;
-	__u32 ihl, tot, l3off;
+	__u32 ihl, tot;
 
 	if ((void *)(iph + 1) > p->data_end)
 		return NSFLOW_CNT_ERR_IPV4_TRUNC;
@@ -152,7 +153,6 @@ static __always_inline int parse_ipv4(struct pkt *p, void *pos, struct nsflow_ke
 	if (pos + ihl > p->data_end)
 		return NSFLOW_CNT_ERR_IPV4_IHL;
 	tot = bpf_ntohs(iph->tot_len);
-	l3off = pos - p->data;
 	/* Ethernet padding may follow the packet; a packet longer than the frame is cut */
 	if (tot < ihl || tot > p->frame_len - l3off)
 		return NSFLOW_CNT_ERR_IPV4_LEN;
@@ -219,19 +219,23 @@ static __always_inline int parse_srh(void *pos, void *data_end, __u32 len, struc
  * options, AH). *inner is set to the EtherType of a packet carried under an SRH (IPv4 or IPv6
  * in IPv6) and *inner_pos to where it starts, so that srv6 inner-header mode can key on it.
  */
-static __always_inline int parse_ipv6(struct pkt *p, void *pos, struct nsflow_key *k,
-				      struct pkt_meta *m, __u16 *inner, void **inner_pos)
+/* The extension headers the chain walk knows. The walk in parse_ipv6 spells the test out: in
+ * that form clang emits code the verifier walks with ~10% fewer states. */
+#define IPV6_IS_EXTHDR(nh)                                                                   \
+	((nh) == IPPROTO_HOPOPTS_ || (nh) == IPPROTO_ROUTING_ || (nh) == IPPROTO_DSTOPTS_ || \
+	 (nh) == IPPROTO_FRAGMENT_ || (nh) == IPPROTO_AH_)
+
+/* The fixed IPv6 header: length checked against the frame, addresses and class into the key.
+ * Returns PARSE_OK with *nh the next header, or the counter index of why there is no key. */
+static __always_inline int parse_ipv6_fixed(struct pkt *p, struct ipv6hdr *ip6, __u32 l3off,
+					    struct nsflow_key *k, struct pkt_meta *m, __u8 *nh)
 {
-	struct ipv6hdr *ip6 = pos;
-	__u32 plen, l3off, room;
-	__u8 nh;
-	int i, ret, first_frag = 1;
+	__u32 plen, room;
 
 	if ((void *)(ip6 + 1) > p->data_end)
 		return NSFLOW_CNT_ERR_IPV6_TRUNC;
 	if (ip6->version != 6)
 		return NSFLOW_CNT_ERR_IP_VERSION;
-	l3off = pos - p->data;
 	room = p->frame_len - l3off;
 	plen = bpf_ntohs(ip6->payload_len);
 	if (plen == 0) {
@@ -250,7 +254,20 @@ static __always_inline int parse_ipv6(struct pkt *p, void *pos, struct nsflow_ke
 	__builtin_memcpy(k->src_addr, &ip6->saddr, 16);
 	__builtin_memcpy(k->dst_addr, &ip6->daddr, 16);
 	m->ttl = ip6->hop_limit;
-	nh = ip6->nexthdr;
+	*nh = ip6->nexthdr;
+	return PARSE_OK;
+}
+
+static __always_inline int parse_ipv6(struct pkt *p, void *pos, struct nsflow_key *k,
+				      struct pkt_meta *m, __u16 *inner, void **inner_pos)
+{
+	struct ipv6hdr *ip6 = pos;
+	__u8 nh;
+	int i, ret, first_frag = 1;
+
+	ret = parse_ipv6_fixed(p, ip6, pos - p->data, k, m, &nh);
+	if (ret != PARSE_OK)
+		return ret;
 	pos = ip6 + 1;
 
 	for (i = 0; i < NSFLOW_MAX_EXTHDR; i++) {
@@ -419,7 +436,7 @@ static __always_inline int parse_l3_ipv4(struct pkt *p, struct parse_state *st)
 {
 	if (st->off > PARSE_MAX_OFF)
 		return NSFLOW_CNT_ERR_IPV4_TRUNC;
-	return parse_ipv4(p, p->data + st->off, &st->k, &st->m);
+	return parse_ipv4(p, st->off, &st->sk.flow, &st->m);
 }
 
 static __always_inline int parse_l3_ipv6(struct pkt *p, struct parse_state *st)
@@ -435,6 +452,44 @@ static __always_inline int parse_l3_ipv6(struct pkt *p, struct parse_state *st)
 	if (inner && inner_pos)
 		st->off = inner_pos - p->data;
 	return ret;
+}
+
+/*
+ * The common case, parsed without the stage functions: an untagged Ethernet frame carrying
+ * IPv4, or IPv6 with no extension header. It yields exactly what the stages would: the same
+ * functions read the same headers. PARSE_SLOW: anything else (tags, MPLS, extension headers,
+ * non-IP), for the stages to parse from the start.
+ */
+#define PARSE_SLOW (-2)
+
+static __always_inline int parse_plain(struct pkt *p, struct parse_state *st)
+{
+	struct ethhdr *eth = p->data;
+	struct ipv6hdr *ip6;
+	__u16 proto;
+	int ret;
+	__u8 nh;
+
+	if ((void *)(eth + 1) > p->data_end || p->hw_vlan_set)
+		return PARSE_SLOW;
+	proto = bpf_ntohs(eth->h_proto);
+	if (proto != ETH_P_IP && proto != ETH_P_IPV6)
+		return PARSE_SLOW;
+	__builtin_memcpy(st->m.src_mac, eth->h_source, 6);
+	__builtin_memcpy(st->m.dst_mac, eth->h_dest, 6);
+	st->proto = proto;
+	st->off = sizeof(*eth);
+	if (proto == ETH_P_IP)
+		return parse_ipv4(p, sizeof(*eth), &st->sk.flow, &st->m);
+
+	ip6 = (void *)(eth + 1);
+	ret = parse_ipv6_fixed(p, ip6, sizeof(*eth), &st->sk.flow, &st->m, &nh);
+	if (ret != PARSE_OK)
+		return ret;
+	if (IPV6_IS_EXTHDR(nh))
+		return PARSE_SLOW;
+	st->sk.flow.protocol = nh;
+	return parse_l4(ip6 + 1, p->data_end, nh, &st->sk.flow, &st->m);
 }
 
 #endif /* NSFLOW_PARSE_H */
