@@ -339,10 +339,9 @@ static void account(struct flow_cache *c, const struct nsflow_key *k, const stru
 	ifs->octets[dir][fam] += a->octets;
 }
 
-static int merge_value(struct flow_cache *c, const struct nsflow_key *k,
-		       const struct nsflow_value *a, uint64_t now_ns)
+static int merge_hashed(struct flow_cache *c, const struct nsflow_key *k,
+			const struct nsflow_value *a, uint64_t h, uint64_t now_ns)
 {
-	uint64_t h = hash_key(k, c->seed);
 	struct flow_entry *e = lookup(c, k, h);
 
 	if (e && e->ended) {
@@ -372,7 +371,49 @@ int flow_cache_merge(struct flow_cache *c, const struct nsflow_key *k, const str
 		return -EINVAL;
 	if (!v->packets)
 		return 0;
-	return merge_value(c, k, v, now_ns);
+	return merge_hashed(c, k, v, hash_key(k, c->seed), now_ns);
+}
+
+#define AHEAD_BUCKET 16 /* entries ahead whose bucket is fetched */
+#define AHEAD_ENTRY  8	/* entries ahead whose first chained entry is fetched */
+
+size_t flow_cache_merge_batch(struct flow_cache *c, const struct nsflow_slot_key *keys,
+			      const struct nsflow_value *vals, uint32_t first, uint32_t n,
+			      uint64_t now_ns, void (*each)(void *arg, uint32_t i),
+			      void (*done)(void *arg, uint32_t i), void *arg)
+{
+	uint64_t h[AHEAD_BUCKET + 1];
+	size_t merged = 0;
+
+	for (uint32_t j = first; j < n && j < first + AHEAD_BUCKET; j++) {
+		h[j % (AHEAD_BUCKET + 1)] = hash_key(&keys[j].flow, c->seed);
+		__builtin_prefetch(&c->buckets[h[j % (AHEAD_BUCKET + 1)] & c->mask]);
+	}
+	for (uint32_t i = first; i < n; i++) {
+		uint32_t j = i + AHEAD_BUCKET, k = i + AHEAD_ENTRY;
+
+		if (j < n) {
+			h[j % (AHEAD_BUCKET + 1)] = hash_key(&keys[j].flow, c->seed);
+			__builtin_prefetch(&c->buckets[h[j % (AHEAD_BUCKET + 1)] & c->mask]);
+		}
+		if (k < n) {
+			uint32_t ref = c->buckets[h[k % (AHEAD_BUCKET + 1)] & c->mask];
+
+			if (ref) {
+				__builtin_prefetch(link_of(c, ref));
+				__builtin_prefetch(&entry(c, ref)->key);
+			}
+		}
+		if (!vals[i].packets)
+			continue;
+		if (each)
+			each(arg, i);
+		merge_hashed(c, &keys[i].flow, &vals[i], h[i % (AHEAD_BUCKET + 1)], now_ns);
+		if (done)
+			done(arg, i);
+		merged++;
+	}
+	return merged;
 }
 
 int flow_cache_add_event(struct flow_cache *c, const struct nsflow_event *ev, uint64_t now_ns)

@@ -140,6 +140,17 @@ void flow_cache_set_txn(struct flow_cache *c, const struct flow_cache_txn *t);
 int flow_cache_merge(struct flow_cache *c, const struct nsflow_key *k, const struct nsflow_value *v,
 		     uint64_t now_ns);
 
+/*
+ * Merges n drained values, keys[i] with vals[i], walking ahead of the merge so that the hash
+ * buckets and entries of the next ones are already on their way from memory. The same as n
+ * flow_cache_merge() calls; before merging entry i it calls each(arg, i) when each is given
+ * (a transaction per entry), and after it done(arg, i).
+ */
+size_t flow_cache_merge_batch(struct flow_cache *c, const struct nsflow_slot_key *keys,
+			      const struct nsflow_value *vals, uint32_t first, uint32_t n,
+			      uint64_t now_ns, void (*each)(void *arg, uint32_t i),
+			      void (*done)(void *arg, uint32_t i), void *arg);
+
 /* One packet that reached the agent through the ring buffer because the map was full. */
 int flow_cache_add_event(struct flow_cache *c, const struct nsflow_event *ev, uint64_t now_ns);
 

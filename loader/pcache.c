@@ -312,21 +312,28 @@ long pcache_take_batch(struct pcache *pc, int map_fd)
 	return n;
 }
 
+static void begin_entry(void *arg, uint32_t i)
+{
+	pcache_begin(arg, PCACHE_TXN_JOURNAL, i);
+}
+
+static void commit_entry(void *arg, uint32_t i)
+{
+	(void)i;
+	pcache_commit(arg);
+}
+
 size_t pcache_apply_batch(struct pcache *pc, struct flow_cache *cache, uint64_t now_ns)
 {
 	struct epoch_batch *b = pc->jb;
-	uint32_t n, i;
-	size_t merged = 0;
+	uint32_t n;
+	size_t merged;
 
 	if (b->out_batch == EPOCH_BATCH_NONE)
 		return 0; /* no batch taken since the last one was merged */
 	n = b->attr.batch.count < PCACHE_BATCH ? b->attr.batch.count : PCACHE_BATCH;
-	for (i = pc->h->applied; i < n; i++) {
-		pcache_begin(pc, PCACHE_TXN_JOURNAL, i);
-		flow_cache_merge(cache, &pc->jkeys[i].flow, &pc->jvals[i], now_ns);
-		pcache_commit(pc);
-		merged++;
-	}
+	merged = flow_cache_merge_batch(cache, pc->jkeys, pc->jvals, pc->h->applied, n, now_ns,
+					begin_entry, commit_entry, pc);
 	epoch_batch_next(b);
 	pcache_step(pc);
 	return merged;

@@ -766,3 +766,74 @@ Test(flow_cache, statistics_per_interface_direction_and_family)
 	flow_cache_free(c);
 	free_sink(s);
 }
+
+struct batch_calls {
+	uint32_t begun, done, last;
+};
+
+static void on_each(void *arg, uint32_t i)
+{
+	struct batch_calls *b = arg;
+
+	cr_assert_eq(b->begun, b->done, "entry %u begun inside another", i);
+	b->begun++;
+	b->last = i;
+}
+
+static void on_done(void *arg, uint32_t i)
+{
+	struct batch_calls *b = arg;
+
+	cr_assert_eq(i, b->last);
+	b->done++;
+}
+
+/* A batch merged with its walk ahead gives what merging its entries one by one gives: the same
+ * records in the same order, with a small cache (full, long chains) and repeated keys. */
+Test(flow_cache, batch_merge_equals_single_merges)
+{
+	struct flow_cache *one = new_cache(512, 32), *batch = new_cache(512, 32);
+	struct sink *s1 = new_sink(), *s2 = new_sink();
+	static struct nsflow_slot_key keys[3000];
+	static struct nsflow_value vals[3000];
+	uint64_t state = 0x5eed, now = 1000 * SEC;
+	struct batch_calls calls = { 0 };
+	uint32_t nonzero = 0, first = 7;
+
+	flow_cache_set_export(one, collect, s1);
+	flow_cache_set_export(batch, collect, s2);
+	for (uint32_t i = 0; i < 3000; i++) {
+		uint32_t f = (uint32_t)(rnd(&state) % 900);
+		uint64_t p = rnd(&state) % 5 ? 1 + rnd(&state) % 100 : 0;
+
+		memset(&keys[i], 0, sizeof(keys[i]));
+		keys[i].flow = key4(0x0a000000 | f, 0x0a800000 | f, 1000 + f, 80, IPPROTO_UDP);
+		keys[i].cpu = (uint32_t)(rnd(&state) % 4);
+		vals[i] = val(p, p * 100, now - SEC, now - SEC / 2);
+		if (i >= first && p)
+			nonzero++;
+	}
+	for (uint32_t i = first; i < 3000; i++)
+		cr_assert_eq(flow_cache_merge(one, &keys[i].flow, &vals[i], now), 0);
+	cr_assert_eq(flow_cache_merge_batch(batch, keys, vals, first, 3000, now, on_each, on_done,
+					    &calls),
+		     nonzero);
+	cr_assert_eq(calls.begun, nonzero);
+	cr_assert_eq(calls.done, nonzero);
+	flow_cache_flush(one, NS_END_FORCED, collect, s1);
+	flow_cache_flush(batch, NS_END_FORCED, collect, s2);
+	cr_assert_gt(s1->n, 900); /* the cache was full: oldest flows left early */
+	cr_assert_eq(s1->n, s2->n);
+	for (size_t i = 0; i < s1->n; i++) {
+		cr_assert_eq(memcmp(&s1->rec[i].e.key, &s2->rec[i].e.key, sizeof(s1->rec[i].e.key)), 0,
+			     "record %zu", i);
+		cr_assert_eq(s1->rec[i].e.val.packets, s2->rec[i].e.val.packets, "record %zu", i);
+		cr_assert_eq(s1->rec[i].e.val.octets, s2->rec[i].e.val.octets, "record %zu", i);
+		cr_assert_eq(s1->rec[i].reason, s2->rec[i].reason, "record %zu", i);
+	}
+	cr_assert_eq(flow_cache_stats(one)->packets, flow_cache_stats(batch)->packets);
+	flow_cache_free(one);
+	flow_cache_free(batch);
+	free_sink(s1);
+	free_sink(s2);
+}
