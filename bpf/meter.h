@@ -319,6 +319,29 @@ static __always_inline void meter_account(struct nsflow_counters *cnt, struct ns
  * sample. Returns the counters, or NULL when the packet is not taken. Prepares st for the
  * parser.
  */
+/*
+ * Never set. Under it, every map the agent needs is named by the programs, so that the kernel
+ * lists them among each attached program's maps: an agent that cannot see the pins (they were
+ * in a bpffs that died with its predecessor's mount namespace) finds the maps from the
+ * attachment itself. The verifier knows the flag and drops the code: no cost per packet.
+ */
+const volatile bool nsflow_hold_maps = false;
+
+static __always_inline void meter_hold_maps(void)
+{
+	__u32 zero = 0;
+	void *v;
+
+	if (!nsflow_hold_maps)
+		return;
+	v = bpf_map_lookup_elem(&nsflow_cache, &zero);
+	if (v) {
+		/* a cache unit is 64 bytes: room for a slot key */
+		bpf_map_lookup_elem(&nsflow_flows_0, v);
+		bpf_map_lookup_elem(&nsflow_flows_1, v);
+	}
+}
+
 static __always_inline struct nsflow_counters *meter_begin(__u32 ifindex, __u8 direction,
 							   __u32 frame_len, struct parse_state *st,
 							   struct nsflow_cfg **cfgp, __u64 *now)
@@ -328,6 +351,7 @@ static __always_inline struct nsflow_counters *meter_begin(__u32 ifindex, __u8 d
 	struct nsflow_cfg *cfg;
 	__u32 zero = 0;
 
+	meter_hold_maps();
 	cnt = bpf_map_lookup_elem(&nsflow_counters, &zero);
 	if (!cnt)
 		return NULL;
