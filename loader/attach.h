@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <bpf/libbpf.h>
 #include "config.h"
 
@@ -14,15 +15,33 @@
 
 /* Mounts bpffs on /sys/fs/bpf if nothing is mounted there, and creates dir. */
 int attach_prepare_pin_dir(const char *dir, char *err, size_t errlen);
-/* Is nsflow_xdp already attached to ifindex (a previous agent was killed)? */
-bool attach_xdp_present(int ifindex);
 /* Attaches prog through libxdp's dispatcher; auto mode falls back from native to generic. */
 int attach_xdp(struct bpf_object *obj, int ifindex, const char *ifname, enum config_xdp_mode mode,
 	       bool *loaded, const char **hook, char *err, size_t errlen);
 /* Attaches (or atomically replaces ours with) prog_fd on clsact ingress or egress. */
 int attach_tc(int prog_fd, int ifindex, const char *ifname, bool egress, char *err, size_t errlen);
-/* Removes nsflow's XDP program and TC filters from ifindex; others' stay. Returns how many
- * were removed. */
-int attach_detach_iface(int ifindex, const char *ifname, bool verbose);
+/* The ids of nsflow's programs on an interface, by hook; 0 where there is none. */
+enum { ATTACH_XDP, ATTACH_TC_INGRESS, ATTACH_TC_EGRESS, ATTACH_HOOKS };
+struct attach_progs {
+	uint32_t id[ATTACH_HOOKS];
+};
+
+/* Fills p; returns whether any of nsflow's programs is on ifindex. */
+int attach_query(int ifindex, struct attach_progs *p);
+/* The kernel's id of a map. */
+uint32_t attach_map_id(int map_fd);
+/* Does the program count into that map? That, not its name, says whose a program is. */
+bool attach_prog_uses_map(uint32_t prog_id, uint32_t map_id);
+/*
+ * Pins the maps of a running program at the pin paths set on obj's maps, found by name among
+ * the maps the kernel lists for the program: a takeover when the pins are gone. -ENOENT with a
+ * message when the program lacks one of them.
+ */
+int attach_repin(uint32_t prog_id, struct bpf_object *obj, char *err, size_t errlen);
+/* Removes exactly the programs in which (by id) from ifindex. Returns how many went. */
+int attach_detach_progs(int ifindex, const char *ifname, const struct attach_progs *which);
+/* Removes nsflow's programs that use the map owner_map_id (0: all of nsflow's) from ifindex;
+ * other programs and filters stay. Returns how many went. */
+int attach_detach_owned(int ifindex, const char *ifname, uint32_t owner_map_id);
 
 #endif

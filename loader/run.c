@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <getopt.h>
 #include <net/if.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "nsflow_cli.h"
+#include "owner.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -59,10 +61,76 @@ static void unpin_all(const char *dir)
 	rmdir(dir);
 }
 
-static void detach_config_ifaces(const struct nsflow_config *c, size_t n)
+/* The kernel's id of the pinned nsflow_events of pin_dir (0: not pinned there): programs that
+ * use it are that pin dir's. */
+static uint32_t pinned_owner_id(const char *pin_dir)
 {
-	for (size_t i = 0; i < n && i < c->n_ifaces; i++)
-		attach_detach_iface((int)c->ifaces[i].ifindex, c->ifaces[i].name, false);
+	char path[PATH_MAX + 32];
+	uint32_t id;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/nsflow_events", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	id = attach_map_id(fd);
+	close(fd);
+	return id;
+}
+
+/* Takes off our interfaces what this agent attached or took over, and nothing else. */
+static void detach_config_ifaces(const struct nsflow_config *c, size_t n, uint32_t owner_id)
+{
+	for (size_t i = 0; i < n && i < c->n_ifaces && owner_id; i++)
+		attach_detach_owned((int)c->ifaces[i].ifindex, c->ifaces[i].name, owner_id);
+}
+
+/*
+ * What a killed agent left running on our interfaces, still counting: keep it, so that no packet
+ * goes unmetered during the hand-over, and count on with its maps. With the pins there, its
+ * maps are the pinned ones; without them (they were in a bpffs that died with the killed
+ * agent's mount namespace, as under `ip netns exec`), its maps are found from the attachment
+ * and pinned again. A program whose maps are another pin dir's, or cannot be reached, is
+ * replaced: it must not count into maps nobody reads. Fills keep[] with the programs kept.
+ */
+static void adopt_running(struct nsflow_config *c, struct nsflow_bpf *skel,
+			  struct attach_progs *keep)
+{
+	uint32_t owner = pinned_owner_id(c->pin_dir);
+	char err[512];
+
+	for (size_t i = 0; i < c->n_ifaces; i++) {
+		struct config_iface *f = &c->ifaces[i];
+		struct attach_progs *run = &keep[i], drop = { { 0 } };
+
+		if (!attach_query((int)f->ifindex, run))
+			continue;
+		for (int h = 0; h < ATTACH_HOOKS; h++) {
+			if (!run->id[h])
+				continue;
+			if (!owner && !attach_repin(run->id[h], skel->obj, err, sizeof(err))) {
+				owner = pinned_owner_id(c->pin_dir);
+				pr_info("%s: the pins in %s were gone; found the running program's "
+					"maps from its attachment and pinned them again",
+					f->name, c->pin_dir);
+			} else if (!owner) {
+				pr_warn("%s: %s; replacing it with a fresh program (what it "
+					"counted "
+					"since the last agent stopped is lost)",
+					f->name, err);
+			}
+			if (owner && attach_prog_uses_map(run->id[h], owner))
+				continue;
+			if (owner)
+				pr_warn("%s: the nsflow program on it counts into maps that are "
+					"not "
+					"those of %s; replacing it",
+					f->name, c->pin_dir);
+			drop.id[h] = run->id[h];
+			run->id[h] = 0;
+		}
+		attach_detach_progs((int)f->ifindex, f->name, &drop);
+	}
 }
 
 /* Loads (or, after a crash, takes over) the datapath and attaches it everywhere asked. */
@@ -70,17 +138,21 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 			   char *err, size_t errlen)
 {
 	bool loaded = false, xdp = c->ingress_hook == CONFIG_INGRESS_XDP;
-	int ret;
+	struct attach_progs *keep = calloc(c->n_ifaces ? c->n_ifaces : 1, sizeof(*keep));
+	int ret = 0;
 
 	*attached = 0;
+	if (!keep) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	adopt_running(c, skel, keep);
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		struct config_iface *f = &c->ifaces[i];
 		bool tc_ingress = !xdp;
 
-		/* a killed agent's program still counts into the pinned maps: keep it, so no
-		 * packet goes unmetered during the hand-over */
 		f->hook = "tc";
-		if (xdp && attach_xdp_present((int)f->ifindex)) {
+		if (xdp && keep[i].id[ATTACH_XDP]) {
 			pr_info("%s: taking over the running nsflow_xdp", f->name);
 			f->hook = "xdp";
 		} else if (xdp) {
@@ -92,8 +164,9 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 				pr_warn("%s; metering ingress at TC instead", err);
 				tc_ingress = true;
 				f->hook = "tc";
+				ret = 0;
 			} else if (ret) {
-				return ret;
+				break;
 			}
 		}
 		*attached = i + 1;
@@ -105,7 +178,7 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 					"load the datapath: %s (pinned maps in %.200s from another "
 					"setting? `nsflow detach --all` removes them)",
 					strerror(-ret), c->pin_dir);
-				return ret;
+				break;
 			}
 			loaded = true;
 		}
@@ -113,16 +186,27 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 			ret = attach_tc(bpf_program__fd(skel->progs.nsflow_tc_ingress),
 					(int)f->ifindex, f->name, false, err, errlen);
 			if (ret)
-				return ret;
+				break;
 		}
 		if (c->egress) {
 			ret = attach_tc(bpf_program__fd(skel->progs.nsflow_tc_egress),
 					(int)f->ifindex, f->name, true, err, errlen);
 			if (ret)
-				return ret;
+				break;
 		}
+		/* a hook the last agent used and this one does not (a changed setting) */
+		struct attach_progs stale = { { 0 } };
+
+		if (tc_ingress)
+			stale.id[ATTACH_XDP] = keep[i].id[ATTACH_XDP];
+		if (!c->egress)
+			stale.id[ATTACH_TC_EGRESS] = keep[i].id[ATTACH_TC_EGRESS];
+		if (!tc_ingress)
+			stale.id[ATTACH_TC_INGRESS] = keep[i].id[ATTACH_TC_INGRESS];
+		attach_detach_progs((int)f->ifindex, f->name, &stale);
 	}
-	return 0;
+	free(keep);
+	return ret;
 }
 
 int cmd_run(int argc, char **argv)
@@ -131,6 +215,7 @@ int cmd_run(int argc, char **argv)
 	struct nsflow_bpf *skel = NULL;
 	struct agent a;
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct owner own = { .pin_fd = -1 };
 	char err[512] = "";
 	size_t attached = 0;
 	int ret, lfd = -1, mfd = -1, status = 1;
@@ -161,6 +246,14 @@ int cmd_run(int argc, char **argv)
 	if (ret) {
 		fprintf(stderr, "nsflow run: %s\n", err);
 		goto out_agent;
+	}
+	/* one agent per pin dir and per interface: a second one leaves everything as it is */
+	ret = owner_acquire(&own, &cfg, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "nsflow run: %s\n", err);
+		agent_close(&a);
+		config_free(&cfg);
+		return 1;
 	}
 	if (cfg.metrics_address[0]) {
 		mfd = metrics_listen(cfg.metrics_address, err, sizeof(err));
@@ -241,16 +334,20 @@ out:
 		close(lfd);
 		unlink(NSFLOW_CONTROL_SOCK);
 	}
-	detach_config_ifaces(&cfg, attached);
+	if (skel && bpf_map__fd(skel->maps.nsflow_events) >= 0)
+		detach_config_ifaces(&cfg, attached,
+				     attach_map_id(bpf_map__fd(skel->maps.nsflow_events)));
 	if (attached)
 		unpin_all(cfg.pin_dir);
 	agent_close(&a);
 	nsflow_bpf__destroy(skel);
+	owner_release(&own);
 	config_free(&cfg);
 	return status;
 out_agent:
 	if (mfd >= 0)
 		close(mfd);
+	owner_release(&own);
 	agent_close(&a);
 	config_free(&cfg);
 	return 2;
@@ -261,59 +358,124 @@ static void detach_usage(FILE *f)
 	fputs("usage: nsflow detach -i IFACE [-i IFACE ...] | --all [--pin-dir DIR]\n"
 	      "\n"
 	      "Removes the XDP program and TC filters nsflow attached (left behind when an agent\n"
-	      "was killed), and its pinned maps once no interface has nsflow any more. Other\n"
-	      "programs and filters on the interfaces are left alone.\n",
+	      "was killed), and the pinned maps of DIR once no program uses them any more. Other\n"
+	      "programs and filters on the interfaces are left alone.\n"
+	      "\n"
+	      "  -i, --interface IFACE  nsflow's programs on IFACE, whoever attached them (a\n"
+	      "                         running agent is told about and stops metering there)\n"
+	      "  -a, --all              on every interface of this network namespace, the "
+	      "programs\n"
+	      "                         that count into DIR's maps; when DIR holds no maps (its\n"
+	      "                         bpffs went with an agent's mount namespace), nsflow's\n"
+	      "                         programs on interfaces no running agent meters\n"
+	      "  -p, --pin-dir DIR      the agent's pin dir (default " CONFIG_DEFAULT_PIN_DIR ")\n"
+	      "  -h, --help             this text\n",
 	      f);
+}
+
+/* Takes nsflow off one interface: what owner_id's programs are there (0: any of nsflow's). */
+static int detach_one(int ifindex, const char *ifname, uint32_t owner_id, bool named,
+		      const char *pin_dir)
+{
+	struct owner_holder h;
+	int n;
+
+	if (owner_of_iface(ifindex, &h)) {
+		if (!named && strcmp(h.pin_dir, pin_dir)) {
+			printf("%s: left alone, metered by nsflow pid %ld (pin dir %s)\n", ifname,
+			       (long)h.pid, h.pin_dir);
+			return 0;
+		}
+		if (named)
+			printf("%s: was metered by nsflow pid %ld (pin dir %s); it meters nothing "
+			       "there any more\n",
+			       ifname, (long)h.pid, h.pin_dir);
+	}
+	n = attach_detach_owned(ifindex, ifname, named ? 0 : owner_id);
+	if (named || n)
+		printf("%s: removed %d nsflow attachment%s\n", ifname, n, n == 1 ? "" : "s");
+	return n;
 }
 
 int cmd_detach(int argc, char **argv)
 {
-	const char *pin_dir = "/sys/fs/bpf/nsflow";
-	struct if_nameindex *all = if_nameindex(), *it;
-	bool every = false;
-	int removed = 0, named = 0;
+	static const struct option opts[] = { { "interface", required_argument, NULL, 'i' },
+					      { "all", no_argument, NULL, 'a' },
+					      { "pin-dir", required_argument, NULL, 'p' },
+					      { "help", no_argument, NULL, 'h' },
+					      { 0 } };
+	const char *pin_dir = CONFIG_DEFAULT_PIN_DIR, *named[64];
+	struct if_nameindex *all, *it;
+	int removed = 0, n_named = 0, opt;
+	bool every = false, used = false;
+	struct owner_holder h;
+	uint32_t owner_id;
 
 	log_setup(1);
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--all")) {
-			every = true;
-		} else if (!strcmp(argv[i], "--pin-dir") && i + 1 < argc) {
-			pin_dir = argv[++i];
-		} else if (!strcmp(argv[i], "-i") && i + 1 < argc) {
-			unsigned int idx = if_nametoindex(argv[++i]);
-
-			if (!idx) {
-				fprintf(stderr, "nsflow detach: interface '%s' does not exist\n",
-					argv[i]);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "i:ap:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			if (n_named == 64) {
+				fprintf(stderr, "nsflow detach: at most 64 interfaces\n");
 				return 2;
 			}
-			removed += attach_detach_iface((int)idx, argv[i], true);
-			named++;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			named[n_named++] = optarg;
+			break;
+		case 'a':
+			every = true;
+			break;
+		case 'p':
+			pin_dir = optarg;
+			break;
+		case 'h':
 			detach_usage(stdout);
 			return 0;
-		} else {
-			fprintf(stderr, "nsflow detach: unknown argument '%s'\n", argv[i]);
+		default:
 			detach_usage(stderr);
 			return 2;
 		}
 	}
-	if (!every && !named) {
+	if (optind < argc) {
+		fprintf(stderr, "nsflow detach: unexpected argument '%s'\n", argv[optind]);
 		detach_usage(stderr);
 		return 2;
 	}
+	if (!every && !n_named) {
+		detach_usage(stderr);
+		return 2;
+	}
+	for (int i = 0; i < n_named; i++)
+		if (!if_nametoindex(named[i])) {
+			fprintf(stderr, "nsflow detach: interface '%s' does not exist\n", named[i]);
+			return 2;
+		}
+	owner_id = pinned_owner_id(pin_dir);
+	for (int i = 0; i < n_named; i++)
+		removed += detach_one((int)if_nametoindex(named[i]), named[i], owner_id, true,
+				      pin_dir);
+	all = if_nameindex();
 	for (it = all; every && it && it->if_index; it++)
-		removed += attach_detach_iface((int)it->if_index, it->if_name, false);
-	/* the maps go with the last attachment */
-	bool left = false;
+		removed += detach_one((int)it->if_index, it->if_name, owner_id, false, pin_dir);
+	/* the maps go when no program counts into them and their agent is gone */
+	for (it = all; owner_id && it && it->if_index && !used; it++) {
+		struct attach_progs p;
 
-	for (it = all; !every && it && it->if_index; it++)
-		left |= attach_xdp_present((int)it->if_index);
-	if (!left)
-		unpin_all(pin_dir);
+		if (!attach_query((int)it->if_index, &p))
+			continue;
+		for (int k = 0; k < ATTACH_HOOKS; k++)
+			used |= p.id[k] && attach_prog_uses_map(p.id[k], owner_id);
+	}
 	if (all)
 		if_freenameindex(all);
+	if (owner_id && !used && owner_of_pin_dir(pin_dir, &h)) {
+		printf("kept the pinned maps of %s: nsflow pid %ld uses them\n", pin_dir,
+		       (long)h.pid);
+		used = true;
+	}
+	if (owner_id && !used)
+		unpin_all(pin_dir);
 	printf("removed %d attachment%s%s\n", removed, removed == 1 ? "" : "s",
-	       left ? "" : ", and the pinned maps");
+	       owner_id && !used ? ", and the pinned maps" : "");
 	return 0;
 }

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The locks that make one agent the owner of its pin dir and its interfaces (owner.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include "owner.h"
+
+/* The network namespace we run in: ifindexes are only unique inside one. */
+static unsigned long netns_id(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (unsigned long)st.st_ino;
+}
+
+static int make_lock_dir(char *err, size_t errlen)
+{
+	if ((mkdir("/run/nsflow", 0755) && errno != EEXIST) ||
+	    (mkdir(OWNER_LOCK_DIR, 0755) && errno != EEXIST)) {
+		snprintf(err, errlen, "create %s: %s", OWNER_LOCK_DIR, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void iface_lock_path(char *buf, size_t len, int ifindex)
+{
+	snprintf(buf, len, OWNER_LOCK_DIR "/if-%lu-%d.lock", netns_id(), ifindex);
+}
+
+/* One file per pin dir: its path with '/' as '_'; a long one by a hash of it. */
+static void pin_lock_path(char *buf, size_t len, const char *pin_dir)
+{
+	char name[200];
+	size_t n = 0;
+
+	for (const char *p = pin_dir; *p && n < sizeof(name) - 1; p++)
+		name[n++] = *p == '/' ? '_' : *p;
+	name[n] = 0;
+	if (strlen(pin_dir) >= sizeof(name) - 1) {
+		uint64_t h = 1469598103934665603ull;
+
+		for (const char *p = pin_dir; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ull;
+		snprintf(name, sizeof(name), "hash-%016llx", (unsigned long long)h);
+	}
+	snprintf(buf, len, OWNER_LOCK_DIR "/pin%s.lock", name);
+}
+
+static void read_holder(int fd, struct owner_holder *h)
+{
+	char line[PATH_MAX + 64];
+	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	long pid = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (n <= 0)
+		return;
+	line[n] = 0;
+	line[strcspn(line, "\n")] = 0;
+	if (sscanf(line, "%ld", &pid) == 1)
+		h->pid = (pid_t)pid;
+	if (strchr(line, ' '))
+		snprintf(h->pin_dir, sizeof(h->pin_dir), "%s", strchr(line, ' ') + 1);
+}
+
+/*
+ * Locks path. Returns the fd, -EBUSY with h filled when another process holds it, or -errno.
+ * A lock file is removed by its holder on the way out: a lock won on a file that is no longer
+ * at path is worth nothing, so the file is opened again.
+ */
+static int lock_file(const char *path, const char *pin_dir, struct owner_holder *h)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct stat a, b;
+		char line[PATH_MAX + 64];
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644), n;
+
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+			if (h)
+				read_holder(fd, h);
+			close(fd);
+			return e;
+		}
+		if (fstat(fd, &a) || stat(path, &b) || a.st_ino != b.st_ino ||
+		    a.st_dev != b.st_dev) {
+			close(fd);
+			continue;
+		}
+		n = snprintf(line, sizeof(line), "%ld %s\n", (long)getpid(), pin_dir);
+		if (ftruncate(fd, 0) || pwrite(fd, line, (size_t)n, 0) != n) {
+			int e = -errno;
+
+			unlink(path);
+			close(fd);
+			return e;
+		}
+		return fd;
+	}
+	return -EAGAIN;
+}
+
+static void unlock_file(int fd, const char *path)
+{
+	if (fd < 0)
+		return;
+	unlink(path); /* while still held: see lock_file() */
+	close(fd);
+}
+
+int owner_acquire(struct owner *o, const struct nsflow_config *c, char *err, size_t errlen)
+{
+	struct owner_holder h;
+	int ret;
+
+	memset(o, 0, sizeof(*o));
+	o->pin_fd = -1;
+	ret = make_lock_dir(err, errlen);
+	if (ret)
+		return ret;
+	o->if_fd = calloc(c->n_ifaces ? c->n_ifaces : 1, sizeof(*o->if_fd));
+	o->if_path = calloc(c->n_ifaces ? c->n_ifaces : 1, sizeof(*o->if_path));
+	if (!o->if_fd || !o->if_path) {
+		snprintf(err, errlen, "out of memory");
+		owner_release(o);
+		return -ENOMEM;
+	}
+	pin_lock_path(o->pin_path, sizeof(o->pin_path), c->pin_dir);
+	ret = lock_file(o->pin_path, c->pin_dir, &h);
+	if (ret < 0) {
+		if (ret == -EBUSY)
+			snprintf(err, errlen,
+				 "pin dir %.200s is in use by nsflow pid %ld: stop it, or give "
+				 "this agent a --pin-dir of its own",
+				 c->pin_dir, (long)h.pid);
+		else
+			snprintf(err, errlen, "lock %.200s: %s", o->pin_path, strerror(-ret));
+		owner_release(o);
+		return ret;
+	}
+	o->pin_fd = ret;
+	for (size_t i = 0; i < c->n_ifaces; i++) {
+		const struct config_iface *f = &c->ifaces[i];
+
+		iface_lock_path(o->if_path[i], sizeof(o->if_path[i]), (int)f->ifindex);
+		ret = lock_file(o->if_path[i], c->pin_dir, &h);
+		if (ret < 0) {
+			if (ret == -EBUSY)
+				snprintf(
+					err, errlen,
+					"%s is metered by nsflow pid %ld (pin dir %.200s); stop it "
+					"or use `nsflow detach -i %s`",
+					f->name, (long)h.pid, h.pin_dir, f->name);
+			else
+				snprintf(err, errlen, "lock %.200s for %s: %s", o->if_path[i],
+					 f->name, strerror(-ret));
+			owner_release(o);
+			return ret;
+		}
+		o->if_fd[i] = ret;
+		o->n = i + 1;
+	}
+	return 0;
+}
+
+void owner_release(struct owner *o)
+{
+	for (size_t i = o->n; i-- > 0;)
+		unlock_file(o->if_fd[i], o->if_path[i]);
+	unlock_file(o->pin_fd, o->pin_path);
+	free(o->if_fd);
+	free(o->if_path);
+	memset(o, 0, sizeof(*o));
+	o->pin_fd = -1;
+}
+
+static int holder_of(const char *path, struct owner_holder *h)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	if (!flock(fd, LOCK_SH | LOCK_NB)) {
+		/* nobody holds it: a file left by nothing (or about to be removed) */
+		close(fd);
+		return 0;
+	}
+	read_holder(fd, h);
+	close(fd);
+	return 1;
+}
+
+int owner_of_iface(int ifindex, struct owner_holder *h)
+{
+	char path[PATH_MAX];
+
+	iface_lock_path(path, sizeof(path), ifindex);
+	return holder_of(path, h);
+}
+
+int owner_of_pin_dir(const char *pin_dir, struct owner_holder *h)
+{
+	char path[PATH_MAX];
+
+	pin_lock_path(path, sizeof(path), pin_dir);
+	return holder_of(path, h);
+}
