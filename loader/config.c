@@ -39,6 +39,7 @@ const struct setting config_settings[] = {
 	{ "mtu", "mtu", OPT_MTU, true, "bytes" },
 	{ "source-address", "source-address", OPT_SOURCE, true, "ADDR or ADDR:PORT" },
 	{ "metrics", "metrics", OPT_METRICS, true, "HOST:PORT" },
+	{ "control-socket", "control-socket", OPT_CONTROL_SOCKET, true, "a unix socket path" },
 	{ "verbose", "verbose", OPT_VERBOSE, false, NULL },
 	{ "help", NULL, OPT_HELP, false, NULL },
 };
@@ -455,6 +456,16 @@ int config_apply_value(struct nsflow_config *c, int id, const char *v, const cha
 		return parse_source(v, where, c, err, errlen);
 	case OPT_METRICS:
 		return parse_metrics(v, where, c, err, errlen);
+	case OPT_CONTROL_SOCKET:
+		if (v[0] != '/')
+			return config_errf(err, errlen, "%s: '%s' is not an absolute path", where,
+					   v);
+		if (strlen(v) >= sizeof(c->control_socket))
+			return config_errf(err, errlen,
+					   "%s: a unix socket path is at most %zu characters",
+					   where, sizeof(c->control_socket) - 1);
+		snprintf(c->control_socket, sizeof(c->control_socket), "%s", v);
+		return 0;
 	}
 	return config_errf(err, errlen, "%s: not a setting", where);
 }
@@ -609,9 +620,34 @@ void config_init(struct nsflow_config *c)
 	c->source.ss_family = AF_UNSPEC;
 }
 
+void config_control_socket_for(const char *pin_dir, char *buf, size_t len)
+{
+	char name[CONFIG_SOCKET_MAX];
+	size_t n = 0, room = CONFIG_SOCKET_MAX - sizeof(CONFIG_SOCKET_DIR "/control.sock");
+
+	if (!strcmp(pin_dir, CONFIG_DEFAULT_PIN_DIR)) {
+		snprintf(buf, len, "%s", CONFIG_DEFAULT_CONTROL_SOCKET);
+		return;
+	}
+	for (const char *p = pin_dir; *p && n < sizeof(name) - 1; p++)
+		name[n++] = *p == '/' ? '_' : *p;
+	name[n] = 0;
+	if (strlen(pin_dir) > room) {
+		uint64_t h = 1469598103934665603ull;
+
+		for (const char *p = pin_dir; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ull;
+		snprintf(name, sizeof(name), "-%016llx", (unsigned long long)h);
+	}
+	snprintf(buf, len, CONFIG_SOCKET_DIR "/control%s.sock", name);
+}
+
 int config_validate(struct nsflow_config *c, char *err, size_t errlen)
 {
 	char where[PATH_MAX + 32] = "";
+
+	if (!c->control_socket[0])
+		config_control_socket_for(c->pin_dir, c->control_socket, sizeof(c->control_socket));
 
 	if (!c->n_ifaces)
 		return config_errf(
@@ -719,6 +755,9 @@ void config_usage(FILE *f)
 	      "                            [ADDR]:PORT (default: chosen by the kernel)\n"
 	      "      --metrics HOST:PORT   serve Prometheus metrics there (127.0.0.1:9100,\n"
 	      "                            [::1]:9100, or :9100 for every address)\n"
+	      "      --control-socket PATH where `nsflow show` and `reset` reach this agent\n"
+	      "                            (default /run/nsflow/control.sock with the default\n"
+	      "                            pin dir, else one named after the pin dir)\n"
 	      "  -v, --verbose             more messages; repeat for more\n"
 	      "  -h, --help                this text\n"
 	      "\n"

@@ -18,6 +18,9 @@
 #include "nsflow.h"
 
 #define CONFIG_DEFAULT_PIN_DIR "/sys/fs/bpf/nsflow"
+#define CONFIG_SOCKET_DIR "/run/nsflow"
+#define CONFIG_DEFAULT_CONTROL_SOCKET CONFIG_SOCKET_DIR "/control.sock"
+#define CONFIG_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 
 enum config_xdp_mode {
 	CONFIG_XDP_AUTO = 0, /* native where the driver has it, generic elsewhere */
@@ -81,10 +84,19 @@ struct nsflow_config {
 	struct sockaddr_storage source;	   /* parsed; ss_family AF_UNSPEC when unset */
 
 	char metrics_address[256]; /* HOST:PORT of the Prometheus endpoint, "" for none */
+	/* show/reset talk to the agent here; "" until config_validate() derives it from pin_dir */
+	char control_socket[CONFIG_SOCKET_MAX];
 	bool help;		   /* -h/--help was given: print config_usage() and exit 0 */
 };
 
 void config_init(struct nsflow_config *c);
+
+/*
+ * The control socket of the agent whose pin dir is pin_dir: /run/nsflow/control.sock for the
+ * default pin dir, /run/nsflow/control<pin dir with '/' as '_'>.sock for another one (a hash
+ * of it when that is too long for a unix socket's name).
+ */
+void config_control_socket_for(const char *pin_dir, char *buf, size_t len);
 
 /*
  * argv[0] is the command word ("run"), skipped as getopt skips a program name: call it with

@@ -32,6 +32,7 @@ enum opt_id {
 	OPT_MTU,
 	OPT_SOURCE,
 	OPT_METRICS,
+	OPT_CONTROL_SOCKET,
 	OPT_MAX,
 };
 

@@ -14,6 +14,7 @@
 #include "control.h"
 #include "exp_format.h"
 #include "log.h"
+#include "owner.h"
 
 #define REQ_MAX 4096
 
@@ -29,11 +30,20 @@ int control_listen(const char *path)
 		*strrchr(dir, '/') = 0;
 		mkdir(dir, 0700);
 	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* a socket that still answers belongs to a running agent; a dead one's is replaced */
+	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	close(fd);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) || listen(fd, 8)) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) || listen(fd, 64)) {
 		int e = -errno;
 
 		close(fd);
@@ -52,65 +62,66 @@ static int split(char *line, char **argv, int max)
 	return n;
 }
 
-void control_serve(int lfd, struct agent *a)
+static bool control_admit(int fd)
 {
-	char req[REQ_MAX], *argv[64], *out = NULL;
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	size_t outlen = 0;
-	struct pollfd p;
-	ssize_t n;
-	FILE *f;
-	int cfd, argc, ret;
 
-	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (cfd < 0)
-		return;
 	/* root only: the socket's mode says so too, this holds even if it was changed */
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) || cred.uid != 0) {
-		dprintf(cfd, "error: permission denied (root only)\n");
-		close(cfd);
-		return;
-	}
-	p = (struct pollfd){ .fd = cfd, .events = POLLIN };
-	if (poll(&p, 1, 1000) <= 0 || (n = read(cfd, req, sizeof(req) - 1)) <= 0) {
-		close(cfd);
-		return;
-	}
-	req[n] = 0;
-	argc = split(req, argv, 64);
-	f = open_memstream(&out, &outlen);
-	if (!f) {
-		close(cfd);
-		return;
-	}
-	ret = control_execute(a, argc, argv, f);
-	fclose(f);
-	dprintf(cfd, "%s\n", ret ? "error" : "ok");
-	for (size_t off = 0; off < outlen;) {
-		ssize_t w = write(cfd, out + off, outlen - off);
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) && cred.uid == 0)
+		return true;
+	static const char no[] = "error\npermission denied (root only)\n";
 
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	free(out);
-	close(cfd);
+	send(fd, no, sizeof(no) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return false;
 }
 
-int control_request(const char *path, int argc, char **argv)
+/* One line, or whatever came before the client shut its side */
+static bool control_complete(const char *req, size_t len, bool eof)
+{
+	return eof || memchr(req, '\n', len);
+}
+
+/* The answer is "ok\n" or "error\n", then what the request printed */
+static void control_answer(void *arg, char *req, char **out, size_t *len, size_t *off)
+{
+	char *argv[64];
+	int argc = split(req, argv, 64), ret;
+	FILE *f = open_memstream(out, len);
+
+	if (!f)
+		return;
+	fputs("error\n", f); /* the status goes first, and is known last */
+	ret = control_execute(arg, argc, argv, f);
+	fclose(f);
+	if (!ret && *out) {
+		memcpy(*out + 3, "ok\n", 3);
+		*off = 3;
+	}
+}
+
+const struct conn_ops control_conn_ops = {
+	.what = "control",
+	.admit = control_admit,
+	.complete = control_complete,
+	.answer = control_answer,
+	.busy = "error\nthe agent is still sending earlier answers: try again\n",
+};
+
+/* Reads the whole answer before printing it: a slow reader of ours never holds the agent up. */
+static int control_exchange(const char *path, const char *req)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char buf[65536], req[REQ_MAX] = "";
-	size_t len = 0;
+	size_t len = 0, cap = 0;
+	char *buf = NULL, *body;
+	int fd, status;
 	ssize_t n;
-	int fd, status = -1;
-	char *body;
 
-	for (int i = 0; i < argc; i++)
-		len += (size_t)snprintf(req + len, sizeof(req) - len, "%s%s", i ? " " : "",
-					argv[i]);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "nsflow: control socket path too long: %s\n", path);
+		return 2;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		fprintf(stderr, "nsflow: no running agent answers on %s: %s%s\n", path,
@@ -121,21 +132,124 @@ int control_request(const char *path, int argc, char **argv)
 		return 1;
 	}
 	if (write(fd, req, strlen(req)) < 0) {
+		fprintf(stderr, "nsflow: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return 1;
 	}
 	shutdown(fd, SHUT_WR);
-	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = 0;
-		body = buf;
-		if (status < 0) {
-			status = strncmp(buf, "ok\n", 3) ? 1 : 0;
-			body = strchr(buf, '\n') ? strchr(buf, '\n') + 1 : buf + n;
+	for (;;) {
+		if (cap - len < 65536) {
+			char *nb = realloc(buf, cap + (cap < 65536 ? 65536 : cap));
+
+			if (!nb) {
+				fprintf(stderr, "nsflow: out of memory reading the answer\n");
+				free(buf);
+				close(fd);
+				return 1;
+			}
+			buf = nb;
+			cap += cap < 65536 ? 65536 : cap;
 		}
-		fputs(body, status ? stderr : stdout);
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
 	}
 	close(fd);
-	return status < 0 ? 1 : status;
+	if (!len) {
+		fprintf(stderr, "nsflow: the agent on %s closed the connection without an answer\n",
+			path);
+		free(buf);
+		return 1;
+	}
+	buf[len] = 0;
+	status = strncmp(buf, "ok\n", 3) ? 1 : 0;
+	body = strchr(buf, '\n') ? strchr(buf, '\n') + 1 : buf + len;
+	fwrite(body, 1, len - (size_t)(body - buf), status ? stderr : stdout);
+	free(buf);
+	return status;
+}
+
+/*
+ * Which agent a `show`/`reset` is for: --control-socket PATH, else the agent of -p PIN_DIR, else
+ * the only one running. 0 with path set, or an exit status with a message on stderr.
+ */
+static int control_locate(const char *pin_dir, const char *sock, char *path, size_t len)
+{
+	struct owner_holder h[16];
+	size_t n;
+
+	if (sock) {
+		snprintf(path, len, "%s", sock);
+		return 0;
+	}
+	if (pin_dir) {
+		if (owner_of_pin_dir(pin_dir, &h[0]) && h[0].control_socket[0])
+			snprintf(path, len, "%s", h[0].control_socket);
+		else
+			config_control_socket_for(pin_dir, path, len);
+		return 0;
+	}
+	n = owner_list(h, 16);
+	if (n == 1 && h[0].control_socket[0]) {
+		snprintf(path, len, "%s", h[0].control_socket);
+		return 0;
+	}
+	if (n > 1) {
+		fprintf(stderr, "nsflow: %zu agents are running; say which with -p PIN_DIR:\n", n);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "  pid %ld, pin dir %s (control socket %s)\n",
+				(long)h[i].pid, h[i].pin_dir, h[i].control_socket);
+		return 2;
+	}
+	/* none seen (or an agent whose lock we cannot see): the default one's socket */
+	snprintf(path, len, "%s", CONFIG_DEFAULT_CONTROL_SOCKET);
+	return 0;
+}
+
+int control_request(int argc, char **argv)
+{
+	const char *pin_dir = NULL, *sock = NULL;
+	char req[REQ_MAX] = "", path[PATH_MAX];
+	size_t len = 0;
+	int ret;
+
+	for (int i = 0; i < argc; i++) {
+		const char *o = argv[i], **to = NULL;
+
+		if (!strcmp(o, "-p") || !strcmp(o, "--pin-dir"))
+			to = &pin_dir;
+		else if (!strcmp(o, "--control-socket"))
+			to = &sock;
+		if (to) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "nsflow %s: %s needs a value\n", argv[0], o);
+				return 2;
+			}
+			*to = argv[++i];
+			continue;
+		}
+		if (!strncmp(o, "--pin-dir=", 10)) {
+			pin_dir = o + 10;
+			continue;
+		}
+		if (!strncmp(o, "--control-socket=", 17)) {
+			sock = o + 17;
+			continue;
+		}
+		if (len + strlen(o) + 2 >= sizeof(req)) {
+			fprintf(stderr, "nsflow %s: request too long\n", argv[0]);
+			return 2;
+		}
+		len += (size_t)snprintf(req + len, sizeof(req) - len, "%s%s", len ? " " : "", o);
+	}
+	ret = control_locate(pin_dir, sock, path, sizeof(path));
+	if (ret)
+		return ret;
+	snprintf(req + len, sizeof(req) - len, "\n");
+	return control_exchange(path, req);
 }
 
 static const char *reason_name(int r)

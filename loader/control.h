@@ -5,15 +5,18 @@
 
 #include <stdio.h>
 #include "agent.h"
+#include "conn.h"
 
-#define NSFLOW_CONTROL_SOCK "/run/nsflow/control.sock"
-
-/* Listens on path (root only, mode 0600). Returns the fd or -errno. */
+/* Listens on path (root only, mode 0600), non-blocking. Returns the fd or -errno. */
 int control_listen(const char *path);
-/* Serves one pending request on the listening fd; never blocks for long. */
-void control_serve(int lfd, struct agent *a);
-/* CLI side: sends argv as one request and prints the answer. Returns the exit status. */
-int control_request(const char *path, int argc, char **argv);
+/* Serves the listening socket from the poll loop (conn.h); its arg is the struct agent. */
+extern const struct conn_ops control_conn_ops;
+/*
+ * CLI side: `show ...`/`reset ...` (argv[0] the verb) to the agent named by -p PIN_DIR or
+ * --control-socket PATH among the words, else to the only one running. Prints the answer and
+ * returns the exit status.
+ */
+int control_request(int argc, char **argv);
 /* Runs one request against the agent, writing the answer to out; 0 or -EINVAL. */
 int control_execute(struct agent *a, int argc, char **argv, FILE *out);
 

@@ -18,6 +18,9 @@ static void usage(FILE *f)
 	      "  reset stats                          zero the statistics\n"
 	      "  detach -i IFACE | --all              remove what a killed agent left attached\n"
 	      "\n"
+	      "show and reset talk to the only agent running, or to the one given by\n"
+	      "-p PIN_DIR (its --pin-dir) or --control-socket PATH.\n"
+	      "\n"
 	      "Collectors (-c, repeatable): v5://HOST:PORT, v9://HOST:PORT, ipfix://HOST:PORT,\n"
 	      "ipfix+tcp://HOST:PORT, file:PATH (IPFIX file), json:PATH|-, text:PATH|- (default).\n"
 	      "`nsflow run --help` lists every option with its default.\n",
@@ -40,7 +43,7 @@ int main(int argc, char **argv)
 				!strcmp(cmd, "show") ? ", interfaces, collectors" : "");
 			return 2;
 		}
-		return control_request(NSFLOW_CONTROL_SOCK, argc - 1, argv + 1);
+		return control_request(argc - 1, argv + 1);
 	}
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);

@@ -138,38 +138,41 @@ void metrics_write(struct agent *a, FILE *o)
 	}
 }
 
-void metrics_serve(int lfd, struct agent *a)
+/* The request itself does not matter: every path answers with the metrics */
+static bool metrics_complete(const char *req, size_t len, bool eof)
 {
-	char req[2048], *body = NULL;
-	size_t len = 0;
-	struct pollfd p;
-	FILE *f;
-	int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	(void)len;
+	return eof || strstr(req, "\r\n\r\n") || strstr(req, "\n\n");
+}
 
-	if (cfd < 0)
+static void metrics_answer(void *arg, char *req, char **out, size_t *len, size_t *off)
+{
+	char *body = NULL;
+	size_t blen = 0;
+	FILE *f = open_memstream(&body, &blen);
+
+	(void)req;
+	(void)off;
+	if (!f)
 		return;
-	/* the request itself does not matter: every path answers with the metrics */
-	p = (struct pollfd){ .fd = cfd, .events = POLLIN };
-	if (poll(&p, 1, 200) > 0 && read(cfd, req, sizeof(req)) < 0) {
-		close(cfd);
-		return;
-	}
-	f = open_memstream(&body, &len);
+	metrics_write(arg, f);
+	fclose(f);
+	f = open_memstream(out, len);
 	if (f) {
-		metrics_write(a, f);
-		fclose(f);
-		dprintf(cfd,
+		fprintf(f,
 			"HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 			"Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			len);
-		for (size_t off = 0; off < len;) {
-			ssize_t w = write(cfd, body + off, len - off);
-
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
+			blen);
+		fwrite(body, 1, blen, f);
+		fclose(f);
 	}
 	free(body);
-	close(cfd);
 }
+
+const struct conn_ops metrics_conn_ops = {
+	.what = "metrics",
+	.complete = metrics_complete,
+	.answer = metrics_answer,
+	.busy = "HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: "
+		"close\r\n\r\n",
+};

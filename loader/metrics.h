@@ -6,11 +6,12 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "agent.h"
+#include "conn.h"
 
 /* Listens on HOST:PORT ("" host: every address). Returns the fd or -errno with err set. */
 int metrics_listen(const char *hostport, char *err, size_t errlen);
-/* Answers one pending scrape on the listening fd. */
-void metrics_serve(int lfd, struct agent *a);
+/* Serves the listening socket from the poll loop (conn.h); its arg is the struct agent. */
+extern const struct conn_ops metrics_conn_ops;
 /* The metrics in Prometheus text format. */
 void metrics_write(struct agent *a, FILE *out);
 

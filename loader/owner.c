@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The locks that make one agent the owner of its pin dir and its interfaces (owner.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -52,21 +53,28 @@ static void pin_lock_path(char *buf, size_t len, const char *pin_dir)
 	snprintf(buf, len, OWNER_LOCK_DIR "/pin%s.lock", name);
 }
 
+/* "PID PIN_DIR\nCONTROL_SOCKET\n" (the second line in pin dir locks only) */
 static void read_holder(int fd, struct owner_holder *h)
 {
-	char line[PATH_MAX + 64];
-	ssize_t n = pread(fd, line, sizeof(line) - 1, 0);
+	char text[2 * PATH_MAX + 64], *nl, *sp;
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
 	long pid = 0;
 
 	memset(h, 0, sizeof(*h));
 	if (n <= 0)
 		return;
-	line[n] = 0;
-	line[strcspn(line, "\n")] = 0;
-	if (sscanf(line, "%ld", &pid) == 1)
+	text[n] = 0;
+	nl = strchr(text, '\n');
+	if (nl) {
+		*nl++ = 0;
+		nl[strcspn(nl, "\n")] = 0;
+		snprintf(h->control_socket, sizeof(h->control_socket), "%s", nl);
+	}
+	if (sscanf(text, "%ld", &pid) == 1)
 		h->pid = (pid_t)pid;
-	if (strchr(line, ' '))
-		snprintf(h->pin_dir, sizeof(h->pin_dir), "%s", strchr(line, ' ') + 1);
+	sp = strchr(text, ' ');
+	if (sp)
+		snprintf(h->pin_dir, sizeof(h->pin_dir), "%s", sp + 1);
 }
 
 /*
@@ -74,12 +82,12 @@ static void read_holder(int fd, struct owner_holder *h)
  * A lock file is removed by its holder on the way out: a lock won on a file that is no longer
  * at path is worth nothing, so the file is opened again.
  */
-static int lock_file(const char *path, const char *pin_dir, struct owner_holder *h)
+static int lock_file(const char *path, const char *who, struct owner_holder *h)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		struct stat a, b;
-		char line[PATH_MAX + 64];
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644), n;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		ssize_t n = (ssize_t)strlen(who);
 
 		if (fd < 0)
 			return -errno;
@@ -96,8 +104,7 @@ static int lock_file(const char *path, const char *pin_dir, struct owner_holder 
 			close(fd);
 			continue;
 		}
-		n = snprintf(line, sizeof(line), "%ld %s\n", (long)getpid(), pin_dir);
-		if (ftruncate(fd, 0) || pwrite(fd, line, (size_t)n, 0) != n) {
+		if (ftruncate(fd, 0) || pwrite(fd, who, (size_t)n, 0) != n) {
 			int e = -errno;
 
 			unlink(path);
@@ -119,6 +126,7 @@ static void unlock_file(int fd, const char *path)
 
 int owner_acquire(struct owner *o, const struct nsflow_config *c, char *err, size_t errlen)
 {
+	char who[2 * PATH_MAX + 64];
 	struct owner_holder h;
 	int ret;
 
@@ -135,7 +143,8 @@ int owner_acquire(struct owner *o, const struct nsflow_config *c, char *err, siz
 		return -ENOMEM;
 	}
 	pin_lock_path(o->pin_path, sizeof(o->pin_path), c->pin_dir);
-	ret = lock_file(o->pin_path, c->pin_dir, &h);
+	snprintf(who, sizeof(who), "%ld %s\n%s\n", (long)getpid(), c->pin_dir, c->control_socket);
+	ret = lock_file(o->pin_path, who, &h);
 	if (ret < 0) {
 		if (ret == -EBUSY)
 			snprintf(err, errlen,
@@ -152,7 +161,8 @@ int owner_acquire(struct owner *o, const struct nsflow_config *c, char *err, siz
 		const struct config_iface *f = &c->ifaces[i];
 
 		iface_lock_path(o->if_path[i], sizeof(o->if_path[i]), (int)f->ifindex);
-		ret = lock_file(o->if_path[i], c->pin_dir, &h);
+		snprintf(who, sizeof(who), "%ld %s\n", (long)getpid(), c->pin_dir);
+		ret = lock_file(o->if_path[i], who, &h);
 		if (ret < 0) {
 			if (ret == -EBUSY)
 				snprintf(
@@ -212,4 +222,25 @@ int owner_of_pin_dir(const char *pin_dir, struct owner_holder *h)
 
 	pin_lock_path(path, sizeof(path), pin_dir);
 	return holder_of(path, h);
+}
+
+size_t owner_list(struct owner_holder *out, size_t max)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dh = opendir(OWNER_LOCK_DIR);
+
+	if (!dh)
+		return 0;
+	while ((d = readdir(dh)) && n < max) {
+		size_t len = strlen(d->d_name);
+
+		if (strncmp(d->d_name, "pin", 3) || len < 8 || strcmp(d->d_name + len - 5, ".lock"))
+			continue;
+		snprintf(path, sizeof(path), OWNER_LOCK_DIR "/%s", d->d_name);
+		n += (size_t)holder_of(path, &out[n]);
+	}
+	closedir(dh);
+	return n;
 }

@@ -23,10 +23,11 @@ struct owner {
 	char (*if_path)[PATH_MAX];
 };
 
-/* Who holds a lock: the agent's pid and pin dir. */
+/* Who holds a lock: the agent's pid and pin dir (and, for a pin dir, its control socket). */
 struct owner_holder {
 	pid_t pid;
 	char pin_dir[PATH_MAX];
+	char control_socket[PATH_MAX];
 };
 
 /*
@@ -41,5 +42,7 @@ void owner_release(struct owner *o);
 int owner_of_iface(int ifindex, struct owner_holder *h);
 /* Is pin_dir in use by a running agent? 1 with h filled, else 0. */
 int owner_of_pin_dir(const char *pin_dir, struct owner_holder *h);
+/* The running agents (pin dir locks held), at most max of them; returns how many. */
+size_t owner_list(struct owner_holder *out, size_t max);
 
 #endif

@@ -218,9 +218,12 @@ int cmd_run(int argc, char **argv)
 	struct owner own = { .pin_fd = -1 };
 	char err[512] = "";
 	size_t attached = 0;
+	struct conn_server ctl, met;
 	int ret, lfd = -1, mfd = -1, status = 1;
 	uint64_t next;
 
+	conn_server_init(&ctl, -1, &control_conn_ops, &a);
+	conn_server_init(&met, -1, &metrics_conn_ops, &a);
 	config_init(&cfg);
 	ret = config_parse_args(&cfg, argc, argv, err, sizeof(err));
 	if (!ret && cfg.help) {
@@ -245,6 +248,7 @@ int cmd_run(int argc, char **argv)
 	ret = agent_init(&a, &cfg, false, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "nsflow run: %s\n", err);
+		status = 2;
 		goto out_agent;
 	}
 	/* one agent per pin dir and per interface: a second one leaves everything as it is */
@@ -255,10 +259,21 @@ int cmd_run(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	/* show/reset wait in the backlog until the loop runs; a socket that answers is another's */
+	lfd = control_listen(cfg.control_socket);
+	if (lfd < 0) {
+		snprintf(err, sizeof(err), "control socket %s: %s", cfg.control_socket,
+			 lfd == -EADDRINUSE ? "another agent answers there; give this one a "
+					      "--control-socket of its own"
+					    : strerror(-lfd));
+		fprintf(stderr, "nsflow run: %s\n", err);
+		goto out_agent;
+	}
 	if (cfg.metrics_address[0]) {
 		mfd = metrics_listen(cfg.metrics_address, err, sizeof(err));
 		if (mfd < 0) {
 			fprintf(stderr, "nsflow run: %s\n", err);
+			status = 2;
 			goto out_agent;
 		}
 	}
@@ -282,10 +297,8 @@ int cmd_run(int argc, char **argv)
 		goto fail;
 	/* a killed agent's cache and half-drained epoch are ours now */
 	agent_recover(&a, agent_clock_ns());
-	lfd = control_listen(NSFLOW_CONTROL_SOCK);
-	if (lfd < 0)
-		pr_warn("control socket %s: %s (show/reset unavailable)", NSFLOW_CONTROL_SOCK,
-			strerror(-lfd));
+	conn_server_init(&ctl, lfd, &control_conn_ops, &a);
+	conn_server_init(&met, mfd, &metrics_conn_ops, &a);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -297,21 +310,24 @@ int cmd_run(int argc, char **argv)
 	next = agent_clock_ns() + (uint64_t)cfg.poll_interval_ms * 1000000ULL;
 	while (!stop_signal) {
 		uint64_t now = agent_clock_ns();
-		struct pollfd p[3] = { { .fd = lfd, .events = POLLIN },
-				       { .fd = a.ring.map_fd, .events = POLLIN },
-				       { .fd = mfd, .events = POLLIN } };
+		struct pollfd p[2 * (CONN_MAX + 1) + 1] = { { .fd = a.ring.map_fd, .events = POLLIN } };
 		int wait_ms = now >= next ? 0 : (int)((next - now) / 1000000ULL) + 1;
+		int n_ctl = conn_server_pollfds(&ctl, p + 1);
+		int n_met = conn_server_pollfds(&met, p + 1 + n_ctl);
+		uint64_t ms = agent_clock_ns() / 1000000ULL;
+		int t;
 
-		if (poll(p, 3, wait_ms) > 0) {
-			if (p[0].revents & POLLIN)
-				control_serve(lfd, &a);
-			if (p[2].revents & POLLIN)
-				metrics_serve(mfd, &a);
-			if (p[1].revents & POLLIN) {
-				a.now_ns = agent_clock_ns();
-				agent_consume_events(&a);
-			}
+		t = conn_server_timeout_ms(&ctl, ms);
+		wait_ms = t >= 0 && t < wait_ms ? t : wait_ms;
+		t = conn_server_timeout_ms(&met, ms);
+		wait_ms = t >= 0 && t < wait_ms ? t : wait_ms;
+		if (poll(p, (nfds_t)(1 + n_ctl + n_met), wait_ms) > 0 && (p[0].revents & POLLIN)) {
+			a.now_ns = agent_clock_ns();
+			agent_consume_events(&a);
 		}
+		ms = agent_clock_ns() / 1000000ULL;
+		conn_server_process(&ctl, p + 1, n_ctl, ms);
+		conn_server_process(&met, p + 1 + n_ctl, n_met, ms);
 		now = agent_clock_ns();
 		if (now >= next) {
 			agent_poll(&a, now);
@@ -328,11 +344,13 @@ int cmd_run(int argc, char **argv)
 fail:
 	fprintf(stderr, "nsflow run: %s\n", err);
 out:
+	conn_server_close(&ctl);
+	conn_server_close(&met);
 	if (mfd >= 0)
 		close(mfd);
 	if (lfd >= 0) {
 		close(lfd);
-		unlink(NSFLOW_CONTROL_SOCK);
+		unlink(cfg.control_socket);
 	}
 	if (skel && bpf_map__fd(skel->maps.nsflow_events) >= 0)
 		detach_config_ifaces(&cfg, attached,
@@ -345,12 +363,14 @@ out:
 	config_free(&cfg);
 	return status;
 out_agent:
-	if (mfd >= 0)
-		close(mfd);
+	if (lfd >= 0) {
+		close(lfd);
+		unlink(cfg.control_socket);
+	}
 	owner_release(&own);
 	agent_close(&a);
 	config_free(&cfg);
-	return 2;
+	return status;
 }
 
 static void detach_usage(FILE *f)

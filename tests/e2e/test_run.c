@@ -72,8 +72,6 @@ static void setup(void)
 	cr_assert(lock_fd >= 0, "no e2e lock (%s): another e2e test or benchmark is running",
 		  strerror(-lock_fd));
 	netns_cleanup_stale();
-	cr_assert(!nsflow_ctl_alive(),
-		  "an nsflow agent already answers on its control socket: stop it first");
 	cr_assert_eq(netns_pair_create(&pair, 'a'), 0, "could not make the veth pair");
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/" NETNS_PREFIX "-%d", pid);
 	for (int i = 0; i <= N_AGENTS; i++) {
@@ -335,7 +333,7 @@ Test(run, kill9_and_restart_lose_nothing_count_nothing_twice, .timeout = 110)
 	start_agent(0, "10", NULL);
 	send_settled(g, 1000000, &d1);
 	sent1 = d1.sent;
-	ret = nsflow_ctl(&out, "reset cache");
+	ret = nsflow_ctl(&agent[0], &out, "reset cache");
 	cr_assert_eq(ret, 0, "reset cache: %s", out);
 	cr_assert(strstr(out, "4096 flows aged out"), "reset cache: %s", out);
 	free(out);
@@ -417,7 +415,7 @@ Test(run, kill9_right_after_reset_cache_exports_nothing_twice, .timeout = 60)
 	/* no poll of its own during the test: only the reset drains */
 	start_agent(0, "60000", NULL);
 	send_settled(g, 200000, &d);
-	ret = nsflow_ctl(&out, "reset cache");
+	ret = nsflow_ctl(&agent[0], &out, "reset cache");
 	cr_assert_eq(ret, 0, "reset cache: %s", out);
 	free(out);
 	ret = netns_agent_stop(&agent[0], SIGKILL, AGENT_STOP_MS);
@@ -660,7 +658,7 @@ static void wait_cache(const struct livegen *g, uint64_t packets, struct livegen
 		struct lg_records rs = { 0 };
 		char *save = NULL;
 
-		cr_assert_eq(nsflow_ctl(&out, "show cache --json"), 0, "show cache --json: %s",
+		cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --json"), 0, "show cache --json: %s",
 			     out);
 		for (char *line = strtok_r(out, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save)) {
@@ -711,26 +709,26 @@ Test(run, show_and_reset_over_the_control_socket, .timeout = 110)
 	livegen_tally_free(&t);
 
 	/* filters: one source port, a protocol that is not there, the interface */
-	cr_assert_eq(nsflow_ctl(&out, "show cache --json --sport 10005 --proto udp"), 0);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --json --sport 10005 --proto udp"), 0);
 	cr_assert_eq(lg_parse_json(out, &one), 0, "show cache --json --sport 10005: '%s'", out);
 	cr_assert_eq(one.sport, 10005, "show cache --sport 10005 listed port %u", one.sport);
 	cr_assert_eq(one.packets, livegen_flow_share(g, d.sent, 5), "flow 5: %llu packets",
 		     (unsigned long long)one.packets);
 	cr_assert_null(strchr(strchr(out, '\n') + 1, '{'), "more than one flow:\n%s", out);
 	free(out);
-	cr_assert_eq(nsflow_ctl(&out, "show cache --sport 10005 --proto udp"), 0);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --sport 10005 --proto udp"), 0);
 	cr_assert(strstr(out, "1 flow in the cache"), "show cache --sport 10005: '%s'", out);
 	free(out);
-	cr_assert_eq(nsflow_ctl(&out, "show cache --proto tcp"), 0);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --proto tcp"), 0);
 	cr_assert(strstr(out, "0 flows in the cache"), "show cache --proto tcp: '%s'", out);
 	free(out);
 	snprintf(cmd, sizeof(cmd), "show cache --interface %s --src 198.18.0.1 --dport 9", pair.rx);
-	cr_assert_eq(nsflow_ctl(&out, cmd), 0, "%s: %s", cmd, out);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, cmd), 0, "%s: %s", cmd, out);
 	cr_assert(strstr(out, "4096 flows in the cache"), "%s: '%s'", cmd, out);
 	free(out);
 
 	/* stats: the veth's ingress IPv4 line carries exactly what was delivered */
-	cr_assert_eq(nsflow_ctl(&out, "show stats"), 0, "show stats: %s", out);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show stats"), 0, "show stats: %s", out);
 	snprintf(want, sizeof(want), "%s ", pair.rx);
 	line = strstr(out, want);
 	cr_assert_not_null(line, "show stats names no %s:\n%s", pair.rx, out);
@@ -742,7 +740,7 @@ Test(run, show_and_reset_over_the_control_socket, .timeout = 110)
 	free(out);
 
 	/* interfaces: the veth, with its ifindex */
-	cr_assert_eq(nsflow_ctl(&out, "show interfaces"), 0);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show interfaces"), 0);
 	snprintf(want, sizeof(want), "%s ", pair.rx);
 	cr_assert(strstr(out, want), "show interfaces does not name %s:\n%s", pair.rx, out);
 	snprintf(want, sizeof(want), " %d ", pair.rx_ifindex);
@@ -750,13 +748,13 @@ Test(run, show_and_reset_over_the_control_socket, .timeout = 110)
 	/* the hook in use, as attached: veth has native XDP */
 	cr_assert(strstr(out, " xdp-native "), "show interfaces: not on native XDP:\n%s", out);
 	free(out);
-	cr_assert_eq(nsflow_ctl(&out, "show collectors"), 0);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show collectors"), 0);
 	cr_assert(strstr(out, json_url[0]), "show collectors does not list %s:\n%s", json_url[0],
 		  out);
 	free(out);
 
 	/* reset cache: every flow exported now, forced end; the cache is then empty */
-	cr_assert_eq(nsflow_ctl(&out, "reset cache"), 0, "reset cache: %s", out);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "reset cache"), 0, "reset cache: %s", out);
 	cr_assert(strstr(out, "4096 flows aged out and exported"), "reset cache: '%s'", out);
 	free(out);
 	read_records(json[0], &rs);
@@ -764,21 +762,21 @@ Test(run, show_and_reset_over_the_control_socket, .timeout = 110)
 	check_gen_totals(g, &rs, 0, d.sent, d.delivered, d.dropped == 0, "reset cache");
 	check_records_meta(&rs, NS_END_FORCED_, "reset cache");
 	lg_records_free(&rs);
-	cr_assert_eq(nsflow_ctl(&out, "show cache"), 0);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache"), 0);
 	cr_assert(strstr(out, "0 flows in the cache"), "after reset cache: '%s'", out);
 	free(out);
 
 	/* reset stats: the per-interface lines go, the counters restart from zero */
-	cr_assert_eq(nsflow_ctl(&out, "reset stats"), 0);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "reset stats"), 0);
 	free(out);
-	cr_assert_eq(nsflow_ctl(&out, "show stats"), 0);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show stats"), 0);
 	cr_assert_null(strstr(out, " ingress ipv4 "), "show stats after reset stats:\n%s", out);
 	line = strstr(out, "  seen ");
 	cr_assert(line && sscanf(line, "%*s %llu", &seen) == 1 && seen == 0,
 		  "show stats after reset stats: 'seen' should restart from 0:\n%s", out);
 	free(out);
 	/* an unknown request is refused with a reason and a non-zero exit */
-	ret = nsflow_ctl(&out, "show nonsense");
+	ret = nsflow_ctl(&agent[0], &out, "show nonsense");
 	cr_assert_neq(ret, 0, "show nonsense exited 0");
 	cr_assert(strstr(out, "unknown request"), "show nonsense: '%s'", out);
 	free(out);
@@ -796,6 +794,7 @@ Test(run, show_and_reset_over_the_control_socket, .timeout = 110)
 
 static void assert_nothing_attached(const char *what)
 {
+	struct netns_agent once = { 0 };
 	struct netns_link l;
 	struct stat st;
 	char *out = NULL;
@@ -809,7 +808,8 @@ static void assert_nothing_attached(const char *what)
 		       out);
 	free(out);
 	cr_assert_neq(stat(pin_dir, &st), 0, "%s: the pin directory %s exists", what, pin_dir);
-	cr_assert(!nsflow_ctl_alive(), "%s: a control socket answers", what);
+	snprintf(once.ctl, sizeof(once.ctl), "-p %s", pin_dir);
+	cr_assert(!nsflow_ctl_alive(&once), "%s: its control socket answers", what);
 }
 
 /* Runs `nsflow run ARGS` in the rx namespace; returns its exit code, output in *out. */

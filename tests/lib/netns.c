@@ -26,7 +26,6 @@
 #include "netns.h"
 
 #define NETNS_RUN_DIR	  "/run/netns"
-#define CONTROL_SOCK	  "/run/nsflow/control.sock"
 #define E2E_LOCK	  "/run/lock/nsflow-e2e.lock"
 #define E2E_LOCK_FALLBACK "/tmp/nsflow-e2e.lock"
 
@@ -545,20 +544,27 @@ void nsflow_e2e_unlock(int fd)
 		close(fd);
 }
 
-int nsflow_ctl(char **out, const char *words)
+int nsflow_ctl(const struct netns_agent *a, char **out, const char *words)
 {
-	return netns_sh(NULL, out, "%s %s", nsflow_bin(), words);
+	return netns_sh(NULL, out, "%s %s %s", nsflow_bin(), words, a->ctl);
 }
 
-bool nsflow_ctl_alive(void)
+bool nsflow_ctl_alive(const struct netns_agent *a)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char *out = NULL;
 	bool alive;
+	int fd;
 
+	if (!a->sock[0]) {
+		alive = nsflow_ctl(a, &out, "show interfaces") == 0;
+		free(out);
+		return alive;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", CONTROL_SOCK);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->sock);
 	alive = !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	close(fd);
 	return alive;
@@ -583,19 +589,22 @@ int netns_agent_start(struct netns_agent *a, const char *ns, int timeout_ms,
 {
 	const char *argv[64] = { nsflow_bin(), "run" };
 	uint64_t end = netns_now_ms() + (uint64_t)timeout_ms;
+	static int seq;
 	size_t n = 2;
 	int st;
 
-	for (size_t i = 0; args[i] && n < 63; i++)
+	for (size_t i = 0; args[i] && n < 61; i++)
 		argv[n++] = args[i];
-	argv[n] = NULL;
-	if (nsflow_ctl_alive()) {
-		fprintf(stderr,
-			"another nsflow agent answers on %s: stop it first (one agent at a "
-			"time on the machine)\n",
-			CONTROL_SOCK);
-		return -EBUSY;
+	if (!a->ctl[0]) {
+		snprintf(a->sock, sizeof(a->sock), "/tmp/" NETNS_PREFIX "-%d-%d.sock", getpid(),
+			 seq++);
+		snprintf(a->ctl, sizeof(a->ctl), "--control-socket %s", a->sock);
 	}
+	if (a->sock[0]) { /* a restarted agent keeps its socket */
+		argv[n++] = "--control-socket";
+		argv[n++] = a->sock;
+	}
+	argv[n] = NULL;
 	if (!a->log[0])
 		snprintf(a->log, sizeof(a->log), "/tmp/" NETNS_PREFIX "-agent-%d.log", getpid());
 	a->pid = netns_spawn(ns, a->log, (char *const *)argv);
@@ -607,20 +616,20 @@ int netns_agent_start(struct netns_agent *a, const char *ns, int timeout_ms,
 
 		st = netns_wait(a->pid, 0);
 		if (st != -ETIMEDOUT) {
-			fprintf(stderr, "agent exited with %d before answering on %s\n", st,
-				CONTROL_SOCK);
+			fprintf(stderr, "agent exited with %d before answering (%s)\n", st,
+				a->ctl);
 			netns_agent_dump_log(a);
 			a->pid = 0;
 			return -ECHILD;
 		}
-		if (nsflow_ctl_alive() && nsflow_ctl(&out, "show interfaces") == 0) {
+		if (nsflow_ctl_alive(a) && nsflow_ctl(a, &out, "show interfaces") == 0) {
 			free(out);
 			return 0;
 		}
 		free(out);
 		sleep_ms(20);
 	}
-	fprintf(stderr, "agent did not answer on %s within %d ms\n", CONTROL_SOCK, timeout_ms);
+	fprintf(stderr, "agent did not answer (%s) within %d ms\n", a->ctl, timeout_ms);
 	netns_agent_dump_log(a);
 	netns_agent_stop(a, SIGKILL, 5000);
 	return -ETIMEDOUT;
@@ -640,6 +649,8 @@ int netns_agent_stop(struct netns_agent *a, int sig, int timeout_ms)
 		kill(a->pid, SIGKILL);
 		netns_wait(a->pid, -1);
 	}
+	if (a->sock[0])
+		unlink(a->sock); /* gone with a clean exit; left by a killed agent */
 	a->pid = 0;
 	return st;
 }

@@ -86,6 +86,13 @@ uint64_t netns_now_ms(void);
 struct netns_agent {
 	pid_t pid;
 	char log[128]; /* its stdout and stderr */
+	/*
+	 * How `nsflow show`/`reset` reach it (words added to each request). Left empty, the agent
+	 * gets a control socket of its own (--control-socket /tmp/nse2e-PID-N.sock), so that tests
+	 * never meet each other's or a running agent's; a test may set "-p PIN_DIR" instead.
+	 */
+	char ctl[192];
+	char sock[108]; /* that socket ("" when ctl was given) */
 };
 
 /* The agent's binary: $NSFLOW_BIN, else build/nsflow (tests run from the top directory). */
@@ -93,8 +100,8 @@ const char *nsflow_bin(void);
 
 /*
  * Holds an exclusive lock that end-to-end tests and benchmarks take around anything that starts
- * an agent: one agent at a time on the machine (one control socket). Waits at most timeout_ms.
- * Returns the lock's fd or -errno.
+ * an agent: one test's agents at a time on the machine (they measure traffic and time). Waits
+ * at most timeout_ms. Returns the lock's fd or -errno.
  */
 int nsflow_e2e_lock(int timeout_ms);
 void nsflow_e2e_unlock(int fd);
@@ -112,9 +119,10 @@ int netns_agent_stop(struct netns_agent *a, int sig, int timeout_ms);
 /* Prints the agent's log on stderr (after a failed assertion). */
 void netns_agent_dump_log(const struct netns_agent *a);
 
-/* `nsflow WORDS` (show ..., reset ...): its exit code; with out, its output in *out, to free. */
-int nsflow_ctl(char **out, const char *words);
-/* Does an agent answer on the control socket? */
-bool nsflow_ctl_alive(void);
+/* `nsflow WORDS` (show ..., reset ...) to agent a: its exit code; with out, its output in *out,
+ * to free. */
+int nsflow_ctl(const struct netns_agent *a, char **out, const char *words);
+/* Does agent a answer on its control socket? */
+bool nsflow_ctl_alive(const struct netns_agent *a);
 
 #endif
