@@ -310,7 +310,8 @@ int cmd_run(int argc, char **argv)
 	next = agent_clock_ns() + (uint64_t)cfg.poll_interval_ms * 1000000ULL;
 	while (!stop_signal) {
 		uint64_t now = agent_clock_ns();
-		struct pollfd p[2 * (CONN_MAX + 1) + 1] = { { .fd = a.ring.map_fd, .events = POLLIN } };
+		struct pollfd p[2 * (CONN_MAX + 1) + 1] = { { .fd = a.ring.map_fd,
+							      .events = POLLIN } };
 		int wait_ms = now >= next ? 0 : (int)((next - now) / 1000000ULL) + 1;
 		int n_ctl = conn_server_pollfds(&ctl, p + 1);
 		int n_met = conn_server_pollfds(&met, p + 1 + n_ctl);

@@ -616,8 +616,7 @@ int netns_agent_start(struct netns_agent *a, const char *ns, int timeout_ms,
 
 		st = netns_wait(a->pid, 0);
 		if (st != -ETIMEDOUT) {
-			fprintf(stderr, "agent exited with %d before answering (%s)\n", st,
-				a->ctl);
+			fprintf(stderr, "agent exited with %d before answering (%s)\n", st, a->ctl);
 			netns_agent_dump_log(a);
 			a->pid = 0;
 			return -ECHILD;

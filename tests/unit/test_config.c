@@ -112,7 +112,8 @@ Test(config, every_flag)
 			   "--mpls", "label-only", "--srv6", "inner-header", "--counter-bits", "32",
 			   "--observation-domain", "4294967295", "--template-refresh-packets", "5",
 			   "--template-refresh-seconds", "60", "--mtu", "9000", "--source-address",
-			   "[2001:db8::1]:2055", "--metrics", "127.0.0.1:9100", "-v", "-v", NULL),
+			   "[2001:db8::1]:2055", "--metrics", "127.0.0.1:9100", "--control-socket",
+			   "/run/x.sock", "-v", "-v", NULL),
 		     0, "%s", err);
 	cr_assert_eq(c.n_ifaces, 2);
 	cr_assert_str_eq(c.ifaces[0].name, "lo");
@@ -143,6 +144,7 @@ Test(config, every_flag)
 	cr_assert_eq(ntohs(s6->sin6_port), 2055);
 	cr_assert_eq(s6->sin6_addr.s6_addr[15], 1);
 	cr_assert_str_eq(c.metrics_address, "127.0.0.1:9100");
+	cr_assert_str_eq(c.control_socket, "/run/x.sock");
 	cr_assert_eq(c.verbose, 2);
 	cr_assert_not(c.help);
 	config_free(&c);
@@ -247,6 +249,10 @@ static const struct flag_error flag_errors[] = {
 	{ { "--srv6", "inner" }, "--srv6: 'inner' is not outer or inner-header" },
 	{ { "--counter-bits", "16" }, "--counter-bits: '16' is not 32 or 64" },
 	{ { "--pin-dir", "bpf/nsflow" }, "--pin-dir: 'bpf/nsflow' is not an absolute path" },
+	{ { "--control-socket", "x.sock" }, "--control-socket: 'x.sock' is not an absolute path" },
+	{ { "--control-socket", "/run/nsflow/a-name-that-is-far-too-long-for-the-sun-path-of-a-"
+				"unix-domain-socket-address-by-far-by-far-by-far.sock" },
+	  "--control-socket: a unix socket path is at most 107 characters" },
 	{ { "--source-address", "example.com" },
 	  "--source-address: 'example.com' is not an IPv4 or IPv6 address with an optional port "
 	  "(192.0.2.1, 192.0.2.1:2055, 2001:db8::1 or [2001:db8::1]:2055)" },
@@ -337,6 +343,7 @@ Test(config, usage_answers_the_operator)
 		"--mtu",
 		"--source-address",
 		"--metrics",
+		"--control-socket PATH",
 		"--verbose",
 		"--help",
 		"Examples:",
@@ -385,6 +392,7 @@ static const char good_yaml[] = "# every setting\n"
 				"mtu: 1500\n"
 				"source-address: 192.0.2.9\n"
 				"metrics: 127.0.0.1:9100\n"
+				"control-socket: /run/x.sock\n"
 				"verbose: 2\n";
 
 Test(config, yaml_good_file)
@@ -420,6 +428,7 @@ Test(config, yaml_good_file)
 	cr_assert_eq(c.mtu, 1500);
 	cr_assert_eq(c.source.ss_family, AF_INET);
 	cr_assert_str_eq(c.metrics_address, "127.0.0.1:9100");
+	cr_assert_str_eq(c.control_socket, "/run/x.sock");
 	cr_assert_eq(c.verbose, 2);
 
 	/* the interface's own settings win on it, the global ones apply elsewhere */
@@ -650,5 +659,32 @@ Test(config, argv_zero_must_be_the_command)
 	config_init(&c);
 	cr_assert_eq(config_parse_args(&c, 2, argv, err, sizeof(err)), -EINVAL);
 	cr_assert_str_eq(err, "config_parse_args: argv[0] must be the command word");
+	config_free(&c);
+}
+
+/* The control socket follows the pin dir unless given; the default pin dir keeps the old path. */
+Test(config, control_socket_follows_the_pin_dir)
+{
+	char long_dir[120], a[CONFIG_SOCKET_MAX], b[CONFIG_SOCKET_MAX];
+	struct nsflow_config c;
+
+	config_control_socket_for("/sys/fs/bpf/nsflow", a, sizeof(a));
+	cr_assert_str_eq(a, "/run/nsflow/control.sock");
+	config_control_socket_for("/sys/fs/bpf/nsflow-b", a, sizeof(a));
+	cr_assert_str_eq(a, "/run/nsflow/control_sys_fs_bpf_nsflow-b.sock");
+	/* too long for a socket's name: a hash, different for different dirs */
+	memset(long_dir, 'x', sizeof(long_dir) - 1);
+	long_dir[0] = '/';
+	long_dir[sizeof(long_dir) - 1] = 0;
+	config_control_socket_for(long_dir, a, sizeof(a));
+	long_dir[5] = 'y';
+	config_control_socket_for(long_dir, b, sizeof(b));
+	cr_assert_lt(strlen(a), CONFIG_SOCKET_MAX);
+	cr_assert_str_neq(a, b);
+	cr_assert(!strncmp(a, "/run/nsflow/control-", 20), "%s", a);
+
+	cr_assert_eq(parse(&c, "-i", "lo", "--pin-dir", "/sys/fs/bpf/q", NULL), 0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(c.control_socket, "/run/nsflow/control_sys_fs_bpf_q.sock");
 	config_free(&c);
 }
