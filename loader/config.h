@@ -17,10 +17,10 @@
 
 #include "nsflow.h"
 
-#define CONFIG_DEFAULT_PIN_DIR "/sys/fs/bpf/nsflow"
-#define CONFIG_SOCKET_DIR "/run/nsflow"
+#define CONFIG_DEFAULT_PIN_DIR	      "/sys/fs/bpf/nsflow"
+#define CONFIG_SOCKET_DIR	      "/run/nsflow"
 #define CONFIG_DEFAULT_CONTROL_SOCKET CONFIG_SOCKET_DIR "/control.sock"
-#define CONFIG_SOCKET_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+#define CONFIG_SOCKET_MAX	      108 /* sizeof(sockaddr_un.sun_path) */
 
 enum config_xdp_mode {
 	CONFIG_XDP_AUTO = 0, /* native where the driver has it, generic elsewhere */
@@ -86,7 +86,7 @@ struct nsflow_config {
 	char metrics_address[256]; /* HOST:PORT of the Prometheus endpoint, "" for none */
 	/* show/reset talk to the agent here; "" until config_validate() derives it from pin_dir */
 	char control_socket[CONFIG_SOCKET_MAX];
-	bool help;		   /* -h/--help was given: print config_usage() and exit 0 */
+	bool help; /* -h/--help was given: print config_usage() and exit 0 */
 };
 
 void config_init(struct nsflow_config *c);

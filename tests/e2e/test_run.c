@@ -658,8 +658,8 @@ static void wait_cache(const struct livegen *g, uint64_t packets, struct livegen
 		struct lg_records rs = { 0 };
 		char *save = NULL;
 
-		cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --json"), 0, "show cache --json: %s",
-			     out);
+		cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --json"), 0,
+			     "show cache --json: %s", out);
 		for (char *line = strtok_r(out, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save)) {
 			struct lg_record r;

@@ -825,8 +825,8 @@ Test(flow_cache, batch_merge_equals_single_merges)
 	cr_assert_gt(s1->n, 900); /* the cache was full: oldest flows left early */
 	cr_assert_eq(s1->n, s2->n);
 	for (size_t i = 0; i < s1->n; i++) {
-		cr_assert_eq(memcmp(&s1->rec[i].e.key, &s2->rec[i].e.key, sizeof(s1->rec[i].e.key)), 0,
-			     "record %zu", i);
+		cr_assert_eq(memcmp(&s1->rec[i].e.key, &s2->rec[i].e.key, sizeof(s1->rec[i].e.key)),
+			     0, "record %zu", i);
 		cr_assert_eq(s1->rec[i].e.val.packets, s2->rec[i].e.val.packets, "record %zu", i);
 		cr_assert_eq(s1->rec[i].e.val.octets, s2->rec[i].e.val.octets, "record %zu", i);
 		cr_assert_eq(s1->rec[i].reason, s2->rec[i].reason, "record %zu", i);
