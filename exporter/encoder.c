@@ -221,15 +221,11 @@ static void enc_set_now(struct ns_encoder *enc, uint64_t now_ms)
 		enc->refresh_due = 1;
 }
 
-static void enc_add_v5(struct ns_encoder *enc, const struct ns_record *r)
+static void enc_put_v5(struct ns_encoder *enc, const struct ns_record *r)
 {
 	struct ns_msg *m = &enc->msg;
 	uint16_t sampling;
 
-	if (r->ip_version != 4) {
-		enc->stats.not_exportable++;
-		return;
-	}
 	/* the sampling interval is per message in v5: a change starts a new one */
 	sampling = ns_v5_sampling_field(r->sampling_interval);
 	if (!ns_msg_empty(m) && (sampling != enc->v5_sampling || m->n_flows >= enc->v5_max))
@@ -240,6 +236,39 @@ static void enc_add_v5(struct ns_encoder *enc, const struct ns_record *r)
 	m->n_records++;
 	m->n_data++;
 	m->n_flows++;
+}
+
+/*
+ * v5 counters are 32 bits: a flow with more packets or octets goes out as several records of
+ * the same flow, each within 32 bits, whose sums are the flow's counts.
+ */
+static void enc_add_v5(struct ns_encoder *enc, const struct ns_record *r)
+{
+	uint64_t parts, p_done = 0, o_done = 0;
+	struct ns_record part;
+
+	if (r->ip_version != 4) {
+		enc->stats.not_exportable++;
+		return;
+	}
+	if (r->packets <= UINT32_MAX && r->octets <= UINT32_MAX) {
+		enc_put_v5(enc, r);
+		return;
+	}
+	parts = r->packets / UINT32_MAX + 1;
+	if (r->octets / UINT32_MAX + 1 > parts)
+		parts = r->octets / UINT32_MAX + 1;
+	part = *r;
+	for (uint64_t k = 1; k <= parts; k++) {
+		uint64_t p = (uint64_t)((unsigned __int128)r->packets * k / parts);
+		uint64_t o = (uint64_t)((unsigned __int128)r->octets * k / parts);
+
+		part.packets = p - p_done;
+		part.octets = o - o_done;
+		p_done = p;
+		o_done = o;
+		enc_put_v5(enc, &part);
+	}
 }
 
 /* Encode the records @idx[0..n) of @recs, which all use template @t */

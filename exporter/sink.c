@@ -19,6 +19,19 @@ void ns_export_opts_default(struct ns_export_opts *o)
 
 static const struct ns_export_context ns_no_ctx;
 
+const char *ns_sink_state_name(enum ns_sink_state st)
+{
+	switch (st) {
+	case NS_SINK_UP:
+		return "up";
+	case NS_SINK_DOWN:
+		return "down";
+	case NS_SINK_ERROR:
+		return "error";
+	}
+	return "?";
+}
+
 void *ns_sink_alloc(size_t size, const struct ns_sink *base, const struct ns_sink_ops *ops,
 		    char *err, size_t errlen)
 {
@@ -127,6 +140,14 @@ void ns_sink_set_commit(struct ns_sink *s, ns_commit_fn fn, void *arg)
 const char *ns_sink_url(const struct ns_sink *s)
 {
 	return s->url;
+}
+
+uint64_t ns_sink_finish(struct ns_sink *s, uint64_t now_ms, int timeout_ms)
+{
+	if (!s)
+		return 0;
+	ns_sink_flush(s, now_ms);
+	return s->ops->finish ? s->ops->finish(s, now_ms, timeout_ms) : 0;
 }
 
 void ns_sink_close(struct ns_sink *s)

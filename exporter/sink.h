@@ -61,12 +61,28 @@ struct ns_export_context {
 	uint64_t not_sent_flows, not_sent_packets, not_sent_octets; /* reliability statistics */
 };
 
+/*
+ * up: the transport takes what it is given. down: a network collector does not answer
+ * (unreachable, refused, stalled, reconnecting). error: a local write fails (disk full, I/O).
+ */
+enum ns_sink_state { NS_SINK_UP, NS_SINK_DOWN, NS_SINK_ERROR };
+
+const char *ns_sink_state_name(enum ns_sink_state st);
+
+/*
+ * A record counts as sent only once its transport took it for good: a UDP datagram that drew
+ * no ICMP error before the next flush, bytes a TCP socket accepted, bytes written (and, for a
+ * regular file, synced) to a file. Everything else given to the sink counts as dropped.
+ */
 struct ns_sink_stats {
 	uint64_t messages_sent, records_sent, send_errors;
-	uint64_t records_dropped;	 /* queue overflow or send failure */
+	uint64_t records_dropped;	 /* queue overflow, send or write failure */
 	uint64_t records_not_exportable; /* e.g. non-IPv4 in v5 */
 	uint64_t templates_sent, reconnects;
-	int connected;
+	enum ns_sink_state state;
+	int connected;		 /* state == NS_SINK_UP */
+	int last_errno;		 /* of the latest failure (0: none yet); kept after recovery */
+	uint64_t state_since_ms; /* when the state last changed */
 };
 
 struct ns_sink;
@@ -94,6 +110,12 @@ void ns_sink_get_stats(const struct ns_sink *s, struct ns_sink_stats *st);
 typedef void (*ns_commit_fn)(void *arg);
 void ns_sink_set_commit(struct ns_sink *s, ns_commit_fn fn, void *arg);
 const char *ns_sink_url(const struct ns_sink *s);
+/*
+ * Before closing: flush, then give the transport up to @timeout_ms to take what is queued (a
+ * TCP collector catching up). What is still queued after that counts as dropped; returns how
+ * many records that was.
+ */
+uint64_t ns_sink_finish(struct ns_sink *s, uint64_t now_ms, int timeout_ms);
 /* flushes first */
 void ns_sink_close(struct ns_sink *s);
 

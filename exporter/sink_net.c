@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sink_priv.h"
@@ -19,6 +22,8 @@
 #define NS_TCP_BACKOFF_MIN_MS	  1000
 #define NS_TCP_BACKOFF_MAX_MS	  60000
 #define NS_TCP_CONNECT_TIMEOUT_MS 10000
+/* a collector that takes nothing for this long is stalled: drop the connection, reconnect */
+#define NS_TCP_SEND_TIMEOUT_MS 10000
 /* stop encoding while this much is still waiting for the socket: the queue holds the rest */
 #define NS_TCP_OUT_HIGH	 (256 * 1024)
 #define NS_TCP_CHUNK	 256
@@ -124,7 +129,60 @@ struct ns_udp_sink {
 	size_t held_len, held_cap;
 	struct ns_udp_held *msgs;
 	size_t n_msgs, msgs_cap;
+	/* sent since the last check for an ICMP error: not yet known to have met a collector */
+	uint64_t unconfirmed_msgs, unconfirmed_records;
+	uint64_t down_refresh_ms; /* last template refresh while down */
 };
+
+/* While down, templates go out at most once a second: a collector coming back gets them soon */
+#define NS_UDP_DOWN_REFRESH_MS 1000
+
+static void udp_count(struct ns_udp_sink *us, int ok, uint32_t flows)
+{
+	ns_sink_count(&us->base, ok, flows);
+	if (ok) {
+		us->unconfirmed_msgs++;
+		us->unconfirmed_records += flows;
+	}
+}
+
+/*
+ * An ICMP error (port or host unreachable) one of the datagrams sent since the last check drew:
+ * they met no collector. They were counted as sent; they count as dropped instead.
+ */
+static void udp_refused(struct ns_udp_sink *us, int err)
+{
+	struct ns_sink_stats *st = &us->base.stats;
+
+	st->messages_sent -= us->unconfirmed_msgs;
+	st->records_sent -= us->unconfirmed_records;
+	st->records_dropped += us->unconfirmed_records;
+	st->send_errors++;
+	us->unconfirmed_msgs = us->unconfirmed_records = 0;
+	ns_sink_fail(&us->base, NS_SINK_DOWN, err);
+	if (us->base.now_ms - us->down_refresh_ms >= NS_UDP_DOWN_REFRESH_MS) {
+		ns_encoder_refresh(&us->base.enc, 0);
+		us->down_refresh_ms = us->base.now_ms;
+	}
+}
+
+/* What the datagrams since the last check met: an error, or (by now) nothing but a collector */
+static void udp_check(struct ns_udp_sink *us)
+{
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (!getsockopt(us->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) && soerr) {
+		udp_refused(us, soerr);
+		return;
+	}
+	if (us->unconfirmed_msgs && us->base.stats.state != NS_SINK_UP) {
+		/* back: it has missed templates, so they go with the next message */
+		ns_sink_up(&us->base);
+		ns_encoder_refresh(&us->base.enc, 0);
+	}
+	us->unconfirmed_msgs = us->unconfirmed_records = 0;
+}
 
 static int udp_send_one(struct ns_udp_sink *us, const uint8_t *msg, size_t len, uint32_t flows)
 {
@@ -132,17 +190,15 @@ static int udp_send_one(struct ns_udp_sink *us, const uint8_t *msg, size_t len, 
 
 	/*
 	 * ECONNREFUSED is the ICMP port-unreachable an earlier datagram caused: this one did not
-	 * leave. Count it and try once more, which also tells whether the collector is back. A
-	 * collector that was down or restarted has no templates: refresh with the next message
-	 * rather than leave it unable to decode until the next scheduled refresh.
+	 * leave. Try once more, which also tells whether the collector is back.
 	 */
 	if (n < 0 && errno == ECONNREFUSED) {
-		us->base.stats.send_errors++;
-		ns_encoder_refresh(&us->base.enc, 0);
+		udp_refused(us, ECONNREFUSED);
 		n = send(us->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
-	us->base.stats.connected = n == (ssize_t)len;
-	ns_sink_count(&us->base, n == (ssize_t)len, flows);
+	if (n != (ssize_t)len)
+		ns_sink_fail(&us->base, NS_SINK_DOWN, n < 0 ? errno : EMSGSIZE);
+	udp_count(us, n == (ssize_t)len, flows);
 	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EMSGSIZE;
 }
 
@@ -218,21 +274,19 @@ static void udp_send_held(struct ns_udp_sink *us, int commit)
 		}
 		sent = sendmmsg(us->fd, v, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		for (int j = 0; j < sent; j++)
-			ns_sink_count(&us->base, 1, us->msgs[i + j].flows);
+			udp_count(us, 1, us->msgs[i + j].flows);
 		if (sent > 0) {
-			us->base.stats.connected = 1;
 			i += sent;
 			continue;
 		}
 		/* the first message did not leave: as in udp_send_one, one more try */
 		if (errno == ECONNREFUSED && !retried) {
-			us->base.stats.send_errors++;
-			ns_encoder_refresh(&us->base.enc, 0);
+			udp_refused(us, ECONNREFUSED);
 			retried = 1;
 			continue;
 		}
-		us->base.stats.connected = 0;
-		ns_sink_count(&us->base, 0, us->msgs[i].flows);
+		ns_sink_fail(&us->base, NS_SINK_DOWN, errno);
+		udp_count(us, 0, us->msgs[i].flows);
 		i++;
 	}
 	us->n_msgs = 0;
@@ -241,13 +295,18 @@ static void udp_send_held(struct ns_udp_sink *us, int commit)
 
 static int udp_write(struct ns_sink *s, const struct ns_record *recs, size_t n, uint64_t now_ms)
 {
+	/* before encoding: a collector found down or back gets templates in these messages */
+	udp_check((struct ns_udp_sink *)s);
 	return ns_encoder_add(&s->enc, recs, n, now_ms);
 }
 
 static int udp_flush(struct ns_sink *s, uint64_t now_ms)
 {
 	struct ns_udp_sink *us = (struct ns_udp_sink *)s;
-	int err = ns_encoder_flush(&s->enc, now_ms);
+	int err;
+
+	udp_check(us);
+	err = ns_encoder_flush(&s->enc, now_ms);
 
 	if (s->commit) {
 		if (us->n_msgs)
@@ -260,7 +319,10 @@ static int udp_flush(struct ns_sink *s, uint64_t now_ms)
 
 static int udp_tick(struct ns_sink *s, uint64_t now_ms)
 {
-	int err = ns_encoder_tick(&s->enc, now_ms);
+	int err;
+
+	udp_check((struct ns_udp_sink *)s);
+	err = ns_encoder_tick(&s->enc, now_ms);
 
 	/* a refresh is held back like any message: send it now */
 	if (s->commit && ((struct ns_udp_sink *)s)->n_msgs)
@@ -279,11 +341,26 @@ static void udp_destroy(struct ns_sink *s)
 	free(us);
 }
 
+/* The last datagrams' ICMP errors, if any, arrive within a round trip: wait that long */
+static uint64_t udp_finish(struct ns_sink *s, uint64_t now_ms, int timeout_ms)
+{
+	struct ns_udp_sink *us = (struct ns_udp_sink *)s;
+	struct pollfd p = { .fd = us->fd };
+	uint64_t dropped = s->stats.records_dropped;
+
+	(void)now_ms;
+	if (us->unconfirmed_msgs)
+		poll(&p, 1, timeout_ms < 200 ? timeout_ms : 200);
+	udp_check(us);
+	return s->stats.records_dropped - dropped;
+}
+
 static const struct ns_sink_ops udp_ops = {
 	.write = udp_write,
 	.tick = udp_tick,
 	.flush = udp_flush,
 	.destroy = udp_destroy,
+	.finish = udp_finish,
 	.commits_itself = 1,
 };
 
@@ -316,7 +393,7 @@ int ns_sink_udp_open(struct ns_sink **out, const struct ns_sink *base, const str
 		ns_errf(err, errlen, ret, "set up encoder for '%s': %s", base->url, strerror(-ret));
 		goto fail;
 	}
-	us->base.stats.connected = 1;
+	ns_sink_up(&us->base);
 	*out = &us->base;
 	return 0;
 fail:
@@ -340,6 +417,7 @@ struct ns_tcp_sink {
 	int fd;
 	enum ns_tcp_state state;
 	uint64_t next_attempt_ms, connect_start_ms;
+	uint64_t progress_ms; /* the socket last took bytes, or had nothing to take */
 	uint32_t backoff_ms;
 	int ever_up;
 	/* records waiting to be encoded: a ring that grows up to tcp_queue_max */
@@ -358,10 +436,11 @@ static void tcp_reset_out(struct ns_tcp_sink *ts)
 	ts->n_marks = ts->mark_head = 0;
 }
 
-static void tcp_down(struct ns_tcp_sink *ts, uint64_t now_ms)
+static void tcp_down(struct ns_tcp_sink *ts, uint64_t now_ms, int err)
 {
 	size_t i;
 
+	ns_sink_fail(&ts->base, NS_SINK_DOWN, err);
 	if (ts->state == NS_TCP_UP) {
 		/* what the socket has not taken is lost with the connection */
 		ts->base.stats.send_errors++;
@@ -374,7 +453,6 @@ static void tcp_down(struct ns_tcp_sink *ts, uint64_t now_ms)
 		close(ts->fd);
 	ts->fd = -1;
 	ts->state = NS_TCP_DOWN;
-	ts->base.stats.connected = 0;
 	ts->next_attempt_ms = now_ms + ts->backoff_ms;
 	ts->backoff_ms = ts->backoff_ms * 2 > NS_TCP_BACKOFF_MAX_MS ? NS_TCP_BACKOFF_MAX_MS
 								    : ts->backoff_ms * 2;
@@ -385,7 +463,8 @@ static void tcp_send_out(struct ns_tcp_sink *ts, uint64_t now_ms);
 static void tcp_up(struct ns_tcp_sink *ts, uint64_t now_ms)
 {
 	ts->state = NS_TCP_UP;
-	ts->base.stats.connected = 1;
+	ts->progress_ms = now_ms;
+	ns_sink_up(&ts->base);
 	if (ts->ever_up)
 		ts->base.stats.reconnects++;
 	ts->ever_up = 1;
@@ -400,19 +479,25 @@ static void tcp_connect_start(struct ns_tcp_sink *ts, uint64_t now_ms)
 {
 	const struct ns_net_addr *dst = &ts->target.dst;
 
+	unsigned int user_timeout = NS_TCP_SEND_TIMEOUT_MS;
+	int err;
+
 	ts->fd = net_socket(&ts->target, SOCK_STREAM);
 	if (ts->fd < 0) {
+		err = -ts->fd;
 		ts->fd = -1;
-		tcp_down(ts, now_ms);
+		tcp_down(ts, now_ms, err);
 		return;
 	}
+	/* the kernel gives up on data the collector does not acknowledge, as we do on a stall */
+	setsockopt(ts->fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
 	ts->connect_start_ms = now_ms;
 	if (!connect(ts->fd, (const struct sockaddr *)&dst->sa, dst->len))
 		tcp_up(ts, now_ms);
 	else if (errno == EINPROGRESS)
 		ts->state = NS_TCP_CONNECTING;
 	else
-		tcp_down(ts, now_ms);
+		tcp_down(ts, now_ms, errno);
 }
 
 static void tcp_check_connect(struct ns_tcp_sink *ts, uint64_t now_ms)
@@ -423,11 +508,11 @@ static void tcp_check_connect(struct ns_tcp_sink *ts, uint64_t now_ms)
 
 	if (poll(&p, 1, 0) <= 0) {
 		if (now_ms - ts->connect_start_ms >= NS_TCP_CONNECT_TIMEOUT_MS)
-			tcp_down(ts, now_ms);
+			tcp_down(ts, now_ms, ETIMEDOUT);
 		return;
 	}
 	if (getsockopt(ts->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr)
-		tcp_down(ts, now_ms);
+		tcp_down(ts, now_ms, soerr ? soerr : errno);
 	else
 		tcp_up(ts, now_ms);
 }
@@ -441,8 +526,12 @@ static void tcp_check_peer(struct ns_tcp_sink *ts, uint64_t now_ms)
 	do
 		n = recv(ts->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	while (n > 0);
-	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-		tcp_down(ts, now_ms);
+	if (n == 0)
+		tcp_down(ts, now_ms, ECONNRESET);
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		tcp_down(ts, now_ms, errno);
+	else if (ts->out_off < ts->out_len && now_ms - ts->progress_ms >= NS_TCP_SEND_TIMEOUT_MS)
+		tcp_down(ts, now_ms, ETIMEDOUT); /* connected, but it takes nothing */
 }
 
 static void tcp_progress(struct ns_tcp_sink *ts, uint64_t now_ms)
@@ -468,15 +557,17 @@ static void tcp_send_out(struct ns_tcp_sink *ts, uint64_t now_ms)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n <= 0) {
-			tcp_down(ts, now_ms);
+			tcp_down(ts, now_ms, n < 0 ? errno : ECONNRESET);
 			return;
 		}
 		ts->out_off += n;
+		ts->progress_ms = now_ms;
 	}
 	while (ts->mark_head < ts->n_marks && ts->marks[ts->mark_head].end <= ts->out_off)
 		ns_sink_count(&ts->base, 1, ts->marks[ts->mark_head++].flows);
 	if (ts->out_off == ts->out_len) {
 		tcp_reset_out(ts);
+		ts->progress_ms = now_ms;
 	} else if (ts->out_off >= ts->out_cap / 2) {
 		/* keep the unsent tail at the front so the buffer does not creep */
 		keep = ts->out_len - ts->out_off;
@@ -612,11 +703,61 @@ static void tcp_destroy(struct ns_sink *s)
 	free(ts);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Everything queued, encoded or not, that the socket has not taken */
+static uint64_t tcp_unsent(const struct ns_tcp_sink *ts)
+{
+	uint64_t n = ts->q_len + ts->base.enc.msg.n_flows;
+
+	for (size_t i = ts->mark_head; i < ts->n_marks; i++)
+		n += ts->marks[i].flows;
+	return n;
+}
+
+/* At exit: keep sending (and connecting) for up to @timeout_ms; what is left is lost */
+static uint64_t tcp_finish(struct ns_sink *s, uint64_t now_ms, int timeout_ms)
+{
+	struct ns_tcp_sink *ts = (struct ns_tcp_sink *)s;
+	uint64_t start = mono_ms(), elapsed = 0, left;
+
+	/* no waiting for a backoff that would end after the deadline */
+	if (ts->state == NS_TCP_DOWN && ts->next_attempt_ms > now_ms)
+		ts->next_attempt_ms = now_ms;
+	while (tcp_unsent(ts) && elapsed < (uint64_t)timeout_ms) {
+		struct pollfd p = { .fd = ts->fd, .events = POLLOUT };
+
+		tcp_pump(ts, now_ms + elapsed, 1);
+		if (!tcp_unsent(ts))
+			break;
+		if (ts->fd >= 0)
+			poll(&p, 1, 50);
+		else
+			poll(NULL, 0, 50);
+		elapsed = mono_ms() - start;
+	}
+	left = tcp_unsent(ts);
+	if (left) {
+		s->stats.records_dropped += left;
+		ts->q_len = 0;
+		ns_encoder_restart(&s->enc);
+		tcp_reset_out(ts);
+	}
+	return left;
+}
+
 static const struct ns_sink_ops tcp_ops = {
 	.write = tcp_write,
 	.tick = tcp_tick,
 	.flush = tcp_tick,
 	.destroy = tcp_destroy,
+	.finish = tcp_finish,
 };
 
 int ns_sink_tcp_open(struct ns_sink **out, const struct ns_sink *base, const struct ns_url *u,
@@ -644,6 +785,7 @@ int ns_sink_tcp_open(struct ns_sink **out, const struct ns_sink *base, const str
 	}
 	/* the first write or tick connects: only then is the time known */
 	ts->next_attempt_ms = 0;
+	ts->base.stats.state = NS_SINK_DOWN;
 	*out = &ts->base;
 	return 0;
 }

@@ -13,6 +13,8 @@ struct ns_sink_ops {
 	int (*tick)(struct ns_sink *s, uint64_t now_ms);
 	int (*flush)(struct ns_sink *s, uint64_t now_ms);
 	void (*destroy)(struct ns_sink *s); /* after a last flush: release everything */
+	/* optional: wait up to @timeout_ms for queued data to leave; returns records left */
+	uint64_t (*finish)(struct ns_sink *s, uint64_t now_ms, int timeout_ms);
 	int commits_itself; /* flush calls ns_sink_commit() itself, right before sending */
 };
 
@@ -65,6 +67,25 @@ static inline void ns_sink_count(struct ns_sink *s, int ok, uint32_t flow_record
 		s->stats.send_errors++;
 		s->stats.records_dropped += flow_records;
 	}
+}
+
+/* The transport works again (or still does) */
+static inline void ns_sink_up(struct ns_sink *s)
+{
+	if (s->stats.state != NS_SINK_UP)
+		s->stats.state_since_ms = s->now_ms;
+	s->stats.state = NS_SINK_UP;
+	s->stats.connected = 1;
+}
+
+/* The transport failed with errno @err (positive): down for a collector, error for a file */
+static inline void ns_sink_fail(struct ns_sink *s, enum ns_sink_state st, int err)
+{
+	if (s->stats.state != st)
+		s->stats.state_since_ms = s->now_ms;
+	s->stats.state = st;
+	s->stats.connected = 0;
+	s->stats.last_errno = err;
 }
 
 /* The encoder for sinks that speak v5/v9/IPFIX, with the sink's options and context */

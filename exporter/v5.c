@@ -8,7 +8,8 @@
 #include "exp_encoder.h"
 #include "exp_msg.h"
 
-/* v5 counters and interface indexes are narrower than ours: saturate rather than wrap */
+/* v5 interface indexes are narrower than ours: saturate rather than wrap (the encoder splits
+ * a flow whose counters pass 32 bits into several records before they get here) */
 static uint32_t sat32(uint64_t v)
 {
 	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
+#include "collectors.h"
 #include "log.h"
 
 #define NS_PER_MS 1000000ULL
@@ -315,7 +316,7 @@ int agent_bind(struct agent *a, struct nsflow_bpf *skel, char *err, size_t errle
 	if (a->pc.event_pos > *a->ring.consumer)
 		__atomic_store_n(a->ring.consumer, a->pc.event_pos, __ATOMIC_RELEASE);
 	for (size_t i = 0; i < a->n_sinks; i++) {
-		a->sink_refs[i] = (struct agent_sink_ref){ a, -1 };
+		a->sink_refs[i] = (struct agent_sink_ref){ .a = a, .slot = -1 };
 		a->sink_refs[i].slot = pcache_sink_slot(&a->pc, ns_sink_url(a->sinks[i]));
 		if (a->sink_refs[i].slot < 0)
 			pr_warn("%s: more than %d collectors, its records are not kept across a "
@@ -429,6 +430,7 @@ int agent_poll(struct agent *a, uint64_t now_ns)
 	agent_send(a);
 	for (size_t i = 0; i < a->n_sinks; i++)
 		ns_sink_tick(a->sinks[i], wall_ms(a));
+	collectors_watch(a, wall_ms(a));
 	a->polls++;
 	a->last_poll_ns = agent_clock_ns() - t0;
 	return 0;
@@ -513,6 +515,7 @@ void agent_memory(struct agent *a, struct agent_memory *m)
 
 void agent_close(struct agent *a)
 {
+	collectors_finish(a, wall_ms(a));
 	for (size_t i = 0; i < a->n_sinks; i++)
 		ns_sink_close(a->sinks[i]);
 	free(a->sinks);

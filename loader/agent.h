@@ -34,6 +34,10 @@ struct agent;
 struct agent_sink_ref {
 	struct agent *a;
 	int slot;
+	/* what collectors_watch() last reported */
+	int watched;
+	enum ns_sink_state seen_state;
+	uint64_t seen_dropped, since_ms, report_ms;
 };
 
 struct agent {

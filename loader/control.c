@@ -483,17 +483,18 @@ static void show_interfaces(struct agent *a, FILE *out)
 
 static void show_collectors(struct agent *a, FILE *out)
 {
-	fprintf(out, "%-32s %-9s %10s %12s %8s %8s %10s\n", "collector", "state", "messages",
-		"records", "errors", "dropped", "templates");
+	fprintf(out, "%-32s %-9s %10s %12s %8s %8s %10s  %s\n", "collector", "state", "messages",
+		"records", "errors", "dropped", "templates", "last error");
 	for (size_t i = 0; i < a->n_sinks; i++) {
 		struct ns_sink_stats st;
 
 		ns_sink_get_stats(a->sinks[i], &st);
-		fprintf(out, "%-32s %-9s %10llu %12llu %8llu %8llu %10llu\n",
-			ns_sink_url(a->sinks[i]), st.connected ? "up" : "down",
+		fprintf(out, "%-32s %-9s %10llu %12llu %8llu %8llu %10llu  %s\n",
+			ns_sink_url(a->sinks[i]), ns_sink_state_name(st.state),
 			(unsigned long long)st.messages_sent, (unsigned long long)st.records_sent,
 			(unsigned long long)st.send_errors, (unsigned long long)st.records_dropped,
-			(unsigned long long)st.templates_sent);
+			(unsigned long long)st.templates_sent,
+			st.last_errno ? strerror(st.last_errno) : "-");
 	}
 }
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,6 +54,53 @@ int metrics_listen(const char *hostport, char *err, size_t errlen)
 static void counter(FILE *o, const char *name, const char *help, const char *type)
 {
 	fprintf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One family per collector counter, each with its HELP and TYPE */
+static void collector_metrics(struct agent *a, FILE *o)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fams[] = {
+		{ "nsflow_collector_records_total", "Records each collector's transport took",
+		  offsetof(struct ns_sink_stats, records_sent) },
+		{ "nsflow_collector_messages_total",
+		  "Export messages each collector's transport took",
+		  offsetof(struct ns_sink_stats, messages_sent) },
+		{ "nsflow_collector_errors_total", "Failed sends, writes and connections",
+		  offsetof(struct ns_sink_stats, send_errors) },
+		{ "nsflow_collector_dropped_records_total",
+		  "Records given to a collector that did not reach it",
+		  offsetof(struct ns_sink_stats, records_dropped) },
+		{ "nsflow_collector_not_exportable_total",
+		  "Records the collector's format cannot carry (IPv6 in v5)",
+		  offsetof(struct ns_sink_stats, records_not_exportable) },
+	};
+	struct ns_sink_stats *st = calloc(a->n_sinks ? a->n_sinks : 1, sizeof(*st));
+
+	if (!st)
+		return;
+	for (size_t i = 0; i < a->n_sinks; i++)
+		ns_sink_get_stats(a->sinks[i], &st[i]);
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+		counter(o, fams[f].name, fams[f].help, "counter");
+		for (size_t i = 0; i < a->n_sinks; i++)
+			fprintf(o, "%s{collector=\"%s\"} %llu\n", fams[f].name,
+				ns_sink_url(a->sinks[i]),
+				*(unsigned long long *)((char *)&st[i] + fams[f].off));
+	}
+	counter(o, "nsflow_collector_up", "1 while the collector takes what it is given", "gauge");
+	for (size_t i = 0; i < a->n_sinks; i++)
+		fprintf(o, "nsflow_collector_up{collector=\"%s\"} %d\n", ns_sink_url(a->sinks[i]),
+			st[i].state == NS_SINK_UP);
+	counter(o, "nsflow_collector_state", "The collector's state: up, down or error", "gauge");
+	for (size_t i = 0; i < a->n_sinks; i++)
+		for (int k = NS_SINK_UP; k <= NS_SINK_ERROR; k++)
+			fprintf(o, "nsflow_collector_state{collector=\"%s\",state=\"%s\"} %d\n",
+				ns_sink_url(a->sinks[i]), ns_sink_state_name(k),
+				st[i].state == (enum ns_sink_state)k);
+	free(st);
 }
 
 void metrics_write(struct agent *a, FILE *o)
@@ -118,24 +166,7 @@ void metrics_write(struct agent *a, FILE *o)
 	fprintf(o, "nsflow_poll_seconds %.6f\n", a->last_poll_ns / 1e9);
 	counter(o, "nsflow_polls_total", "Epoch switches and drains", "counter");
 	fprintf(o, "nsflow_polls_total %llu\n", (unsigned long long)a->polls);
-	counter(o, "nsflow_collector_records_total", "Records sent to each collector", "counter");
-	for (size_t i = 0; i < a->n_sinks; i++) {
-		struct ns_sink_stats s;
-		const char *url = ns_sink_url(a->sinks[i]);
-
-		ns_sink_get_stats(a->sinks[i], &s);
-		fprintf(o,
-			"nsflow_collector_records_total{collector=\"%s\"} %llu\n"
-			"nsflow_collector_messages_total{collector=\"%s\"} %llu\n"
-			"nsflow_collector_errors_total{collector=\"%s\"} %llu\n"
-			"nsflow_collector_dropped_records_total{collector=\"%s\"} %llu\n"
-			"nsflow_collector_not_exportable_total{collector=\"%s\"} %llu\n"
-			"nsflow_collector_up{collector=\"%s\"} %d\n",
-			url, (unsigned long long)s.records_sent, url,
-			(unsigned long long)s.messages_sent, url, (unsigned long long)s.send_errors,
-			url, (unsigned long long)s.records_dropped, url,
-			(unsigned long long)s.records_not_exportable, url, s.connected ? 1 : 0);
-	}
+	collector_metrics(a, o);
 }
 
 /* The request itself does not matter: every path answers with the metrics */

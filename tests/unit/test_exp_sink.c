@@ -266,19 +266,27 @@ Test(sink, udp_collector_down_then_back)
 	ns_sink_get_stats(s, &st);
 	cr_assert_gt(st.send_errors, 0, "ECONNREFUSED is counted");
 	cr_assert_eq(st.records_sent + st.records_dropped, 5);
+	cr_assert_eq(st.state, NS_SINK_DOWN);
+	cr_assert_eq(st.last_errno, ECONNREFUSED);
 
 	/* the collector comes back on the same port: the next sends reach it */
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	a.sin_port = htons(port);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ns_sink_write(s, &r, 1, T0 + 10);
-	ns_sink_flush(s, T0 + 10);
-	/* a fresh collector knows no template: refused sends made the next message carry them */
-	ns_decoder_init(&d, NS_PROTO_IPFIX);
+	ns_sink_write(s, &r, 1, T0 + 2000);
+	ns_sink_flush(s, T0 + 2000);
 	ns_sink_get_stats(s, &st);
+	cr_assert_eq(st.records_dropped, 5, "each record that drew port unreachable is dropped");
+	cr_assert_eq(st.records_sent, 1, "only the one that reached the collector is sent");
+	/* a fresh collector knows no template: being down made the next message carry them */
+	ns_decoder_init(&d, NS_PROTO_IPFIX);
 	cr_assert_eq(udp_drain(fd, &d, NULL), 1);
 	cr_assert_eq(d.templates, 1);
+	/* the next check finds no error: up again */
+	ns_sink_tick(s, T0 + 3000);
+	ns_sink_get_stats(s, &st);
 	cr_assert(st.connected);
+	cr_assert_eq(st.state, NS_SINK_UP);
 	ns_sink_close(s);
 	close(fd);
 }
@@ -499,6 +507,90 @@ Test(sink, tcp_queue_overflow_is_counted)
 	ns_sink_close(s);
 }
 
+/* A collector that accepts and then never reads: the sink calls it down, nothing blocks */
+Test(sink, tcp_stalled_collector_goes_down)
+{
+	static struct ns_record r[1000];
+	struct ns_sink_stats st;
+	struct ns_sink *s;
+	uint16_t port = 0;
+	int lfd, cfd, i, small = 4096;
+	uint64_t now = T0, left;
+	char url[64];
+
+	for (i = 0; i < 1000; i++)
+		rec_v4(&r[i], i);
+	lfd = tcp_listener(&port);
+	setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	snprintf(url, sizeof(url), "ipfix+tcp://127.0.0.1:%u", port);
+	cr_assert_eq(ns_sink_open(&s, url, NULL, &ctx, err, sizeof(err)), 0, "%s", err);
+	cfd = tcp_accept(lfd, s, now);
+	for (i = 0; i < 200; i++, now += 100) {
+		ns_sink_write(s, r, 1000, now);
+		ns_sink_tick(s, now);
+		ns_sink_get_stats(s, &st);
+		if (st.state == NS_SINK_DOWN)
+			break;
+	}
+	cr_assert_eq(st.state, NS_SINK_DOWN, "a collector taking nothing for 10 s is down");
+	cr_assert_eq(st.last_errno, ETIMEDOUT);
+	cr_assert_geq(now - T0, 10000, "not before the send timeout");
+	cr_assert_gt(st.records_dropped, 0, "what it did not take is dropped");
+	/* at exit, whatever is still queued is counted, after a bounded wait */
+	left = ns_sink_finish(s, now, 100);
+	ns_sink_get_stats(s, &st);
+	cr_assert_eq(st.records_sent + st.records_dropped, 1000ULL * (i + 1),
+		     "every record is sent or dropped (%llu left at exit)",
+		     (unsigned long long)left);
+	ns_sink_close(s);
+	close(cfd);
+	close(lfd);
+}
+
+/* At exit a TCP collector that is back gets the queue within the bounded wait */
+Test(sink, tcp_finish_sends_the_queue)
+{
+	struct ns_sink_stats st;
+	struct ns_record r[50];
+	struct ns_decoder d;
+	struct ns_sink *s;
+	uint16_t port = 0;
+	int lfd, cfd, i;
+	char url[64];
+
+	for (i = 0; i < 50; i++)
+		rec_v4(&r[i], i);
+	lfd = tcp_listener(&port);
+	snprintf(url, sizeof(url), "ipfix+tcp://127.0.0.1:%u", port);
+	cr_assert_eq(ns_sink_open(&s, url, NULL, &ctx, err, sizeof(err)), 0, "%s", err);
+	ns_sink_write(s, r, 50, T0); /* connects, queues or sends */
+	cr_assert_eq(ns_sink_finish(s, T0, 2000), 0, "nothing left");
+	ns_sink_get_stats(s, &st);
+	cr_assert_eq(st.records_sent, 50);
+	cfd = accept(lfd, NULL, NULL);
+	ns_decoder_init(&d, NS_PROTO_IPFIX);
+	d.on_record = count_flow;
+	flow_count = 0;
+	tcp_read(cfd, s, T0, &d, 50);
+	cr_assert_eq(flow_count, 50);
+	ns_sink_close(s);
+	close(cfd);
+	close(lfd);
+
+	/* nobody listens: after the wait, the queue is counted as lost */
+	lfd = tcp_listener(&port);
+	close(lfd);
+	snprintf(url, sizeof(url), "ipfix+tcp://127.0.0.1:%u", port);
+	cr_assert_eq(ns_sink_open(&s, url, NULL, &ctx, err, sizeof(err)), 0, "%s", err);
+	ns_sink_write(s, r, 50, T0);
+	cr_assert_eq(ns_sink_finish(s, T0, 300), 50);
+	ns_sink_get_stats(s, &st);
+	cr_assert_eq(st.records_dropped, 50);
+	cr_assert_eq(st.state, NS_SINK_DOWN);
+	cr_assert_eq(st.last_errno, ECONNREFUSED);
+	ns_sink_close(s);
+}
+
 static uint8_t *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -576,7 +668,10 @@ Test(sink, json_and_text_files)
 	ns_sink_write(js, r, 3, T0);
 	ns_sink_write(ts, r, 3, T0);
 	ns_sink_get_stats(js, &st);
-	cr_assert_eq(st.records_sent, 3);
+	cr_assert_eq(st.records_sent, 0, "buffered records are not sent yet");
+	cr_assert_eq(ns_sink_flush(js, T0), 0);
+	ns_sink_get_stats(js, &st);
+	cr_assert_eq(st.records_sent, 3, "written and synced");
 	ns_sink_close(js);
 	ns_sink_close(ts);
 

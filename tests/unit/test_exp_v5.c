@@ -174,20 +174,42 @@ Test(v5, sampling_interval_per_packet)
 	cr_assert_eq(ns_v5_sampling_field(20000), 0x7fff, "14-bit interval saturates");
 }
 
-Test(v5, wide_values_saturate)
+/* v5 counters are 32 bits: a wider flow is several records of that flow, summing exactly */
+Test(v5, wide_counters_split_into_records)
 {
-	struct ns_record r;
+	uint64_t packets = 0, octets = 0;
+	struct ns_record r[2];
+	size_t i, k;
 
 	setup_enc(1400);
-	rec_v4_tcp(&r);
-	r.packets = 1ULL << 33;
-	r.octets = 1ULL << 40;
-	r.ingress_ifindex = 70000;
-	ns_encoder_add(&enc, &r, 1, T0);
+	rec_v4_tcp(&r[0]);
+	r[0].packets = 3100000;
+	r[0].octets = 4500000000ULL; /* 4.5 GB: two records */
+	r[0].ingress_ifindex = 70000;
+	rec_v4_tcp(&r[1]);
+	r[1].packets = (1ULL << 33) + 5; /* three records by packets */
+	r[1].octets = 1ULL << 40;	 /* 257 by octets */
+	ns_encoder_add(&enc, r, 2, T0);
 	ns_encoder_flush(&enc, T0);
-	cr_assert_eq(ns_get16(cap.msg[0] + 24 + 12), 0xffff);
-	cr_assert_eq(ns_get32(cap.msg[0] + 24 + 16), 0xffffffff);
-	cr_assert_eq(ns_get32(cap.msg[0] + 24 + 20), 0xffffffff);
+	cr_assert_eq(cap.flow_records, 2 + 257);
+	for (i = 0; i < cap.n; i++)
+		for (k = 0; k < ns_get16(cap.msg[i] + 2); k++) {
+			const uint8_t *rec = cap.msg[i] + 24 + 48 * k;
+
+			cr_assert_neq(ns_get32(rec + 20), 0, "no empty part");
+			if (i == 0 && k < 2) {
+				cr_assert_eq(ns_get16(rec + 12), 0xffff, "v5 input saturates");
+				cr_assert_eq(ns_get32(rec + 16), 1550000, "packets in proportion");
+				cr_assert_eq(ns_get32(rec + 20), 2250000000u);
+				continue;
+			}
+			packets += ns_get32(rec + 16);
+			octets += ns_get32(rec + 20);
+		}
+	cr_assert_eq(packets, (1ULL << 33) + 5);
+	cr_assert_eq(octets, 1ULL << 40);
+	cr_assert_eq(ns_get32(cap.msg[cap.n - 1] + 16), 2 + 257 - ns_get16(cap.msg[cap.n - 1] + 2),
+		     "flow_sequence counts every record");
 }
 
 Test(v5, icmp_type_code_in_dstport)
