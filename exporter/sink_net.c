@@ -13,8 +13,10 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include "sink_priv.h"
@@ -428,6 +430,14 @@ struct ns_tcp_sink {
 	size_t out_len, out_off, out_cap;
 	struct ns_tcp_mark *marks;
 	size_t n_marks, mark_head, marks_cap;
+	/*
+	 * Messages the socket took but the collector has not acknowledged yet, by their end in
+	 * the connection's byte stream: they count as sent once acknowledged, as dropped if the
+	 * connection dies first.
+	 */
+	struct ns_tcp_mark *inflight;
+	size_t n_inflight, inflight_head, inflight_cap;
+	uint64_t stream_bytes; /* given to this connection's socket */
 };
 
 static void tcp_reset_out(struct ns_tcp_sink *ts)
@@ -446,8 +456,11 @@ static void tcp_down(struct ns_tcp_sink *ts, uint64_t now_ms, int err)
 		ts->base.stats.send_errors++;
 		for (i = ts->mark_head; i < ts->n_marks; i++)
 			ts->base.stats.records_dropped += ts->marks[i].flows;
+		for (i = ts->inflight_head; i < ts->n_inflight; i++)
+			ts->base.stats.records_dropped += ts->inflight[i].flows;
 		ts->base.stats.records_dropped += ns_encoder_restart(&ts->base.enc);
 		tcp_reset_out(ts);
+		ts->n_inflight = ts->inflight_head = 0;
 	}
 	if (ts->fd >= 0)
 		close(ts->fd);
@@ -459,11 +472,14 @@ static void tcp_down(struct ns_tcp_sink *ts, uint64_t now_ms, int err)
 }
 
 static void tcp_send_out(struct ns_tcp_sink *ts, uint64_t now_ms);
+static void tcp_confirm(struct ns_tcp_sink *ts, uint64_t now_ms);
 
 static void tcp_up(struct ns_tcp_sink *ts, uint64_t now_ms)
 {
 	ts->state = NS_TCP_UP;
 	ts->progress_ms = now_ms;
+	ts->stream_bytes = 0;
+	ts->n_inflight = ts->inflight_head = 0;
 	ns_sink_up(&ts->base);
 	if (ts->ever_up)
 		ts->base.stats.reconnects++;
@@ -530,7 +546,8 @@ static void tcp_check_peer(struct ns_tcp_sink *ts, uint64_t now_ms)
 		tcp_down(ts, now_ms, ECONNRESET);
 	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		tcp_down(ts, now_ms, errno);
-	else if (ts->out_off < ts->out_len && now_ms - ts->progress_ms >= NS_TCP_SEND_TIMEOUT_MS)
+	else if ((ts->out_off < ts->out_len || ts->inflight_head < ts->n_inflight) &&
+		 now_ms - ts->progress_ms >= NS_TCP_SEND_TIMEOUT_MS)
 		tcp_down(ts, now_ms, ETIMEDOUT); /* connected, but it takes nothing */
 }
 
@@ -541,7 +558,49 @@ static void tcp_progress(struct ns_tcp_sink *ts, uint64_t now_ms)
 	if (ts->state == NS_TCP_CONNECTING)
 		tcp_check_connect(ts, now_ms);
 	if (ts->state == NS_TCP_UP)
+		tcp_confirm(ts, now_ms);
+	if (ts->state == NS_TCP_UP)
 		tcp_check_peer(ts, now_ms);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* A message the socket took, ending at byte @end of the stream: sent once acknowledged */
+static void tcp_taken(struct ns_tcp_sink *ts, uint64_t end, uint32_t flows)
+{
+	if (ts->inflight_head && ts->inflight_head == ts->n_inflight)
+		ts->n_inflight = ts->inflight_head = 0;
+	if (ts->n_inflight == ts->inflight_cap && ts->inflight_head > ts->inflight_cap / 2) {
+		memmove(ts->inflight, ts->inflight + ts->inflight_head,
+			(ts->n_inflight - ts->inflight_head) * sizeof(*ts->inflight));
+		ts->n_inflight -= ts->inflight_head;
+		ts->inflight_head = 0;
+	}
+	if (grow((void **)&ts->inflight, &ts->inflight_cap, ts->n_inflight + 1,
+		 sizeof(*ts->inflight))) {
+		ns_sink_count(&ts->base, 1, flows); /* no memory to track it: trust the socket */
+		return;
+	}
+	ts->inflight[ts->n_inflight++] = (struct ns_tcp_mark){ (size_t)end, flows };
+}
+
+/* Messages the collector's TCP acknowledged (the send queue no longer holds them) are sent */
+static void tcp_confirm(struct ns_tcp_sink *ts, uint64_t now_ms)
+{
+	size_t head = ts->inflight_head;
+	int outq = 0;
+	uint64_t acked;
+
+	if (ts->inflight_head == ts->n_inflight || ioctl(ts->fd, SIOCOUTQ, &outq) || outq < 0)
+		return;
+	acked = ts->stream_bytes - (uint64_t)outq;
+	while (ts->inflight_head < ts->n_inflight && ts->inflight[ts->inflight_head].end <= acked)
+		ns_sink_count(&ts->base, 1, ts->inflight[ts->inflight_head++].flows);
+	if (ts->inflight_head != head)
+		ts->progress_ms = now_ms;
+	if (ts->inflight_head < ts->n_inflight)
+		return;
+	ts->n_inflight = ts->inflight_head = 0;
 }
 
 static void tcp_send_out(struct ns_tcp_sink *ts, uint64_t now_ms)
@@ -561,13 +620,19 @@ static void tcp_send_out(struct ns_tcp_sink *ts, uint64_t now_ms)
 			return;
 		}
 		ts->out_off += n;
+		ts->stream_bytes += n;
 		ts->progress_ms = now_ms;
 	}
-	while (ts->mark_head < ts->n_marks && ts->marks[ts->mark_head].end <= ts->out_off)
-		ns_sink_count(&ts->base, 1, ts->marks[ts->mark_head++].flows);
+	while (ts->mark_head < ts->n_marks && ts->marks[ts->mark_head].end <= ts->out_off) {
+		const struct ns_tcp_mark *m = &ts->marks[ts->mark_head++];
+
+		tcp_taken(ts, ts->stream_bytes - (ts->out_off - m->end), m->flows);
+	}
+	tcp_confirm(ts, now_ms);
 	if (ts->out_off == ts->out_len) {
 		tcp_reset_out(ts);
-		ts->progress_ms = now_ms;
+		if (ts->inflight_head == ts->n_inflight)
+			ts->progress_ms = now_ms; /* nothing waits on the collector */
 	} else if (ts->out_off >= ts->out_cap / 2) {
 		/* keep the unsent tail at the front so the buffer does not creep */
 		keep = ts->out_len - ts->out_off;
@@ -700,6 +765,7 @@ static void tcp_destroy(struct ns_sink *s)
 	free(ts->q);
 	free(ts->out);
 	free(ts->marks);
+	free(ts->inflight);
 	free(ts);
 }
 
@@ -718,6 +784,8 @@ static uint64_t tcp_unsent(const struct ns_tcp_sink *ts)
 
 	for (size_t i = ts->mark_head; i < ts->n_marks; i++)
 		n += ts->marks[i].flows;
+	for (size_t i = ts->inflight_head; i < ts->n_inflight; i++)
+		n += ts->inflight[i].flows;
 	return n;
 }
 
@@ -736,10 +804,11 @@ static uint64_t tcp_finish(struct ns_sink *s, uint64_t now_ms, int timeout_ms)
 		tcp_pump(ts, now_ms + elapsed, 1);
 		if (!tcp_unsent(ts))
 			break;
-		if (ts->fd >= 0)
+		/* writable while only acknowledgements are awaited: then just wait a little */
+		if (ts->fd >= 0 && ts->out_off < ts->out_len)
 			poll(&p, 1, 50);
 		else
-			poll(NULL, 0, 50);
+			poll(NULL, 0, 10);
 		elapsed = mono_ms() - start;
 	}
 	left = tcp_unsent(ts);
@@ -748,6 +817,7 @@ static uint64_t tcp_finish(struct ns_sink *s, uint64_t now_ms, int timeout_ms)
 		ts->q_len = 0;
 		ns_encoder_restart(&s->enc);
 		tcp_reset_out(ts);
+		ts->n_inflight = ts->inflight_head = 0;
 	}
 	return left;
 }

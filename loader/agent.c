@@ -10,7 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
-#include "collectors.h"
+#include "collector_watch.h"
 #include "log.h"
 
 #define NS_PER_MS 1000000ULL

@@ -358,26 +358,6 @@ static void idle_connections(const char *ns, int port, int *fds, int n)
 	netns_leave(back);
 }
 
-/* GET /metrics from 127.0.0.1:port in namespace ns, at most 10 s; the answer, to free. */
-static char *scrape(const char *ns, int port)
-{
-	static const char get[] = "GET /metrics HTTP/1.0\r\n\r\n";
-	struct timeval tv = { .tv_sec = 10 };
-	size_t len = 0, cap = 1 << 20;
-	char *buf = calloc(1, cap);
-	int fd;
-	ssize_t n;
-
-	idle_connections(ns, port, &fd, 1);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	cr_assert_eq(write(fd, get, sizeof(get) - 1), (ssize_t)sizeof(get) - 1);
-	while (buf && len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	cr_assert_not_null(buf);
-	return buf;
-}
-
 /* 20 idle connections to --metrics: polls keep their rate, and a scrape is still answered. */
 Test(control, idle_metrics_connections_do_not_slow_polling, .timeout = 120)
 {
@@ -398,7 +378,8 @@ Test(control, idle_metrics_connections_do_not_slow_polling, .timeout = 120)
 		      "20 idle metrics connections slowed polling: %llu polls in 2 s before, %llu "
 		      "with them",
 		      p1 - p0, p2 - p1);
-	out = scrape(pair[0].ns_rx, METRICS_PORT);
+	out = netns_http_get(pair[0].ns_rx, METRICS_PORT, "/metrics");
+	cr_assert_not_null(out, "no answer from the metrics port");
 	cr_assert(strstr(out, "200 OK") && strstr(out, "nsflow_polls_total "),
 		  "a scrape beside the idle connections: %s", out);
 	free(out);

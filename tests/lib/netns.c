@@ -653,3 +653,36 @@ int netns_agent_stop(struct netns_agent *a, int sig, int timeout_ms)
 	a->pid = 0;
 	return st;
 }
+
+char *netns_http_get(const char *ns, int port, const char *path)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons((uint16_t)port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = 10 };
+	size_t len = 0, cap = 1 << 20;
+	char req[512], *buf;
+	int back, fd, n;
+	ssize_t got;
+
+	back = netns_enter(ns);
+	if (back < 0)
+		return NULL;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	netns_leave(back);
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	buf = calloc(1, cap);
+	if (!buf || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) || write(fd, req, n) != n) {
+		free(buf);
+		close(fd);
+		return NULL;
+	}
+	while (len < cap - 1 && (got = read(fd, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	return buf;
+}

@@ -77,6 +77,9 @@ int netns_sh(const char *ns, char **out, const char *fmt, ...)
 long netns_send_frames(const char *ns, const char *ifname, const void *frame, size_t len,
 		       uint64_t count);
 
+/* GET @path from 127.0.0.1:@port in namespace ns (HTTP/1.0), at most 10 s: the whole answer,
+ * headers included, NUL terminated, to free; NULL when nothing answers. */
+char *netns_http_get(const char *ns, int port, const char *path);
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t netns_now_ms(void);
 

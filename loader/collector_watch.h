@@ -4,8 +4,8 @@
  * into error and when it comes back, and while it stays down or drops records, one a minute
  * saying what it lost. Counts are the sinks' own (sink.h); this only reports them.
  */
-#ifndef NSFLOW_COLLECTORS_H
-#define NSFLOW_COLLECTORS_H
+#ifndef NSFLOW_COLLECTOR_WATCH_H
+#define NSFLOW_COLLECTOR_WATCH_H
 
 #include <stdint.h>
 

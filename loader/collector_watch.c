@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "agent.h"
-#include "collectors.h"
+#include "collector_watch.h"
 #include "log.h"
 
 static const char *reason(const struct ns_sink_stats *st)
@@ -44,21 +44,21 @@ void collectors_watch(struct agent *a, uint64_t now_ms)
 			w->watched = 1;
 			w->seen_state =
 				st.state == NS_SINK_DOWN && !st.last_errno ? NS_SINK_UP : st.state;
-			w->since_ms = w->report_ms = now_ms;
+			w->since_ms = now_ms;
 		}
 		if (st.state != w->seen_state && (st.state != NS_SINK_DOWN || st.last_errno)) {
 			report_change(w, url, &st, now_ms);
 			continue;
 		}
+		/* the first loss at once, then at most one line a minute */
 		if (st.records_dropped == w->seen_dropped ||
-		    now_ms - w->report_ms < COLLECTORS_REPORT_S * 1000ull)
+		    (w->report_ms && now_ms - w->report_ms < COLLECTORS_REPORT_S * 1000ull))
 			continue;
-		pr_warn("collector %s: %llu records dropped in the last %llu s (%s%s)", url,
+		pr_warn("collector %s: %llu records dropped%s (%s; last error: %s)", url,
 			(unsigned long long)(st.records_dropped - w->seen_dropped),
-			(unsigned long long)(now_ms - w->report_ms) / 1000,
-			st.state == NS_SINK_UP ? "queue full or not exportable; last error: "
-					       : ns_sink_state_name(st.state),
-			st.state == NS_SINK_UP ? reason(&st) : "");
+			w->report_ms ? " in the last minute" : "",
+			st.state == NS_SINK_UP ? "up now" : ns_sink_state_name(st.state),
+			reason(&st));
 		w->seen_dropped = st.records_dropped;
 		w->report_ms = now_ms;
 	}
