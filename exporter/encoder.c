@@ -114,7 +114,7 @@ static int enc_announce(struct ns_encoder *enc, const struct ns_tmpl *t)
 		return -EMSGSIZE;
 	ns_tmpl_write(t, enc->proto, p);
 	enc->msg.n_templates++;
-	enc->announced |= 1u << (t->id - NS_TMPL_FIRST);
+	enc->announced |= 1ull << (t->id - NS_TMPL_FIRST);
 	return 0;
 }
 
@@ -199,7 +199,7 @@ static int enc_put_refresh(struct ns_encoder *enc)
 	if (!enc->reliable || !enc->templates_sent) {
 		/* flow templates follow lazily, each just before its first record */
 		enc->announced = 0;
-		for (i = NS_TMPL_FLOW_COUNT; i < NS_TMPL_COUNT && !err; i++) {
+		for (i = NS_TMPL_FLOW_COUNT; i < NS_TMPL_AGG - NS_TMPL_FIRST && !err; i++) {
 			err = enc_announce(enc, &enc->tmpls->t[i]);
 			/* pmacct reads only the first options template of a set correctly */
 			ns_msg_close_set(&enc->msg);
@@ -275,7 +275,7 @@ static void enc_add_v5(struct ns_encoder *enc, const struct ns_record *r)
 static int enc_add_run(struct ns_encoder *enc, const struct ns_tmpl *t,
 		       const struct ns_record *recs, const uint16_t *idx, size_t n)
 {
-	uint32_t bit = 1u << (t->id - NS_TMPL_FIRST);
+	uint64_t bit = 1ull << (t->id - NS_TMPL_FIRST);
 	uint64_t boot = enc->ctx->boot_ms;
 	size_t i, len;
 	uint8_t *p;
@@ -314,7 +314,7 @@ static int enc_add_run(struct ns_encoder *enc, const struct ns_tmpl *t,
  */
 static int enc_add_batch(struct ns_encoder *enc, const struct ns_record *recs, size_t n)
 {
-	uint16_t start[NS_TMPL_FLOW_COUNT + 1] = { 0 }, fill[NS_TMPL_FLOW_COUNT];
+	uint16_t start[NS_TMPL_COUNT + 1] = { 0 }, fill[NS_TMPL_COUNT];
 	uint8_t tix[NS_BATCH];
 	uint16_t idx[NS_BATCH];
 	unsigned int k, first = 0;
@@ -325,17 +325,17 @@ static int enc_add_batch(struct ns_encoder *enc, const struct ns_record *recs, s
 		tix[i] = ns_tmpl_id_for(&recs[i]) - NS_TMPL_FIRST;
 		start[tix[i] + 1]++;
 	}
-	for (k = 0; k < NS_TMPL_FLOW_COUNT; k++) {
+	for (k = 0; k < NS_TMPL_COUNT; k++) {
 		start[k + 1] += start[k];
 		fill[k] = start[k];
 	}
 	for (i = 0; i < n; i++)
 		idx[fill[tix[i]]++] = i;
 	if (enc->msg.set_off && enc->msg.set_id >= NS_TMPL_FIRST &&
-	    enc->msg.set_id < NS_TMPL_FIRST + NS_TMPL_FLOW_COUNT)
+	    enc->msg.set_id < NS_TMPL_FIRST + NS_TMPL_COUNT && ns_tmpl_is_flow(enc->msg.set_id))
 		first = enc->msg.set_id - NS_TMPL_FIRST;
-	for (k = 0; k < NS_TMPL_FLOW_COUNT; k++) {
-		unsigned int t = (first + k) % NS_TMPL_FLOW_COUNT;
+	for (k = 0; k < NS_TMPL_COUNT; k++) {
+		unsigned int t = (first + k) % NS_TMPL_COUNT;
 
 		if (start[t] == start[t + 1])
 			continue;

@@ -46,7 +46,7 @@ struct ns_encoder {
 	uint64_t now_ms;
 	uint32_t seq;	    /* IPFIX: data records sent; v9: messages; v5: flows */
 	int templates_sent; /* on this session */
-	uint32_t announced; /* templates sent since the last refresh, bit per id - 256 */
+	uint64_t announced; /* templates sent since the last refresh, bit per id - 256 */
 	int refresh_due;
 	uint32_t msgs_since_refresh;
 	uint64_t last_refresh_ms;

@@ -27,11 +27,54 @@ enum ns_tmpl_id {
 	NS_TMPL_OPT_SAMPLER = 265,
 	NS_TMPL_OPT_RELIABILITY = 266,
 	NS_TMPL_OPT_IFACE = 267,
+	/* aggregated records: NS_TMPL_AGG + 2 * mode + (IPv6 ? 1 : 0) */
+	NS_TMPL_AGG = 268,
 };
 
+/*
+ * NetStream's aggregation modes (NETSTREAM.md): what an aggregated record is keyed by. Every
+ * mode also keys on the direction (flowDirection 61), so that traffic is never summed across
+ * ingress and egress.
+ */
+enum ns_agg_mode {
+	NS_AGG_AS,		       /* source and destination AS, ingress and egress ifIndex */
+	NS_AGG_AS_TOS,		       /* as + ToS */
+	NS_AGG_PROTOCOL_PORT,	       /* protocol, source and destination port */
+	NS_AGG_PROTOCOL_PORT_TOS,      /* + ToS, ingress and egress ifIndex */
+	NS_AGG_SOURCE_PREFIX,	       /* source AS, mask length, prefix, ingress ifIndex */
+	NS_AGG_SOURCE_PREFIX_TOS,      /* + ToS */
+	NS_AGG_DESTINATION_PREFIX,     /* destination AS, mask length, prefix, egress ifIndex */
+	NS_AGG_DESTINATION_PREFIX_TOS, /* + ToS */
+	NS_AGG_PREFIX,		       /* both of the two above */
+	NS_AGG_PREFIX_TOS,	       /* + ToS */
+	NS_AGG_MPLS_LABEL,	       /* top label stack entry, ingress ifIndex (MPLS traffic) */
+	NS_AGG_VLAN_ID,		       /* outer VLAN id, ingress ifIndex (tagged traffic) */
+	NS_AGG_INDEX_TOS,	       /* ingress and egress ifIndex, ToS */
+	NS_AGG_SOURCE_INDEX_TOS,       /* ingress ifIndex, ToS */
+	NS_AGG_BGP_NEXTHOP_TOS,	       /* BGP next hop, ToS, egress ifIndex */
+	NS_AGG_VNI_SIP_DIP,	       /* VXLAN VNI, source and destination address */
+	NS_AGG_MODES,
+};
+
+/* The mode's name as NetStream and our settings spell it ("protocol-port"), or NULL. */
+const char *ns_agg_mode_name(unsigned int mode);
+/* The mode named name, or -EINVAL. */
+int ns_agg_mode_parse(const char *name);
+
 #define NS_TMPL_FIRST	   NS_TMPL_IPV4
-#define NS_TMPL_COUNT	   12
-#define NS_TMPL_FLOW_COUNT 9
+#define NS_TMPL_COUNT	   (NS_TMPL_AGG - NS_TMPL_FIRST + 2 * NS_AGG_MODES)
+#define NS_TMPL_FLOW_COUNT 9 /* original flow templates, before the options templates */
+
+static inline uint16_t ns_tmpl_agg_id(unsigned int mode, int ipv6)
+{
+	return (uint16_t)(NS_TMPL_AGG + 2 * mode + (ipv6 ? 1 : 0));
+}
+
+/* Does template id describe flow records (original or aggregated), not options? */
+static inline int ns_tmpl_is_flow(uint16_t id)
+{
+	return id < NS_TMPL_FIRST + NS_TMPL_FLOW_COUNT || id >= NS_TMPL_AGG;
+}
 
 struct ns_tmpl_field {
 	const struct ns_ie *ie; /* the element sent (the v9 equivalent in a v9 template) */
@@ -60,9 +103,12 @@ static inline const struct ns_tmpl *ns_tmpl_get(const struct ns_tmpl_set *ts, ui
 	return &ts->t[id - NS_TMPL_FIRST];
 }
 
-/* The flow template a record is exported with, from ip_version, mpls_count and srh_present */
+/* The flow template a record is exported with: its own tmpl_id (aggregated records), else
+ * from ip_version, mpls_count and srh_present */
 static inline uint16_t ns_tmpl_id_for(const struct ns_record *r)
 {
+	if (r->tmpl_id)
+		return r->tmpl_id;
 	if (r->ip_version != 4 && r->ip_version != 6)
 		return NS_TMPL_MPLS;
 	return NS_TMPL_IPV4 + (r->ip_version == 6) + (r->mpls_count ? 2 : 0) +

@@ -33,12 +33,17 @@ static const struct ns_ie ns_ie_rows[] = {
 	{ ROW(7, "sourceTransportPort", UNSIGNED, 2), V9(7, 2), REC(U16, src_port, 0),
 	  .when = NS_WHEN_PORTS },
 	{ ROW(8, "sourceIPv4Address", IPV4, 4), V9(8, 4), REC(IPV4, src_addr, 0) },
+	{ ROW(9, "sourceIPv4PrefixLength", UNSIGNED, 1), V9(9, 1), REC(U8, src_mask, 0) },
 	{ ROW(10, "ingressInterface", UNSIGNED, 4), V9(10, 4), REC(U32, ingress_ifindex, 0),
 	  OPT(U32, ifindex, 0), .v9_scope = 2 },
 	{ ROW(11, "destinationTransportPort", UNSIGNED, 2), V9(11, 2), REC(U16, dst_port, 0),
 	  .when = NS_WHEN_PORTS },
 	{ ROW(12, "destinationIPv4Address", IPV4, 4), V9(12, 4), REC(IPV4, dst_addr, 0) },
+	{ ROW(13, "destinationIPv4PrefixLength", UNSIGNED, 1), V9(13, 1), REC(U8, dst_mask, 0) },
 	{ ROW(14, "egressInterface", UNSIGNED, 4), V9(14, 4), REC(U32, egress_ifindex, 0) },
+	{ ROW(16, "bgpSourceAsNumber", UNSIGNED, 4), V9(16, 4), REC(U32, src_as, 0) },
+	{ ROW(17, "bgpDestinationAsNumber", UNSIGNED, 4), V9(17, 4), REC(U32, dst_as, 0) },
+	{ ROW(18, "bgpNextHopIPv4Address", IPV4, 4), V9(18, 4), REC(IPV4, bgp_nexthop, 0) },
 	/* v9 LAST_SWITCHED / FIRST_SWITCHED: sysUptime ms of the last / first packet */
 	{ ROW(21, "flowEndSysUpTime", UNSIGNED, 4), V9(21, 4), REC(UPTIME, end_ms, 0) },
 	{ ROW(22, "flowStartSysUpTime", UNSIGNED, 4), V9(22, 4), REC(UPTIME, start_ms, 0) },
@@ -47,6 +52,8 @@ static const struct ns_ie ns_ie_rows[] = {
 	{ ROW(26, "maximumIpTotalLength", UNSIGNED, 2), V9(26, 2), REC(U16, max_len, 0) },
 	{ ROW(27, "sourceIPv6Address", IPV6, 16), V9(27, 16), REC(BYTES, src_addr, 0) },
 	{ ROW(28, "destinationIPv6Address", IPV6, 16), V9(28, 16), REC(BYTES, dst_addr, 0) },
+	{ ROW(29, "sourceIPv6PrefixLength", UNSIGNED, 1), V9(29, 1), REC(U8, src_mask, 0) },
+	{ ROW(30, "destinationIPv6PrefixLength", UNSIGNED, 1), V9(30, 1), REC(U8, dst_mask, 0) },
 	{ ROW(32, "icmpTypeCodeIPv4", UNSIGNED, 2), V9(32, 2), REC(ICMP, dst_port, IPPROTO_ICMP_),
 	  .when = NS_WHEN_ICMP },
 	/* v9 FLOW_SAMPLER_ID: one byte in RFC 3954, two here because selector ids are 16-bit */
@@ -62,6 +69,7 @@ static const struct ns_ie ns_ie_rows[] = {
 	  .when = NS_WHEN_NONZERO },
 	{ ROW(60, "ipVersion", UNSIGNED, 1), V9(60, 1), REC(U8, ip_version, 0) },
 	{ ROW(61, "flowDirection", UNSIGNED, 1), V9(61, 1), REC(U8, direction, 0) },
+	{ ROW(63, "bgpNextHopIPv6Address", IPV6, 16), V9(63, 16), REC(BYTES, bgp_nexthop, 0) },
 	/* v9 MPLS_LABEL_1..3: label 20 bits, exp 3, bottom-of-stack 1 */
 	{ ROW(70, "mplsTopLabelStackSection", MPLS, 3), V9(70, 3), REC(MPLS, mpls_lse, 0),
 	  .when = NS_WHEN_MPLS },
@@ -100,6 +108,7 @@ static const struct ns_ie ns_ie_rows[] = {
 	{ ROW(305, "samplingPacketInterval", UNSIGNED, 4), OPT(U32, packet_interval, 0) },
 	{ ROW(306, "samplingPacketSpace", UNSIGNED, 4), OPT(U32, packet_space, 0) },
 	{ ROW(307, "samplingTimeInterval", UNSIGNED, 4), OPT(U32, time_interval_us, 0) },
+	{ ROW(351, "layer2SegmentId", UNSIGNED, 8), V9(351, 8), REC(U64, vni, 0) },
 	/* RFC 9487 SRv6 Segment Routing Header elements */
 	{ ROW(492, "srhFlagsIPv6", UNSIGNED, 1), V9(492, 1), REC(U8, srh_flags, 0),
 	  .when = NS_WHEN_SRH },

@@ -57,6 +57,15 @@ struct ns_record {
 	uint8_t srh_segments[NS_REC_SRH_SEGMENTS_MAX][16];
 	uint32_t sampling_interval; /* 1 when unsampled; N of 1-in-N; 0 for time-based */
 	uint16_t selector_id;	    /* selectorId (302) of the sampler that took the packets */
+
+	/* routing information, and aggregated records */
+	uint16_t tmpl_id;	 /* 0: the flow template of its kind (ns_tmpl_id_for); else this */
+	uint8_t src_mask;	 /* sourceIPv4/IPv6PrefixLength (9/29) */
+	uint8_t dst_mask;	 /* destinationIPv4/IPv6PrefixLength (13/30) */
+	uint32_t src_as;	 /* bgpSourceAsNumber (16) */
+	uint32_t dst_as;	 /* bgpDestinationAsNumber (17) */
+	uint8_t bgp_nexthop[16]; /* bgpNextHopIPv4/IPv6Address (18/63), IPv4 v4-mapped */
+	uint64_t vni;		 /* layer2SegmentId (351): VXLAN VNI */
 };
 
 #endif /* NSFLOW_RECORD_H */

@@ -30,6 +30,75 @@ static const uint16_t body_mpls[] = { 70, 71, 72, 10, 14,  61,	58,  243, 245,
 				      56, 80, 2,  1,  152, 153, 136, 302 };
 
 /*
+ * Aggregated records: the mode's keys (v4 and v6 lists differ where an address or a mask
+ * length is a key), then what every aggregated record carries.
+ */
+struct ns_agg_def {
+	const char *name;
+	struct ns_field_list v4, v6;
+};
+
+static const uint16_t agg_as[] = { 16, 17, 10, 14 };
+static const uint16_t agg_as_tos[] = { 16, 17, 10, 14, 5 };
+static const uint16_t agg_pp[] = { 4, 7, 11 };
+static const uint16_t agg_pp_tos[] = { 4, 7, 11, 5, 10, 14 };
+static const uint16_t agg_sp4[] = { 16, 8, 9, 10 };
+static const uint16_t agg_sp6[] = { 16, 27, 29, 10 };
+static const uint16_t agg_sp4_tos[] = { 16, 8, 9, 10, 5 };
+static const uint16_t agg_sp6_tos[] = { 16, 27, 29, 10, 5 };
+static const uint16_t agg_dp4[] = { 17, 12, 13, 14 };
+static const uint16_t agg_dp6[] = { 17, 28, 30, 14 };
+static const uint16_t agg_dp4_tos[] = { 17, 12, 13, 14, 5 };
+static const uint16_t agg_dp6_tos[] = { 17, 28, 30, 14, 5 };
+static const uint16_t agg_p4[] = { 16, 17, 8, 9, 12, 13, 10, 14 };
+static const uint16_t agg_p6[] = { 16, 17, 27, 29, 28, 30, 10, 14 };
+static const uint16_t agg_p4_tos[] = { 16, 17, 8, 9, 12, 13, 10, 14, 5 };
+static const uint16_t agg_p6_tos[] = { 16, 17, 27, 29, 28, 30, 10, 14, 5 };
+static const uint16_t agg_mpls[] = { 70, 10 };
+static const uint16_t agg_vlan[] = { 58, 10 };
+static const uint16_t agg_index_tos[] = { 10, 14, 5 };
+static const uint16_t agg_src_index_tos[] = { 10, 5 };
+static const uint16_t agg_nh4_tos[] = { 18, 5, 14 };
+static const uint16_t agg_nh6_tos[] = { 63, 5, 14 };
+static const uint16_t agg_vni4[] = { 351, 8, 12 };
+static const uint16_t agg_vni6[] = { 351, 27, 28 };
+static const uint16_t agg_tail[] = { 61, 2, 1, 152, 153, 136 };
+
+#define SAME(a) LIST(a), LIST(a)
+static const struct ns_agg_def agg_defs[NS_AGG_MODES] = {
+	[NS_AGG_AS] = { "as", SAME(agg_as) },
+	[NS_AGG_AS_TOS] = { "as-tos", SAME(agg_as_tos) },
+	[NS_AGG_PROTOCOL_PORT] = { "protocol-port", SAME(agg_pp) },
+	[NS_AGG_PROTOCOL_PORT_TOS] = { "protocol-port-tos", SAME(agg_pp_tos) },
+	[NS_AGG_SOURCE_PREFIX] = { "source-prefix", LIST(agg_sp4), LIST(agg_sp6) },
+	[NS_AGG_SOURCE_PREFIX_TOS] = { "source-prefix-tos", LIST(agg_sp4_tos), LIST(agg_sp6_tos) },
+	[NS_AGG_DESTINATION_PREFIX] = { "destination-prefix", LIST(agg_dp4), LIST(agg_dp6) },
+	[NS_AGG_DESTINATION_PREFIX_TOS] = { "destination-prefix-tos", LIST(agg_dp4_tos),
+					    LIST(agg_dp6_tos) },
+	[NS_AGG_PREFIX] = { "prefix", LIST(agg_p4), LIST(agg_p6) },
+	[NS_AGG_PREFIX_TOS] = { "prefix-tos", LIST(agg_p4_tos), LIST(agg_p6_tos) },
+	[NS_AGG_MPLS_LABEL] = { "mpls-label", SAME(agg_mpls) },
+	[NS_AGG_VLAN_ID] = { "vlan-id", SAME(agg_vlan) },
+	[NS_AGG_INDEX_TOS] = { "index-tos", SAME(agg_index_tos) },
+	[NS_AGG_SOURCE_INDEX_TOS] = { "source-index-tos", SAME(agg_src_index_tos) },
+	[NS_AGG_BGP_NEXTHOP_TOS] = { "bgp-nexthop-tos", LIST(agg_nh4_tos), LIST(agg_nh6_tos) },
+	[NS_AGG_VNI_SIP_DIP] = { "vni-sip-dip", LIST(agg_vni4), LIST(agg_vni6) },
+};
+
+const char *ns_agg_mode_name(unsigned int mode)
+{
+	return mode < NS_AGG_MODES ? agg_defs[mode].name : NULL;
+}
+
+int ns_agg_mode_parse(const char *name)
+{
+	for (unsigned int m = 0; m < NS_AGG_MODES; m++)
+		if (!strcmp(name, agg_defs[m].name))
+			return (int)m;
+	return -EINVAL;
+}
+
+/*
  * Options templates, scope first. IPFIX: sampler by selectorId (RFC 5476 6.5.1 style),
  * reliability statistics (RFC 7011 4.3) per observation domain, interface names by
  * ingressInterface. v9 (RFC 3954 6.1) scopes by System or Interface and describes samplers
@@ -152,6 +221,18 @@ int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto)
 	for (i = 0; i < NS_TMPL_FLOW_COUNT; i++) {
 		ts->t[i].id = NS_TMPL_FIRST + i;
 		err = tmpl_build_flow(&ts->t[i], proto, ts->t[i].id);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < 2 * NS_AGG_MODES; i++) {
+		const struct ns_agg_def *d = &agg_defs[i / 2];
+		const struct ns_field_list *keys = i % 2 ? &d->v6 : &d->v4;
+		struct ns_tmpl *t = &ts->t[NS_TMPL_AGG - NS_TMPL_FIRST + i];
+
+		t->id = (uint16_t)(NS_TMPL_AGG + i);
+		err = tmpl_add_list(t, proto, keys->ids, keys->n, 0, 0);
+		if (!err)
+			err = tmpl_add_list(t, proto, agg_tail, N(agg_tail), 0, 0);
 		if (err)
 			return err;
 	}

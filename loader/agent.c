@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
+#include "agent_agg.h"
 #include "collector_watch.h"
 #include "log.h"
 
@@ -32,7 +33,7 @@ static int64_t boot_to_wall(void)
 	       (int64_t)agent_clock_ns();
 }
 
-static uint64_t wall_ms(const struct agent *a)
+uint64_t agent_wall_ms(const struct agent *a)
 {
 	return (uint64_t)((int64_t)a->now_ns + a->boot_to_wall_ns) / NS_PER_MS;
 }
@@ -44,7 +45,7 @@ static uint64_t wall_ms(const struct agent *a)
  */
 static void agent_send(struct agent *a)
 {
-	uint64_t now = wall_ms(a);
+	uint64_t now = agent_wall_ms(a);
 	struct pcache *pc = &a->pc;
 
 	if (!pc->h->outbox_n)
@@ -100,8 +101,11 @@ static void record_sampler(const struct agent *a, struct ns_record *r, uint32_t 
 static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 {
 	struct agent *a = arg;
-	struct ns_record *r = pcache_outbox_add(&a->pc);
+	struct ns_record *r;
 
+	if (a->cfg->no_original)
+		return; /* --no-original: the period ends, only its aggregates are exported */
+	r = pcache_outbox_add(&a->pc);
 	/* cannot happen: a transaction starts only with room for what it may export */
 	if (!r) {
 		pr_warn("outbox full: a record of flow period lost");
@@ -189,7 +193,7 @@ int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *er
 			return ret;
 		a->n_sinks++;
 	}
-	return 0;
+	return agent_aggs_open(a, err, errlen);
 }
 
 /* Units of 64 bytes the nsflow_cache array needs for the configured cache. */
@@ -252,8 +256,12 @@ static void handle_event(void *arg, const void *data, uint32_t len, uint64_t nex
 	struct agent *a = arg;
 
 	pcache_begin(&a->pc, PCACHE_TXN_EVENT, next_pos);
-	if (len >= sizeof(struct nsflow_event))
-		flow_cache_add_event(a->cache, data, a->now_ns);
+	if (len >= sizeof(struct nsflow_event)) {
+		const struct nsflow_event *ev = data;
+
+		flow_cache_add_event(a->cache, ev, a->now_ns);
+		agent_aggs_feed_one(a, &ev->key, &ev->val);
+	}
 	pcache_commit(&a->pc);
 	a->events++;
 }
@@ -362,7 +370,7 @@ int agent_write_config(struct agent *a)
 
 /* Drains a retired table (or, replaying, the current one) into the cache, batch by batch, each
  * entry merged in a transaction of its own. */
-static long drain(struct agent *a, int map_fd)
+static long drain(struct agent *a, int map_fd, bool aggregate)
 {
 	struct pcache *pc = &a->pc;
 	long total = 0, n;
@@ -372,6 +380,11 @@ static long drain(struct agent *a, int map_fd)
 		n = pcache_take_batch(pc, map_fd);
 		if (n < 0)
 			return n;
+		if (aggregate && pc->jb->out_batch != EPOCH_BATCH_NONE)
+			agent_aggs_feed(a, pc->jkeys, pc->jvals,
+					pc->jb->attr.batch.count < PCACHE_BATCH
+						? pc->jb->attr.batch.count
+						: PCACHE_BATCH);
 		pcache_apply_batch(pc, a->cache, a->now_ns);
 		total += n;
 	} while (!pc->jb->done);
@@ -418,7 +431,7 @@ int agent_poll(struct agent *a, uint64_t now_ns)
 			return map_fd;
 		}
 	}
-	n = drain(a, map_fd);
+	n = drain(a, map_fd, true);
 	if (n < 0) {
 		pr_warn("drain: %s", strerror((int)-n));
 		return (int)n;
@@ -428,9 +441,10 @@ int agent_poll(struct agent *a, uint64_t now_ns)
 	flow_cache_expire(a->cache, now_ns, export_flow, a);
 	agent_read_counters(a);
 	agent_send(a);
+	agent_aggs_expire(a);
 	for (size_t i = 0; i < a->n_sinks; i++)
-		ns_sink_tick(a->sinks[i], wall_ms(a));
-	collectors_watch(a, wall_ms(a));
+		ns_sink_tick(a->sinks[i], agent_wall_ms(a));
+	collectors_watch(a, agent_wall_ms(a));
 	a->polls++;
 	a->last_poll_ns = agent_clock_ns() - t0;
 	return 0;
@@ -445,7 +459,8 @@ void agent_recover(struct agent *a, uint64_t now_ns)
 	/* the batch it was merging, the records it was sending, the table it was draining */
 	merged = pcache_apply_batch(&a->pc, a->cache, now_ns);
 	agent_send(a);
-	n = drain(a, epoch_retired_fd(&a->ep));
+	/* the aggregation caches start empty: a half-merged period is not theirs to finish */
+	n = drain(a, epoch_retired_fd(&a->ep), false);
 	if (n > 0)
 		a->drained_flows += n;
 	agent_consume_events(a);
@@ -461,8 +476,9 @@ void agent_flush_all(struct agent *a, uint8_t reason)
 {
 	flow_cache_flush(a->cache, reason, export_flow, a);
 	agent_send(a);
+	agent_aggs_flush(a, reason);
 	for (size_t i = 0; i < a->n_sinks; i++)
-		ns_sink_flush(a->sinks[i], wall_ms(a));
+		ns_sink_flush(a->sinks[i], agent_wall_ms(a));
 }
 
 /* The kernel's own accounting of a map's memory (fdinfo memlock). */
@@ -515,7 +531,8 @@ void agent_memory(struct agent *a, struct agent_memory *m)
 
 void agent_close(struct agent *a)
 {
-	collectors_finish(a, wall_ms(a));
+	collectors_finish(a, agent_wall_ms(a));
+	agent_aggs_close(a);
 	for (size_t i = 0; i < a->n_sinks; i++)
 		ns_sink_close(a->sinks[i]);
 	free(a->sinks);

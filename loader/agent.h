@@ -29,6 +29,7 @@ struct agent_memory {
 };
 
 struct agent;
+struct agg_cache;
 
 /* What a collector's commit hook needs to find its outbox progress. */
 struct agent_sink_ref {
@@ -62,7 +63,13 @@ struct agent {
 	uint64_t now_ns;	 /* kernel time of the poll in progress */
 	bool replay;		 /* time from the capture; the map is drained in place */
 	uint64_t polls, drained_flows, events, outbox_full;
-	uint64_t last_poll_ns;		/* how long the last poll took */
+	uint64_t last_poll_ns; /* how long the last poll took */
+	/* aggregation caches (agent_agg.h) and the records they exported this poll */
+	struct agg_cache *aggs[CONFIG_MAX_AGGS];
+	size_t n_aggs;
+	struct ns_record *agg_out;
+	size_t agg_out_n, agg_out_cap;
+	uint64_t agg_records, agg_lost; /* sent to the collectors; lost for want of memory */
 	struct nsflow_counters dp;	/* datapath counters, summed over CPUs */
 	struct nsflow_counters dp_base; /* subtracted by `reset stats` */
 };
@@ -92,6 +99,8 @@ void agent_read_counters(struct agent *a);
 /* Memory in use now. */
 void agent_memory(struct agent *a, struct agent_memory *m);
 void agent_close(struct agent *a);
+/* Unix time (ms) of the poll in progress: what records and collectors are stamped with. */
+uint64_t agent_wall_ms(const struct agent *a);
 /* Kernel time (CLOCK_MONOTONIC ns), what the datapath stamps packets with. */
 uint64_t agent_clock_ns(void);
 

@@ -40,6 +40,13 @@ const struct setting config_settings[] = {
 	{ "source-address", "source-address", OPT_SOURCE, true, "ADDR or ADDR:PORT" },
 	{ "metrics", "metrics", OPT_METRICS, true, "HOST:PORT" },
 	{ "control-socket", "control-socket", OPT_CONTROL_SOCKET, true, "a unix socket path" },
+	{ "aggregate", "aggregation", OPT_AGGREGATE, true, "MODE[:v4|v6]" },
+	{ "aggregate-active-timeout", "aggregate-active-timeout", OPT_AGG_ACTIVE, true, "seconds" },
+	{ "aggregate-inactive-timeout", "aggregate-inactive-timeout", OPT_AGG_INACTIVE, true,
+	  "seconds" },
+	{ "aggregate-cache-entries", "aggregate-cache-entries", OPT_AGG_CACHE, true,
+	  "a number of flows" },
+	{ "no-original", "no-original", OPT_NO_ORIGINAL, false, NULL },
 	{ "verbose", "verbose", OPT_VERBOSE, false, NULL },
 	{ "help", NULL, OPT_HELP, false, NULL },
 };
@@ -63,6 +70,9 @@ static const struct range ranges[] = {
 	{ OPT_TPL_PACKETS, 1, 65535, "packets", CFG_OFF(template_refresh_packets) },
 	{ OPT_TPL_SECONDS, 1, 86400, "seconds", CFG_OFF(template_refresh_s) },
 	{ OPT_MTU, 576, 65535, "bytes", CFG_OFF(mtu) },
+	{ OPT_AGG_ACTIVE, 1, 3600, "seconds", CFG_OFF(agg_active_s) },
+	{ OPT_AGG_INACTIVE, 5, 600, "seconds", CFG_OFF(agg_inactive_s) },
+	{ OPT_AGG_CACHE, 1024, 16777216, "entries", CFG_OFF(agg_cache_entries) },
 };
 
 static const struct choice xdp_modes[] = { { "auto", CONFIG_XDP_AUTO },
@@ -399,6 +409,15 @@ int config_add_collector(struct nsflow_config *c, const char *url, const char *w
 	return 0;
 }
 
+int config_parse_range(int id, const char *v, const char *where, uint32_t *out, char *err,
+		       size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (ranges[i].id == id)
+			return parse_u32(v, &ranges[i], where, out, err, errlen);
+	return config_errf(err, errlen, "%s: not a number setting", where);
+}
+
 /* Applies one scalar setting (everything but the lists) from a flag or a YAML value. */
 int config_apply_value(struct nsflow_config *c, int id, const char *v, const char *where,
 		       bool from_file, char *err, size_t errlen)
@@ -428,6 +447,11 @@ int config_apply_value(struct nsflow_config *c, int id, const char *v, const cha
 	case OPT_COUNTER_BITS:
 		ret = config_parse_choice(v, counter_widths, where, &u, err, errlen);
 		c->counter_bits = ret ? c->counter_bits : (uint8_t)u;
+		return ret;
+	case OPT_NO_ORIGINAL:
+		u = 1;
+		ret = from_file ? config_parse_choice(v, booleans, where, &u, err, errlen) : 0;
+		c->no_original = ret ? c->no_original : u;
 		return ret;
 	case OPT_NO_EGRESS:
 		u = 1;
@@ -511,7 +535,7 @@ static int bad_option(char **argv, int opt, char *err, size_t errlen)
 }
 
 static int apply_flag(struct nsflow_config *c, int opt, const char *v, bool *ifaces_from_flags,
-		      bool *collectors_from_flags, char *err, size_t errlen)
+		      bool *collectors_from_flags, bool *aggs_from_flags, char *err, size_t errlen)
 {
 	struct config_iface *ifc;
 	char where[64];
@@ -535,6 +559,12 @@ static int apply_flag(struct nsflow_config *c, int opt, const char *v, bool *ifa
 			*collectors_from_flags = true;
 		}
 		return config_add_collector(c, v, where, err, errlen);
+	case OPT_AGGREGATE:
+		if (!*aggs_from_flags) {
+			c->n_aggs = 0; /* the command line's list replaces the file's */
+			*aggs_from_flags = true;
+		}
+		return config_add_agg(c, v, &(struct config_agg){ 0 }, where, err, errlen);
 	}
 	return config_apply_value(c, opt, v ? v : "", where, false, err, errlen);
 }
@@ -542,7 +572,7 @@ static int apply_flag(struct nsflow_config *c, int opt, const char *v, bool *ifa
 int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err, size_t errlen)
 {
 	struct option longopts[N_SETTINGS + 1] = { 0 };
-	bool ifaces_from_flags = false, collectors_from_flags = false;
+	bool ifaces_from_flags = false, collectors_from_flags = false, aggs_from_flags = false;
 	const char *config_path = NULL;
 	size_t i, kept;
 	int opt, ret;
@@ -586,8 +616,8 @@ int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err,
 	}
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":hi:c:v", longopts, NULL)) != -1) {
-		ret = apply_flag(c, opt, optarg, &ifaces_from_flags, &collectors_from_flags, err,
-				 errlen);
+		ret = apply_flag(c, opt, optarg, &ifaces_from_flags, &collectors_from_flags,
+				 &aggs_from_flags, err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -616,6 +646,9 @@ void config_init(struct nsflow_config *c)
 		.template_refresh_packets = 20,
 		.template_refresh_s = 600,
 		.mtu = 1400,
+		.agg_active_s = 1800,
+		.agg_inactive_s = 30,
+		.agg_cache_entries = 65536,
 	};
 	c->source.ss_family = AF_UNSPEC;
 }
@@ -668,7 +701,7 @@ int config_validate(struct nsflow_config *c, char *err, size_t errlen)
 		return config_errf(err, errlen, "%sinterface '%s': %s", where, ifc->name,
 				   strerror(errno));
 	}
-	return 0;
+	return config_validate_aggs(c, err, errlen);
 }
 
 void config_iface_cfg(const struct nsflow_config *c, const struct config_iface *ifc,
@@ -722,6 +755,24 @@ void config_usage(FILE *f)
 	      "      --counter-bits 32|64  width of exported counters: a flow whose byte\n"
 	      "                            count would overflow it is exported first\n"
 	      "                            (default 64)\n"
+	      "\n"
+	      "Aggregated flows (NetStream's aggregation; v9 and IPFIX collectors only):\n"
+	      "      --aggregate MODE[:v4|v6]\n"
+	      "                            also sum flows by MODE's keys in a cache of its\n"
+	      "                            own, for IPv4 and IPv6 (or the family given);\n"
+	      "                            repeat for more. MODE: as, as-tos, protocol-port,\n"
+	      "                            protocol-port-tos, source-prefix(-tos),\n"
+	      "                            destination-prefix(-tos), prefix(-tos),\n"
+	      "                            mpls-label, vlan-id, index-tos, source-index-tos,\n"
+	      "                            bgp-nexthop-tos, vni-sip-dip\n"
+	      "      --aggregate-active-timeout SEC\n"
+	      "                            (1..3600, default 1800)\n"
+	      "      --aggregate-inactive-timeout SEC\n"
+	      "                            (5..600, default 30)\n"
+	      "      --aggregate-cache-entries N\n"
+	      "                            aggregated flows per cache; when full, the oldest\n"
+	      "                            is exported (1024..16777216, default 65536)\n"
+	      "      --no-original         export only the aggregated records\n"
 	      "\n"
 	      "Metering:\n"
 	      "      --sample MODE         none (default: every packet); fixed:N (1 in every\n"
@@ -777,10 +828,16 @@ void config_usage(FILE *f)
 	      "  collectors: [ipfix://192.0.2.10:4739]\n"
 	      "  active-timeout: 600\n"
 	      "  inactive-timeout: 15\n"
+	      "  aggregation:\n"
+	      "    - protocol-port\n"
+	      "    - mode: destination-prefix\n"
+	      "      family: v4\n"
+	      "      inactive-timeout: 60\n"
 	      "\n"
 	      "Examples:\n"
 	      "  nsflow run -i eth0 -c ipfix://192.0.2.10:4739\n"
 	      "  nsflow run -i eth0 -i eth1 --sample fixed:1000 --inactive-timeout 15\n"
+	      "  nsflow run -i eth0 -c v9://192.0.2.10:2055 --aggregate protocol-port:v4\n"
 	      "  nsflow run --config /etc/nsflow.yaml -v\n",
 	      f);
 }

@@ -53,6 +53,18 @@ struct config_iface {
 	const char *hook;   /* set by the agent: where ingress is metered ("xdp-native" ...) */
 };
 
+/* One aggregation cache: a NetStream aggregation mode for one address family. */
+struct config_agg {
+	uint8_t mode;		/* enum ns_agg_mode */
+	uint8_t ipv6;		/* the IPv6 cache (and not the IPv4 one) of the mode */
+	unsigned int line;	/* line of the config file; 0 when from a flag */
+	uint32_t active_s;	/* 0: --aggregate-active-timeout */
+	uint32_t inactive_s;	/* 0: --aggregate-inactive-timeout */
+	uint32_t cache_entries; /* 0: --aggregate-cache-entries */
+};
+
+#define CONFIG_MAX_AGGS 32 /* every mode, for both families */
+
 struct nsflow_config {
 	struct config_iface *ifaces;
 	size_t n_ifaces;
@@ -82,6 +94,14 @@ struct nsflow_config {
 	uint32_t mtu;			   /* 576..65535, default 1400: largest export packet */
 	char source_address[64];	   /* as given, "" when unset */
 	struct sockaddr_storage source;	   /* parsed; ss_family AF_UNSPEC when unset */
+
+	/* aggregated flows (NetStream's aggregation caches), beside the original ones or not */
+	struct config_agg aggs[CONFIG_MAX_AGGS];
+	size_t n_aggs;
+	uint32_t agg_active_s;	    /* 1..3600, default 1800 */
+	uint32_t agg_inactive_s;    /* 5..600, default 30 */
+	uint32_t agg_cache_entries; /* 1024..16777216, default 65536 */
+	bool no_original;	    /* export aggregated records only */
 
 	char metrics_address[256]; /* HOST:PORT of the Prometheus endpoint, "" for none */
 	/* show/reset talk to the agent here; "" until config_validate() derives it from pin_dir */
@@ -119,5 +139,9 @@ void config_iface_cfg(const struct nsflow_config *c, const struct config_iface *
 void config_free(struct nsflow_config *c);
 
 void config_usage(FILE *f);
+
+/* What aggregation needs of the rest of the settings: config_validate() calls it, and replay
+ * (which meters no interface) on its own. Fills in the per-cache defaults. */
+int config_validate_aggs(struct nsflow_config *c, char *err, size_t errlen);
 
 #endif /* NSFLOW_CONFIG_H */

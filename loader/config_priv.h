@@ -33,6 +33,11 @@ enum opt_id {
 	OPT_SOURCE,
 	OPT_METRICS,
 	OPT_CONTROL_SOCKET,
+	OPT_AGGREGATE,
+	OPT_AGG_ACTIVE,
+	OPT_AGG_INACTIVE,
+	OPT_AGG_CACHE,
+	OPT_NO_ORIGINAL,
 	OPT_MAX,
 };
 
@@ -68,6 +73,16 @@ int config_add_iface(struct nsflow_config *c, const char *name, unsigned int lin
 int config_add_collector(struct nsflow_config *c, const char *url, const char *where, char *err,
 			 size_t errlen);
 void config_clear_collectors(struct nsflow_config *c);
+/*
+ * Aggregation caches (config_agg.c). "MODE[:v4|v6]" adds the mode's cache for each family it
+ * names (both without one), with the settings of tmpl (mode and ipv6 ignored); a mode and
+ * family given twice is an error.
+ */
+int config_add_agg(struct nsflow_config *c, const char *v, const struct config_agg *tmpl,
+		   const char *where, char *err, size_t errlen);
+/* A number within the range of setting id (OPT_ACTIVE ...), with its message when it is not */
+int config_parse_range(int id, const char *v, const char *where, uint32_t *out, char *err,
+		       size_t errlen);
 int config_apply_value(struct nsflow_config *c, int id, const char *v, const char *where,
 		       bool from_file, char *err, size_t errlen);
 

@@ -158,6 +158,83 @@ static int yaml_list(struct yaml_ctx *y, int id, const char *key, yaml_node_t *n
 	return ret;
 }
 
+/* One 'aggregation:' item: MODE[:v4|v6], or {mode, family, active-timeout, ...} */
+static int yaml_agg(struct yaml_ctx *y, yaml_node_t *n)
+{
+	static const char *const keys[] = { "mode", "family", "active-timeout", "inactive-timeout",
+					    "cache-entries" };
+	static const int ids[] = { 0, 0, OPT_AGG_ACTIVE, OPT_AGG_INACTIVE, OPT_AGG_CACHE };
+	struct config_agg t = { .line = node_line(n) };
+	char where[PATH_MAX + 64], mode[80] = "", hint[96];
+	const char *family = "";
+	yaml_node_pair_t *pair;
+	uint32_t *dst[] = { NULL, NULL, &t.active_s, &t.inactive_s, &t.cache_entries };
+
+	snprintf(where, sizeof(where), "%s:%u: aggregation", y->path, node_line(n));
+	if (n->type == YAML_SCALAR_NODE)
+		return config_add_agg(y->c, scalar(y, n, "aggregation"), &t, where, y->err,
+				      y->errlen);
+	if (n->type != YAML_MAPPING_NODE)
+		return config_errf(y->err, y->errlen,
+				   "%s: expected a mode or 'mode: ...' settings, not a list",
+				   where);
+	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
+		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
+		const char *key = k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "";
+		const char *v;
+		size_t i;
+		int ret;
+
+		for (i = 0; i < 5 && strcmp(key, keys[i]); i++)
+			;
+		if (i == 5)
+			return config_errf(y->err, y->errlen,
+					   "%s:%u: unknown aggregation setting '%s'%s (one takes "
+					   "mode, family, active-timeout, inactive-timeout and "
+					   "cache-entries)",
+					   y->path, node_line(k), key,
+					   config_suggest(hint, sizeof(hint), key, keys, 5, ""));
+		v = scalar(y, val, key);
+		if (!v)
+			return -EINVAL;
+		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(val), key);
+		if (i == 0) {
+			snprintf(mode, sizeof(mode), "%.60s", v);
+			continue;
+		}
+		if (i == 1) {
+			if (strcmp(v, "v4") && strcmp(v, "v6") && strcmp(v, "both"))
+				return config_errf(y->err, y->errlen,
+						   "%s: '%s' is not v4, v6 or both", where, v);
+			family = strcmp(v, "both") ? v : "";
+			continue;
+		}
+		ret = config_parse_range(ids[i], v, where, dst[i], y->err, y->errlen);
+		if (ret)
+			return ret;
+	}
+	snprintf(where, sizeof(where), "%s:%u: aggregation", y->path, node_line(n));
+	if (!mode[0])
+		return config_errf(y->err, y->errlen, "%s: settings without a 'mode'", where);
+	if (*family)
+		snprintf(mode + strlen(mode), sizeof(mode) - strlen(mode), ":%s", family);
+	return config_add_agg(y->c, mode, &t, where, y->err, y->errlen);
+}
+
+static int yaml_aggs(struct yaml_ctx *y, yaml_node_t *n)
+{
+	yaml_node_item_t *it;
+	int ret = 0;
+
+	y->c->n_aggs = 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return yaml_agg(y, n);
+	for (it = n->data.sequence.items.start; !ret && it < n->data.sequence.items.top; it++)
+		ret = yaml_agg(y, yaml_document_get_node(y->doc, *it));
+	return ret;
+}
+
 static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
 {
 	const char *keys[config_n_settings], *v;
@@ -198,6 +275,8 @@ static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
 		seen[s->id] = node_line(k);
 		if (s->id == OPT_INTERFACE || s->id == OPT_COLLECTOR) {
 			ret = yaml_list(y, s->id, key, val);
+		} else if (s->id == OPT_AGGREGATE) {
+			ret = yaml_aggs(y, val);
 		} else {
 			v = scalar(y, val, key);
 			if (!v)

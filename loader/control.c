@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include "agg.h"
 #include "control.h"
 #include "exp_format.h"
 #include "log.h"
@@ -274,16 +275,10 @@ struct show_ctx {
 	size_t n;
 };
 
-static int show_flow(void *arg, const struct flow_entry *e)
+static void show_record(struct show_ctx *s, const struct ns_record *r)
 {
-	struct show_ctx *s = arg;
-	struct ns_record r;
 	char line[NS_LINE_MAX];
 
-	flow_entry_to_record(e, 0, s->a->boot_to_wall_ns, &r);
-	/* the cache's view: totals since the flow was created, not the current period */
-	r.packets = e->total_packets;
-	r.octets = e->total_octets;
 	if (s->json) {
 		static struct ns_tmpl_set ipfix;
 		static bool ready;
@@ -291,12 +286,73 @@ static int show_flow(void *arg, const struct flow_entry *e)
 		/* JSON keys come from the same IE registry as the IPFIX templates */
 		if (!ready && !ns_tmpl_set_init(&ipfix, NS_PROTO_IPFIX))
 			ready = true;
-		if (ready && ns_json_format(&ipfix, &r, line, sizeof(line)) > 0)
+		if (ready && ns_json_format(&ipfix, r, line, sizeof(line)) > 0)
 			fputs(line, s->out);
-	} else if (ns_text_format(&s->a->ctx, &r, line, sizeof(line)) > 0) {
+	} else if (ns_text_format(&s->a->ctx, r, line, sizeof(line)) > 0) {
 		fputs(line, s->out);
 	}
 	s->n++;
+}
+
+static int show_flow(void *arg, const struct flow_entry *e)
+{
+	struct ns_record r;
+
+	flow_entry_to_record(e, 0, ((struct show_ctx *)arg)->a->boot_to_wall_ns, &r);
+	/* the cache's view: totals since the flow was created, not the current period */
+	r.packets = e->total_packets;
+	r.octets = e->total_octets;
+	show_record(arg, &r);
+	return 0;
+}
+
+struct show_agg_ctx {
+	struct show_ctx *s;
+	const struct flow_filter *f;
+};
+
+static int show_agg_flow(void *arg, const struct ns_record *r)
+{
+	struct show_agg_ctx *c = arg;
+
+	if (flow_filter_match_record(c->f, r))
+		show_record(c->s, r);
+	return 0;
+}
+
+/* The aggregated flows of the caches of MODE[:v4|v6] that pass the filter */
+static int show_aggregation(struct show_ctx *s, const char *which, const struct flow_filter *f)
+{
+	char mode[64];
+	const char *fam = strchr(which, ':');
+	int m;
+	size_t total = 0, caches = 0;
+	struct show_agg_ctx c = { s, f };
+
+	snprintf(mode, sizeof(mode), "%.*s", fam ? (int)(fam - which) : (int)strlen(which), which);
+	m = ns_agg_mode_parse(mode);
+	if (m < 0 || (fam && strcmp(fam, ":v4") && strcmp(fam, ":v6"))) {
+		fprintf(s->out, "show cache: '%s' is not MODE[:v4|v6]\n", which);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < s->a->n_aggs; i++) {
+		const struct agg_opts *o = agg_cache_opts(s->a->aggs[i]);
+
+		if (o->mode != m || (fam && o->ipv6 != (fam[2] == '6')))
+			continue;
+		caches++;
+		total += agg_cache_count(s->a->aggs[i]);
+		agg_cache_foreach(s->a->aggs[i], show_agg_flow, &c);
+	}
+	if (!caches) {
+		fprintf(s->out,
+			"show cache: this agent has no %s aggregation (give --aggregate %s)\n",
+			which, which);
+		return -ENOENT;
+	}
+	if (!s->json)
+		fprintf(s->out, "%zu aggregated flow%s in the %s cache%s (of %zu)\n", s->n,
+			s->n == 1 ? "" : "s", which, caches > 1 ? "s" : "", total);
 	return 0;
 }
 
@@ -328,6 +384,7 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 {
 	struct show_ctx s = { .a = a, .out = out };
 	struct flow_filter f = { 0 };
+	const char *aggregation = NULL;
 
 	for (int i = 0; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -341,7 +398,9 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 			return -EINVAL;
 		}
 		i++;
-		if (!strcmp(o, "--src") || !strcmp(o, "--dst")) {
+		if (!strcmp(o, "--aggregation")) {
+			aggregation = v;
+		} else if (!strcmp(o, "--src") || !strcmp(o, "--dst")) {
 			bool src = o[2] == 's';
 
 			if (parse_addr_filter(v, src ? f.src_addr : f.dst_addr,
@@ -385,11 +444,13 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 			fprintf(out,
 				"show cache: unknown filter '%s' (use --src ADDR[/LEN], --dst "
 				"ADDR[/LEN], --sport N, --dport N, --proto NAME|N, --interface "
-				"IFACE, --json)\n",
+				"IFACE, --json, --aggregation MODE[:v4|v6])\n",
 				o);
 			return -EINVAL;
 		}
 	}
+	if (aggregation)
+		return show_aggregation(&s, aggregation, &f);
 	flow_cache_foreach(a->cache, &f, show_flow, &s);
 	if (!s.json)
 		fprintf(out, "%zu flow%s in the cache (of %zu)\n", s.n, s.n == 1 ? "" : "s",
@@ -417,6 +478,27 @@ static void show_memory(struct agent *a, FILE *out)
 	fprintf(out, "  %-28s %12llu\n", "agent resident (RSS)", (unsigned long long)m.rss);
 }
 
+/* One line per aggregation cache */
+static void show_agg_stats(struct agent *a, FILE *out)
+{
+	if (!a->n_aggs)
+		return;
+	fprintf(out, "\n\n%-30s %9s %10s %10s %14s %18s  %s\n", "aggregation", "flows", "created",
+		"exported", "packets", "octets", "aged");
+	for (size_t i = 0; i < a->n_aggs; i++) {
+		const struct agg_stats *st = agg_cache_stats(a->aggs[i]);
+
+		fprintf(out, "%-30s %9zu %10llu %10llu %14llu %18llu ", agg_cache_name(a->aggs[i]),
+			agg_cache_count(a->aggs[i]), (unsigned long long)st->created,
+			(unsigned long long)st->exported, (unsigned long long)st->packets,
+			(unsigned long long)st->octets);
+		for (int r = 1; r <= 5; r++)
+			fprintf(out, " %s %llu", reason_name(r),
+				(unsigned long long)st->expired[r]);
+		fputc('\n', out);
+	}
+}
+
 static void show_stats(struct agent *a, FILE *out)
 {
 	const struct flow_cache_stats *st = flow_cache_stats(a->cache);
@@ -441,6 +523,9 @@ static void show_stats(struct agent *a, FILE *out)
 	fprintf(out, "aged:");
 	for (int r = 1; r <= 5; r++)
 		fprintf(out, " %s %llu", reason_name(r), (unsigned long long)st->expired[r]);
+	if (a->cfg->no_original)
+		fprintf(out, "\n(--no-original: original flows are aged but not exported)");
+	show_agg_stats(a, out);
 	fprintf(out, "\n\ndatapath counters (all CPUs):\n");
 	for (int i = 0; i < NSFLOW_CNT_MAX; i++)
 		fprintf(out, "  %-20s %llu\n", nsflow_counter_names[i],

@@ -511,6 +511,30 @@ bool flow_cache_filter_match(const struct flow_filter *f, const struct flow_entr
 	return true;
 }
 
+bool flow_filter_match_record(const struct flow_filter *f, const struct ns_record *r)
+{
+	if (!f)
+		return true;
+	if ((f->fields & FLOW_FILTER_SRC_ADDR) &&
+	    !prefix_match(r->src_addr, f->src_addr, f->src_prefix_len))
+		return false;
+	if ((f->fields & FLOW_FILTER_DST_ADDR) &&
+	    !prefix_match(r->dst_addr, f->dst_addr, f->dst_prefix_len))
+		return false;
+	if ((f->fields & FLOW_FILTER_SRC_PORT) && r->src_port != f->src_port)
+		return false;
+	if ((f->fields & FLOW_FILTER_DST_PORT) && r->dst_port != f->dst_port)
+		return false;
+	if ((f->fields & FLOW_FILTER_PROTOCOL) && r->protocol != f->protocol)
+		return false;
+	if ((f->fields & FLOW_FILTER_IFINDEX) && r->ingress_ifindex != f->ifindex &&
+	    r->egress_ifindex != f->ifindex)
+		return false;
+	if ((f->fields & FLOW_FILTER_DIRECTION) && r->direction != f->direction)
+		return false;
+	return true;
+}
+
 size_t flow_cache_foreach(const struct flow_cache *c, const struct flow_filter *f, flow_visit_fn fn,
 			  void *arg)
 {

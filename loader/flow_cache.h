@@ -121,6 +121,9 @@ struct flow_filter {
 	uint64_t until_ns;
 };
 
+/* The same filter over an exported record (aggregated ones: --interface is either ifIndex) */
+bool flow_filter_match_record(const struct flow_filter *f, const struct ns_record *r);
+
 /* Nonzero stops the walk. */
 typedef int (*flow_visit_fn)(void *arg, const struct flow_entry *e);
 

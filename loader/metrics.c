@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/socket.h>
+#include "agg.h"
 #include "metrics.h"
 
 int metrics_listen(const char *hostport, char *err, size_t errlen)
@@ -103,6 +104,30 @@ static void collector_metrics(struct agent *a, FILE *o)
 	free(st);
 }
 
+/* Per aggregation cache: flows held, records exported, counts added */
+static void agg_metrics(struct agent *a, FILE *o)
+{
+	if (!a->n_aggs)
+		return;
+	counter(o, "nsflow_aggregation_flows", "Aggregated flows in each aggregation cache",
+		"gauge");
+	for (size_t i = 0; i < a->n_aggs; i++)
+		fprintf(o, "nsflow_aggregation_flows{cache=\"%s\"} %zu\n",
+			agg_cache_name(a->aggs[i]), agg_cache_count(a->aggs[i]));
+	counter(o, "nsflow_aggregation_records_total",
+		"Aggregated records exported by each aggregation cache", "counter");
+	for (size_t i = 0; i < a->n_aggs; i++)
+		fprintf(o, "nsflow_aggregation_records_total{cache=\"%s\"} %llu\n",
+			agg_cache_name(a->aggs[i]),
+			(unsigned long long)agg_cache_stats(a->aggs[i])->exported);
+	counter(o, "nsflow_aggregation_packets_total", "Packets summed into each aggregation cache",
+		"counter");
+	for (size_t i = 0; i < a->n_aggs; i++)
+		fprintf(o, "nsflow_aggregation_packets_total{cache=\"%s\"} %llu\n",
+			agg_cache_name(a->aggs[i]),
+			(unsigned long long)agg_cache_stats(a->aggs[i])->packets);
+}
+
 void metrics_write(struct agent *a, FILE *o)
 {
 	const struct flow_cache_stats *st = flow_cache_stats(a->cache);
@@ -167,6 +192,7 @@ void metrics_write(struct agent *a, FILE *o)
 	counter(o, "nsflow_polls_total", "Epoch switches and drains", "counter");
 	fprintf(o, "nsflow_polls_total %llu\n", (unsigned long long)a->polls);
 	collector_metrics(a, o);
+	agg_metrics(a, o);
 }
 
 /* The request itself does not matter: every path answers with the metrics */

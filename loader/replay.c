@@ -68,7 +68,8 @@ int cmd_replay(int argc, char **argv)
 		     argv[i - 1][2])) {
 			bool takes_value = i > 1 && argv[i - 1][0] == '-' &&
 					   argv[i - 1][1] == '-' && strcmp(argv[i - 1], "-v") &&
-					   strcmp(argv[i - 1], "--no-egress");
+					   strcmp(argv[i - 1], "--no-egress") &&
+					   strcmp(argv[i - 1], "--no-original");
 
 			if (!takes_value) {
 				capture = argv[i];
@@ -85,6 +86,8 @@ int cmd_replay(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
+	if (!ret && !cfg.help)
+		ret = config_validate_aggs(&cfg, err, sizeof(err));
 	if (!ret && !capture) {
 		snprintf(err, sizeof(err), "which capture? (nsflow replay CAPTURE)");
 		ret = -EINVAL;
@@ -167,14 +170,16 @@ int cmd_replay(int argc, char **argv)
 	a.now_ns = last_ts;
 	agent_flush_all(&a, NS_END_FORCED);
 	agent_read_counters(&a);
-	pr_info("%s: %llu packets, %llu metered, %llu not IP, %llu malformed, %llu records",
+	pr_info("%s: %llu packets, %llu metered, %llu not IP, %llu malformed, %llu records, "
+		"%llu aggregated records",
 		capture, (unsigned long long)frames,
 		(unsigned long long)a.dp.c[NSFLOW_CNT_METERED] + a.dp.c[NSFLOW_CNT_RINGBUF],
 		(unsigned long long)a.dp.c[NSFLOW_CNT_NON_IP],
 		(unsigned long long)(a.dp.c[NSFLOW_CNT_SAMPLED] - a.dp.c[NSFLOW_CNT_METERED] -
 				     a.dp.c[NSFLOW_CNT_RINGBUF] - a.dp.c[NSFLOW_CNT_NOT_METERED] -
 				     a.dp.c[NSFLOW_CNT_NON_IP]),
-		(unsigned long long)flow_cache_stats(a.cache)->exported);
+		cfg.no_original ? 0ULL : (unsigned long long)flow_cache_stats(a.cache)->exported,
+		(unsigned long long)a.agg_records);
 	status = ret < 0 ? 1 : 0;
 out:
 	agent_close(&a);

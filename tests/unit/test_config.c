@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "exp_template.h"
 #include "exp_url.h"
 
 static char tmpdir[64];
@@ -291,6 +292,19 @@ static const struct flag_error flag_errors[] = {
 	{ { "eth0" }, "unexpected argument 'eth0' (see nsflow run --help)" },
 	{ { "--config", "a.yaml", "--config", "b.yaml" }, "--config is given twice" },
 	{ { "--config", "missing.yaml" }, "missing.yaml: No such file or directory" },
+	{ { "--aggregate", "ports" },
+	  "--aggregate: unknown aggregation mode 'ports' (one of as, as-tos, protocol-port, "
+	  "protocol-port-tos, source-prefix, source-prefix-tos, destination-prefix, "
+	  "destination-prefix-tos, prefix, prefix-tos, mpls-label, vlan-id, index-tos, "
+	  "source-index-tos, bgp-nexthop-tos, vni-sip-dip)" },
+	{ { "--aggregate", "as:v5" },
+	  "--aggregate: 'as:v5': the family after ':' is v4 or v6 (without one, both)" },
+	{ { "--aggregate", "as", "--aggregate", "as:v6" },
+	  "--aggregate: aggregation as for IPv6 is given twice" },
+	{ { "--aggregate-inactive-timeout", "1" },
+	  "--aggregate-inactive-timeout: 1 is out of range 5..600 seconds" },
+	{ { "--aggregate-cache-entries", "10" },
+	  "--aggregate-cache-entries: 10 is out of range 1024..16777216 entries" },
 };
 
 Test(config, every_flag_error_says_what_is_wrong)
@@ -517,6 +531,15 @@ static const struct yaml_error yaml_errors[] = {
 	{ "active-timeout: 60\nmtu: 1500\nactive-timeout: 90\n",
 	  "nsflow.yaml:3: 'active-timeout' is set twice (first on line 1)" },
 	{ "- lo\n- eth0\n", "nsflow.yaml:1: expected 'key: value' settings, not a list" },
+	{ "aggregation:\n  - protocol-port\n  - mode: as\n    famly: v4\n",
+	  "nsflow.yaml:4: unknown aggregation setting 'famly' (did you mean 'family'?) (one takes "
+	  "mode, family, active-timeout, inactive-timeout and cache-entries)" },
+	{ "aggregation:\n  - mode: as\n    family: v5\n",
+	  "nsflow.yaml:3: family: 'v5' is not v4, v6 or both" },
+	{ "aggregation:\n  - family: v4\n",
+	  "nsflow.yaml:2: aggregation: settings without a 'mode'" },
+	{ "aggregation:\n  - mode: as\n    inactive-timeout: 1\n",
+	  "nsflow.yaml:3: inactive-timeout: 1 is out of range 5..600 seconds" },
 	{ "? [a]\n: b\n", "nsflow.yaml:1: a setting name must be a plain word" },
 	/* libyaml's own findings keep its words and the line */
 	{ "interfaces:\n  - lo\nactive-timeout: 60\n  inactive-timeout: 10\n",
@@ -686,5 +709,57 @@ Test(config, control_socket_follows_the_pin_dir)
 	cr_assert_eq(parse(&c, "-i", "lo", "--pin-dir", "/sys/fs/bpf/q", NULL), 0, "%s", err);
 	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(c.control_socket, "/run/nsflow/control_sys_fs_bpf_q.sock");
+	config_free(&c);
+}
+
+/* --aggregate per family, YAML per-cache timeouts, and what aggregation needs of the rest */
+Test(config, aggregation_caches_and_their_settings)
+{
+	struct nsflow_config c;
+
+	cr_assert_eq(parse(&c, "-i", "lo", "--aggregate", "protocol-port", "--aggregate",
+			   "source-prefix:v6", "--aggregate-active-timeout", "60", NULL),
+		     0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.n_aggs, 3, "protocol-port for both families, source-prefix for IPv6");
+	cr_assert_eq(c.aggs[0].mode, NS_AGG_PROTOCOL_PORT);
+	cr_assert_eq(c.aggs[0].ipv6, 0);
+	cr_assert_eq(c.aggs[1].ipv6, 1);
+	cr_assert_eq(c.aggs[2].mode, NS_AGG_SOURCE_PREFIX);
+	cr_assert_eq(c.aggs[2].ipv6, 1);
+	cr_assert_eq(c.aggs[2].active_s, 60);
+	cr_assert_eq(c.aggs[2].inactive_s, 30, "NetStream's default");
+	cr_assert_eq(c.aggs[2].cache_entries, 65536);
+	config_free(&c);
+
+	cr_assert_eq(load(&c, "interfaces: [lo]\n"
+			      "aggregation:\n"
+			      "  - vlan-id\n"
+			      "  - mode: destination-prefix\n"
+			      "    family: v4\n"
+			      "    inactive-timeout: 60\n"
+			      "    cache-entries: 4096\n"
+			      "aggregate-active-timeout: 120\n"),
+		     0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.n_aggs, 3);
+	cr_assert_eq(c.aggs[2].mode, NS_AGG_DESTINATION_PREFIX);
+	cr_assert_eq(c.aggs[2].inactive_s, 60);
+	cr_assert_eq(c.aggs[2].cache_entries, 4096);
+	cr_assert_eq(c.aggs[2].active_s, 120);
+	cr_assert_eq(c.aggs[0].inactive_s, 30);
+	config_free(&c);
+
+	cr_assert_eq(parse(&c, "-i", "lo", "--no-original", NULL), 0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "--no-original leaves nothing to export: give --aggregate MODE "
+			      "(or 'aggregation:' in the config file)");
+	config_free(&c);
+	cr_assert_eq(parse(&c, "-i", "lo", "-c", "v5://127.0.0.1:2055", "--aggregate", "as", NULL),
+		     0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err,
+			 "collector v5://127.0.0.1:2055: NetFlow v5 cannot carry aggregated "
+			 "records (it has one fixed layout): export them as v9:// or ipfix://");
 	config_free(&c);
 }

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * NetStream's aggregated flows: one cache per aggregation mode and address family, fed with
+ * every drained count of every original flow (not with expired originals: an aggregated record
+ * never waits for an original's active timeout), keyed by the mode's fields only, aged with its
+ * own active and inactive timeouts and exported with its own template (NS_TMPL_AGG + ...).
+ *
+ * Keys (exp_template.h lists the modes): every mode keys on the direction too. On ingress the
+ * egress ifIndex is the one the route of the destination leaves by; on egress the ingress one
+ * is 0. AS numbers, prefix lengths and BGP next hops come from the route lookup the caller gives
+ * (none: 0, and a prefix of length 0). mpls-label takes MPLS traffic only (keyed by the top label
+ * stack entry), vlan-id tagged traffic only; label-only MPLS flows count as IPv4. vni-sip-dip
+ * keys on the VNI of VXLAN traffic, 0 for other traffic.
+ *
+ * The caches live in the agent's memory: a kill -9 loses the period they were summing (the
+ * original flows are kept; see README "Flow state").
+ */
+#ifndef NSFLOW_AGG_H
+#define NSFLOW_AGG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "nsflow.h"
+#include "record.h"
+
+/* What a route lookup tells about one address. */
+struct agg_route {
+	uint8_t prefix_len;	 /* of the longest matching prefix */
+	uint32_t as;		 /* its origin AS */
+	uint8_t bgp_nexthop[16]; /* its BGP next hop, v4-mapped for IPv4 */
+	uint32_t egress_ifindex; /* where the kernel sends traffic to it */
+};
+
+/* Fills r for addr (16 bytes, v4-mapped for IPv4); false when nothing covers it. */
+typedef bool (*agg_route_fn)(void *arg, const uint8_t addr[16], struct agg_route *r);
+
+struct agg_opts {
+	uint8_t mode; /* enum ns_agg_mode */
+	uint8_t ipv6; /* the IPv6 cache of the mode, else the IPv4 one */
+	uint64_t active_ns;
+	uint64_t inactive_ns;
+	uint32_t max_entries;
+};
+
+struct agg_stats {
+	uint64_t merged;	    /* drained counts added */
+	uint64_t created, exported; /* aggregated flows, records */
+	uint64_t expired[6];	    /* records by flowEndReason */
+	uint64_t packets, octets;   /* added */
+};
+
+struct agg_cache;
+
+/* Gets each exported record; r is valid only during the call. */
+typedef void (*agg_export_fn)(void *arg, const struct ns_record *r);
+
+int agg_cache_new(struct agg_cache **c, const struct agg_opts *o);
+void agg_cache_free(struct agg_cache *c);
+/* Where records go that leave inside agg_cache_add() (cache full), and how addresses route. */
+void agg_cache_set_export(struct agg_cache *c, agg_export_fn fn, void *arg);
+void agg_cache_set_route(struct agg_cache *c, agg_route_fn fn, void *arg);
+/* Kernel time + this = Unix time (ns), for the records' timestamps. */
+void agg_cache_set_wall(struct agg_cache *c, int64_t boot_to_wall_ns);
+
+/* Adds one drained count v of original flow k; false when the mode does not take the flow. */
+bool agg_cache_add(struct agg_cache *c, const struct nsflow_key *k, const struct nsflow_value *v,
+		   uint64_t now_ns);
+/* Ages the cache at now_ns (inactive, active). Returns the records exported. */
+size_t agg_cache_expire(struct agg_cache *c, uint64_t now_ns, agg_export_fn fn, void *arg);
+/* Exports every aggregated flow with reason and empties the cache. */
+size_t agg_cache_flush(struct agg_cache *c, uint8_t reason, agg_export_fn fn, void *arg);
+
+/* Visits each aggregated flow, as a record of its totals since it was created. */
+typedef int (*agg_visit_fn)(void *arg, const struct ns_record *r);
+size_t agg_cache_foreach(const struct agg_cache *c, agg_visit_fn fn, void *arg);
+
+size_t agg_cache_count(const struct agg_cache *c);
+const struct agg_stats *agg_cache_stats(const struct agg_cache *c);
+void agg_cache_reset_stats(struct agg_cache *c);
+const struct agg_opts *agg_cache_opts(const struct agg_cache *c);
+/* "protocol-port/v4" */
+const char *agg_cache_name(const struct agg_cache *c);
+/* Heap bytes the cache holds. */
+size_t agg_cache_bytes(const struct agg_cache *c);
+
+#endif
