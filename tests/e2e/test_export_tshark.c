@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include "collectors.h"
+#include "exp_template.h"
 
 enum { V9, IPFIX, N_FMT };
 
@@ -34,6 +35,9 @@ static struct {
 	uint64_t datagrams[N_FMT];
 	struct coll_flows want, got[N_FMT];
 	char *verbose[N_FMT]; /* tshark -V of each format's messages */
+	/* aggregated records the strict decoder read, by format and template */
+	uint64_t agg_packets[N_FMT][2 * NS_AGG_MODES], agg_records[N_FMT][2 * NS_AGG_MODES];
+	struct coll_flows agg_ports[N_FMT]; /* protocol-port/v4, keyed by protocol and ports */
 } env;
 
 static void setup(void)
@@ -52,6 +56,7 @@ static void teardown(void)
 		if (env.fd[i] >= 0)
 			close(env.fd[i]);
 		coll_flows_free(&env.got[i]);
+		coll_flows_free(&env.agg_ports[i]);
 		free(env.verbose[i]);
 	}
 	coll_flows_free(&env.want);
@@ -62,10 +67,45 @@ static void teardown(void)
 /* the longest srhSegmentIPv6BasicList (496) seen by the strict decoder */
 static size_t srh_list_len;
 
+static uint64_t field_uint(const struct ns_dec_record *r, uint16_t ie)
+{
+	size_t len = 0;
+	const uint8_t *p = ns_dec_field(r, ie, &len);
+	uint64_t v = 0;
+
+	for (size_t i = 0; p && i < len; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* An aggregated record: summed per template; protocol-port/v4 also per protocol and ports */
+static void on_agg_record(int fmt, const struct ns_dec_record *r)
+{
+	unsigned int t = r->tmpl->id - NS_TMPL_AGG;
+	uint64_t packets = field_uint(r, 2), octets = field_uint(r, 1);
+	struct coll_key k;
+
+	if (t >= 2 * NS_AGG_MODES)
+		return;
+	env.agg_packets[fmt][t] += packets;
+	env.agg_records[fmt][t]++;
+	if (r->tmpl->id != ns_tmpl_agg_id(NS_AGG_PROTOCOL_PORT, 0))
+		return;
+	memset(&k, 0, sizeof(k));
+	k.proto = (uint8_t)field_uint(r, 4);
+	k.sport = (uint16_t)field_uint(r, 7);
+	k.dport = (uint16_t)field_uint(r, 11);
+	coll_flows_add(&env.agg_ports[fmt], &k, 4, packets, octets);
+}
+
 static void on_record(void *arg, const struct ns_dec_record *r)
 {
 	size_t len = 0;
 
+	if (r->tmpl->id >= NS_TMPL_AGG) {
+		on_agg_record(arg == &env.got[V9] ? V9 : IPFIX, r);
+		return;
+	}
 	if (ns_dec_field(r, 496, &len) && len > srh_list_len)
 		srh_list_len = len;
 	coll_dec_record_flow(r, arg);
@@ -91,8 +131,8 @@ static void read_datagrams(int i)
 	cr_assert_gt(env.datagrams[i], 0, "no %s datagram arrived", fmt_name[i]);
 }
 
-/* Replays the mixed capture to v9 and IPFIX while dumpcap captures the export on lo. */
-static void capture_export(void)
+/* Replays the mixed capture to v9 and IPFIX (with @opts) while dumpcap captures the export. */
+static void capture_export(const char *opts)
 {
 	char filter[64], log[256], *out = NULL;
 	char *argv[] = { "dumpcap", "-i", "lo", "-f", filter, "-w", env.export, NULL };
@@ -117,8 +157,9 @@ static void capture_export(void)
 		     "dumpcap did not start capturing on lo");
 
 	ret = coll_run(
-		&out, "timeout 60 %s replay '%s' -c v9://127.0.0.1:%d -c ipfix://127.0.0.1:%d 2>&1",
-		coll_nsflow_bin(), env.capture, env.port[V9], env.port[IPFIX]);
+		&out,
+		"timeout 60 %s replay '%s' -c v9://127.0.0.1:%d -c ipfix://127.0.0.1:%d %s 2>&1",
+		coll_nsflow_bin(), env.capture, env.port[V9], env.port[IPFIX], opts);
 	cr_assert_eq(ret, 0, "nsflow replay exited %d: %s", ret, out ? out : "");
 	free(out);
 
@@ -165,18 +206,18 @@ static bool list_has(const char *list, const char *item)
 	size_t n = strlen(item);
 
 	for (const char *p = list; (p = strstr(p, item)); p += n)
-		if ((p == list || p[-1] == ',' || p[-1] == '\t') &&
+		if ((p == list || p[-1] == ',' || p[-1] == '\t' || p[-1] == '\n') &&
 		    (p[n] == 0 || p[n] == ',' || p[n] == '\t' || p[n] == '\n'))
 			return true;
 	return false;
 }
 
-Test(export_tshark, every_message_decodes_cleanly, .init = setup, .fini = teardown, .timeout = 90)
+/* tshark finds no malformed message and no expert warning in the export */
+static void expect_clean(void)
 {
-	char *out, *line, *save = NULL, why[512];
+	char *out, *line, *save = NULL;
 	unsigned int frames = 0, cflow = 0;
 
-	capture_export();
 	out = export_fields("-e frame.number -e frame.protocols -e cflow.version -e _ws.malformed "
 			    "-e _ws.expert.severity -e _ws.expert.message");
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -207,7 +248,14 @@ Test(export_tshark, every_message_decodes_cleanly, .init = setup, .fini = teardo
 	free(out);
 	cr_assert_eq(frames, env.datagrams[V9] + env.datagrams[IPFIX]);
 	cr_assert_eq(cflow, frames, "%u of %u frames decoded as NetFlow/IPFIX", cflow, frames);
+}
 
+Test(export_tshark, every_message_decodes_cleanly, .init = setup, .fini = teardown, .timeout = 90)
+{
+	char why[512];
+
+	capture_export("");
+	expect_clean();
 	/* the strict decoder reads the same flows tshark counts in the replayed capture */
 	for (int i = 0; i < N_FMT; i++)
 		cr_expect_eq(coll_flows_diff(&env.want, &env.got[i], COLL_CMP_MPLS, fmt_name[i],
@@ -221,7 +269,7 @@ Test(export_tshark, ipv6_addresses_and_mpls_labels_are_shown, .init = setup, .fi
 	char *out, *line, *save = NULL, top[16], bottom[16];
 	bool v6_src[N_FMT] = { 0 }, v6_dst[N_FMT] = { 0 }, mpls[N_FMT] = { 0 };
 
-	capture_export();
+	capture_export("");
 	snprintf(top, sizeof(top), "%u", COLL_MIX_MPLS_TOP);
 	snprintf(bottom, sizeof(bottom), "%u", COLL_MIX_MPLS_BOTTOM);
 	out = export_fields("-e udp.dstport -e cflow.srcaddrv6 -e cflow.dstaddrv6 "
@@ -299,7 +347,7 @@ Test(export_tshark, srv6_elements_in_templates_and_data, .init = setup, .fini = 
 	uint8_t active[16];
 	char want[64], got[256], tag[8];
 
-	capture_export();
+	capture_export("");
 	inet_pton(AF_INET6, COLL_MIX_SRH_ACTIVE, active);
 	hex_of(active, 16, want, sizeof(want));
 	snprintf(tag, sizeof(tag), "%02x %02x", COLL_MIX_SRH_TAG >> 8, COLL_MIX_SRH_TAG & 0xff);
@@ -331,7 +379,7 @@ Test(export_tshark, srv6_segment_list_holds_the_segments, .init = setup, .fini =
 {
 	char got[512];
 
-	capture_export();
+	capture_export("");
 	element_value(env.verbose[IPFIX], 496, got, sizeof(got));
 	cr_assert(got[0], "ipfix: no srhSegmentIPv6BasicList (496) value");
 	cr_log_info("srhSegmentIPv6BasicList: %s", got);
@@ -344,4 +392,62 @@ Test(export_tshark, srv6_segment_list_holds_the_segments, .init = setup, .fini =
 		srh_list_len, 5 + 16 * COLL_MIX_SRH_NSEGS,
 		"ipfix: srhSegmentIPv6BasicList is %zu bytes (%zu segments), the header has %d",
 		srh_list_len, srh_list_len > 5 ? (srh_list_len - 5) / 16 : 0, COLL_MIX_SRH_NSEGS);
+}
+
+/*
+ * Aggregated records beside the originals: tshark decodes every message cleanly and names
+ * their templates; protocol-port/v4 sums the capture's IPv4 flows by protocol and ports
+ * exactly, and each mode's packets add up to the capture's, per family.
+ */
+Test(export_tshark, aggregated_records_decode_cleanly_and_add_up, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	static const unsigned int modes[] = { NS_AGG_PROTOCOL_PORT, NS_AGG_SOURCE_INDEX_TOS,
+					      NS_AGG_PREFIX_TOS, NS_AGG_VNI_SIP_DIP };
+	struct coll_flows want_ports = { 0 };
+	uint64_t want[2] = { 0 };
+	char *ids, id[8], why[512];
+
+	capture_export("--aggregate protocol-port --aggregate source-index-tos "
+		       "--aggregate prefix-tos --aggregate vni-sip-dip");
+	expect_clean();
+	ids = export_fields("-e cflow.template_id");
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		for (int v6 = 0; v6 < 2; v6++) {
+			snprintf(id, sizeof(id), "%u", ns_tmpl_agg_id(modes[m], v6));
+			cr_expect(list_has(ids, id), "tshark shows no template %s (%s/%s)", id,
+				  ns_agg_mode_name(modes[m]), v6 ? "v6" : "v4");
+		}
+	free(ids);
+
+	for (size_t f = 0; f < env.want.n; f++) {
+		const struct coll_flow *w = &env.want.f[f];
+		struct coll_key k = { .proto = w->k.proto,
+				      .sport = w->k.sport,
+				      .dport = w->k.dport };
+
+		if (w->ip_version == 4 || w->ip_version == 6)
+			want[w->ip_version == 6] += w->packets;
+		if (w->ip_version == 4)
+			coll_flows_add(&want_ports, &k, 4, w->packets, w->bytes);
+	}
+	for (int i = 0; i < N_FMT; i++) {
+		cr_expect_eq(coll_flows_diff(&want_ports, &env.agg_ports[i], 0, fmt_name[i], why,
+					     sizeof(why)),
+			     0, "protocol-port/v4: %s", why);
+		for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+			for (int v6 = 0; v6 < 2; v6++) {
+				unsigned int t = ns_tmpl_agg_id(modes[m], v6) - NS_TMPL_AGG;
+
+				cr_expect_eq(env.agg_packets[i][t], want[v6],
+					     "%s %s/%s: %llu packets in %llu records, the capture "
+					     "has %llu",
+					     fmt_name[i], ns_agg_mode_name(modes[m]),
+					     v6 ? "v6" : "v4",
+					     (unsigned long long)env.agg_packets[i][t],
+					     (unsigned long long)env.agg_records[i][t],
+					     (unsigned long long)want[v6]);
+			}
+	}
+	coll_flows_free(&want_ports);
 }
