@@ -30,6 +30,7 @@ struct agent_memory {
 
 struct agent;
 struct agg_cache;
+struct route_table;
 
 /* What a collector's commit hook needs to find its outbox progress. */
 struct agent_sink_ref {
@@ -70,6 +71,10 @@ struct agent {
 	struct ns_record *agg_out;
 	size_t agg_out_n, agg_out_cap;
 	uint64_t agg_records, agg_lost; /* sent to the collectors; lost for want of memory */
+	/* routing information for them: --routes, and the kernel's table (routes.h) */
+	struct route_table *routes, *fib;
+	int64_t routes_mtime_ns;
+	uint64_t fib_loaded_ns, routes_reloads;
 	struct nsflow_counters dp;	/* datapath counters, summed over CPUs */
 	struct nsflow_counters dp_base; /* subtracted by `reset stats` */
 };

@@ -3,11 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "agent.h"
 #include "agent_agg.h"
 #include "agg.h"
 #include "exp_template.h"
 #include "log.h"
+#include "routes.h"
+
+/* The kernel's table is read again this often (it changes without telling a file's mtime) */
+#define FIB_REFRESH_NS (30 * NS_PER_S)
 
 #define NS_PER_S 1000000000ull
 
@@ -30,9 +35,88 @@ static void agg_out(void *arg, const struct ns_record *r)
 	a->agg_out[a->agg_out_n++] = *r;
 }
 
+static int64_t mtime_ns(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -1;
+	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec + st.st_size;
+}
+
+/* What an aggregation cache learns of an address: --routes first, the kernel's table for the
+ * rest and for where the traffic leaves */
+static bool route_of(void *arg, const uint8_t addr[16], struct agg_route *r)
+{
+	struct agent *a = arg;
+	const struct route_info *f = a->routes ? route_table_lookup(a->routes, addr) : NULL;
+	const struct route_info *k = a->fib ? route_table_lookup(a->fib, addr) : NULL;
+
+	if (!f && !k)
+		return false;
+	memset(r, 0, sizeof(*r));
+	if (f) {
+		r->prefix_len = f->prefix_len;
+		r->as = f->origin_as;
+		memcpy(r->bgp_nexthop, f->bgp_nexthop, 16);
+	} else {
+		r->prefix_len = k->prefix_len;
+	}
+	if (k)
+		r->egress_ifindex = k->egress_ifindex;
+	return true;
+}
+
+/* Reloads --routes when the file changed, the kernel's table every FIB_REFRESH_NS */
+static void routes_refresh(struct agent *a)
+{
+	const char *path = a->cfg->routes_file;
+	char err[512];
+
+	if (path[0]) {
+		int64_t m = mtime_ns(path);
+
+		if (m >= 0 && m != a->routes_mtime_ns) {
+			struct route_table *t;
+
+			a->routes_mtime_ns = m;
+			if (routes_load_file(&t, path, err, sizeof(err))) {
+				pr_warn("%s; keeping the %zu routes read before", err,
+					route_table_count(a->routes));
+			} else {
+				route_table_free(a->routes);
+				a->routes = t;
+				a->routes_reloads++;
+				pr_info("routes file %s: %zu routes", path, route_table_count(t));
+			}
+		}
+	}
+	if (!a->replay && a->now_ns - a->fib_loaded_ns >= FIB_REFRESH_NS) {
+		struct route_table *t;
+
+		a->fib_loaded_ns = a->now_ns;
+		if (!routes_load_kernel(&t, err, sizeof(err))) {
+			route_table_free(a->fib);
+			a->fib = t;
+		}
+	}
+}
+
 int agent_aggs_open(struct agent *a, char *err, size_t errlen)
 {
 	const struct nsflow_config *c = a->cfg;
+	int ret;
+
+	if (c->routes_file[0]) {
+		ret = routes_load_file(&a->routes, c->routes_file, err, errlen);
+		if (ret)
+			return ret;
+		a->routes_mtime_ns = mtime_ns(c->routes_file);
+	}
+	/* the kernel's table of the host metered (a capture replayed has none of its own) */
+	if (!a->replay && c->n_aggs && routes_load_kernel(&a->fib, err, errlen))
+		pr_warn("%s: prefix lengths and egress interfaces will be 0", err);
+	a->fib_loaded_ns = agent_clock_ns();
 
 	for (size_t i = 0; i < c->n_aggs; i++) {
 		const struct config_agg *ca = &c->aggs[i];
@@ -52,6 +136,7 @@ int agent_aggs_open(struct agent *a, char *err, size_t errlen)
 		}
 		a->n_aggs++;
 		agg_cache_set_export(a->aggs[i], agg_out, a);
+		agg_cache_set_route(a->aggs[i], route_of, a);
 	}
 	return 0;
 }
@@ -84,6 +169,8 @@ static void send_out(struct agent *a, uint64_t now_ms)
 
 void agent_aggs_expire(struct agent *a)
 {
+	if (a->n_aggs)
+		routes_refresh(a);
 	for (size_t i = 0; i < a->n_aggs; i++) {
 		agg_cache_set_wall(a->aggs[i], a->boot_to_wall_ns);
 		agg_cache_expire(a->aggs[i], a->now_ns, agg_out, a);
@@ -107,5 +194,8 @@ void agent_aggs_close(struct agent *a)
 	a->n_aggs = 0;
 	free(a->agg_out);
 	a->agg_out = NULL;
+	route_table_free(a->routes);
+	route_table_free(a->fib);
+	a->routes = a->fib = NULL;
 	a->agg_out_n = a->agg_out_cap = 0;
 }

@@ -47,6 +47,7 @@ const struct setting config_settings[] = {
 	{ "aggregate-cache-entries", "aggregate-cache-entries", OPT_AGG_CACHE, true,
 	  "a number of flows" },
 	{ "no-original", "no-original", OPT_NO_ORIGINAL, false, NULL },
+	{ "routes", "routes", OPT_ROUTES, true, "a file" },
 	{ "verbose", "verbose", OPT_VERBOSE, false, NULL },
 	{ "help", NULL, OPT_HELP, false, NULL },
 };
@@ -490,6 +491,11 @@ int config_apply_value(struct nsflow_config *c, int id, const char *v, const cha
 					   where, sizeof(c->control_socket) - 1);
 		snprintf(c->control_socket, sizeof(c->control_socket), "%s", v);
 		return 0;
+	case OPT_ROUTES:
+		if (!v[0] || strlen(v) >= sizeof(c->routes_file))
+			return config_errf(err, errlen, "%s: '%s' is not a file name", where, v);
+		snprintf(c->routes_file, sizeof(c->routes_file), "%s", v);
+		return 0;
 	}
 	return config_errf(err, errlen, "%s: not a setting", where);
 }
@@ -773,6 +779,12 @@ void config_usage(FILE *f)
 	      "                            aggregated flows per cache; when full, the oldest\n"
 	      "                            is exported (1024..16777216, default 65536)\n"
 	      "      --no-original         export only the aggregated records\n"
+	      "      --routes FILE         AS numbers, prefixes and BGP next hops from an\n"
+	      "                            MRT RIB dump (TABLE_DUMP_V2: BIRD, FRR,\n"
+	      "                            RouteViews) or a text file of 'PREFIX/LEN\n"
+	      "                            ORIGIN_AS [PEER_AS [NEXT_HOP]]' lines, reloaded\n"
+	      "                            when it changes; without it prefix lengths and\n"
+	      "                            egress interfaces come from the kernel's table\n"
 	      "\n"
 	      "Metering:\n"
 	      "      --sample MODE         none (default: every packet); fixed:N (1 in every\n"

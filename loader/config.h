@@ -102,6 +102,8 @@ struct nsflow_config {
 	uint32_t agg_inactive_s;    /* 5..600, default 30 */
 	uint32_t agg_cache_entries; /* 1024..16777216, default 65536 */
 	bool no_original;	    /* export aggregated records only */
+	/* --routes: an MRT RIB dump or a text file of routes, "" for the kernel's table only */
+	char routes_file[4096];
 
 	char metrics_address[256]; /* HOST:PORT of the Prometheus endpoint, "" for none */
 	/* show/reset talk to the agent here; "" until config_validate() derives it from pin_dir */

@@ -68,6 +68,11 @@ int config_validate_aggs(struct nsflow_config *c, char *err, size_t errlen)
 		return config_errf(err, errlen,
 				   "--no-original leaves nothing to export: give --aggregate MODE "
 				   "(or 'aggregation:' in the config file)");
+	if (c->routes_file[0] && !c->n_aggs)
+		return config_errf(err, errlen,
+				   "--routes: routing information goes into aggregated records "
+				   "only (as, prefix, bgp-nexthop-tos modes...): give --aggregate "
+				   "MODE");
 	if (!c->n_aggs)
 		return 0;
 	for (size_t i = 0; i < c->n_collectors; i++)

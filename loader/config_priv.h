@@ -38,6 +38,7 @@ enum opt_id {
 	OPT_AGG_INACTIVE,
 	OPT_AGG_CACHE,
 	OPT_NO_ORIGINAL,
+	OPT_ROUTES,
 	OPT_MAX,
 };
 
