@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "collectors.h"
@@ -207,4 +209,160 @@ Test(export_nfdump, capture_with_a_long_quiet_gap, .init = setup, .fini = teardo
 
 	assert_same(&env.want, &env.json_flows, 0, "json");
 	assert_same(&env.want, &env.got[F_IPFIX], 0, "ipfix");
+}
+
+/* The test's own longest-prefix match over the routes file it writes below */
+struct agg_route_t {
+	const char *prefix;
+	unsigned int len, as;
+	const char *nexthop;
+};
+
+static const struct agg_route_t agg_routes[] = {
+	{ "131.151.32.0", 24, 64501, "192.0.2.2" },
+	{ "131.151.0.0", 16, 64500, "192.0.2.1" },
+};
+
+static const struct agg_route_t *agg_lpm(uint32_t a)
+{
+	for (size_t i = 0; i < sizeof(agg_routes) / sizeof(agg_routes[0]); i++) {
+		uint32_t p = ntohl(inet_addr(agg_routes[i].prefix));
+		uint32_t m = agg_routes[i].len ? ~0u << (32 - agg_routes[i].len) : 0;
+
+		if ((a & m) == p)
+			return &agg_routes[i];
+	}
+	return NULL;
+}
+
+struct agg_want {
+	char key[128];
+	uint64_t packets, bytes;
+	bool seen;
+};
+
+/*
+ * prefix:v4 and bgp-nexthop-tos:v4 over afs.pcap into nfcapd as v9 and IPFIX, with a routes
+ * file: nfdump shows each aggregated record's prefixes, mask lengths, AS numbers and BGP next
+ * hop, and its packets and bytes equal what the test sums from tshark's view of the capture
+ * and its own lookup in the routes.
+ */
+Test(export_nfdump, aggregated_records_with_routes, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static struct agg_want want[64];
+	char routes[300], capture[512], dir[300], key[128], *out = NULL, *line, *save = NULL;
+	size_t n_want = 0;
+	uint64_t drops;
+	FILE *f;
+	int ret;
+
+	snprintf(capture, sizeof(capture), "%s/afs.pcap", coll_pcap_dir());
+	cr_assert_eq(access(capture, R_OK), 0, "%s: %s", capture, strerror(errno));
+	snprintf(routes, sizeof(routes), "%s/routes.txt", env.dir);
+	f = fopen(routes, "w");
+	for (size_t i = 0; i < sizeof(agg_routes) / sizeof(agg_routes[0]); i++)
+		fprintf(f, "%s/%u %u 64499 %s\n", agg_routes[i].prefix, agg_routes[i].len,
+			agg_routes[i].as, agg_routes[i].nexthop);
+	fclose(f);
+
+	/* what the aggregates must hold, from tshark and the routes */
+	cr_assert_eq(coll_run(&out,
+			      "tshark -r '%s' -Y ip -T fields -E occurrence=f -e ip.src -e ip.dst "
+			      "-e ip.len -e ip.dsfield 2>/dev/null",
+			      capture),
+		     0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char src[32], dst[32], ds[16];
+		unsigned int len;
+		const struct agg_route_t *rs, *rd;
+
+		cr_assert_eq(sscanf(line, "%31s %31s %u %15s", src, dst, &len, ds), 4, "%s", line);
+		rs = agg_lpm(ntohl(inet_addr(src)));
+		rd = agg_lpm(ntohl(inet_addr(dst)));
+		for (int mode = 0; mode < 2; mode++) {
+			size_t i;
+
+			if (!mode)
+				snprintf(key, sizeof(key), "prefix %s/%u AS %u > %s/%u AS %u",
+					 rs ? rs->prefix : "0.0.0.0", rs ? rs->len : 0,
+					 rs ? rs->as : 0, rd ? rd->prefix : "0.0.0.0",
+					 rd ? rd->len : 0, rd ? rd->as : 0);
+			else
+				snprintf(key, sizeof(key), "next hop %s tos %lu",
+					 rd ? rd->nexthop : "0.0.0.0", strtoul(ds, NULL, 16));
+			for (i = 0; i < n_want && strcmp(want[i].key, key); i++)
+				;
+			if (i == n_want) {
+				cr_assert_lt(n_want, 64);
+				snprintf(want[n_want++].key, sizeof(want[0].key), "%s", key);
+			}
+			want[i].packets++;
+			want[i].bytes += len;
+		}
+	}
+	free(out);
+
+	for (int i = F_V9; i <= F_IPFIX; i++) {
+		start_nfcapd(i, i > F_V9 ? env.port[i - 1] + 1 : 29980);
+		ret = coll_run(
+			&out,
+			"timeout 30 %s replay '%s' -c %s://127.0.0.1:%d --no-original "
+			"--aggregate prefix:v4 --aggregate bgp-nexthop-tos:v4 --routes %s 2>&1",
+			coll_nsflow_bin(), capture, i == F_V9 ? "v9" : "ipfix", env.port[i],
+			routes);
+		cr_assert_eq(ret, 0, "nsflow replay: %s", out ? out : "");
+		free(out);
+		cr_assert_eq(coll_udp_drained(env.port[i], 10000, &drops), 0);
+		cr_assert_eq(coll_stop(&env.nfcapd[i], SIGTERM, 10000), 0);
+		snprintf(dir, sizeof(dir), "%s/%s", env.dir, fmt_name[i]);
+		cr_assert_eq(coll_run(&out, "nfdump -R '%s' -o json 2>&1", dir), 0);
+		for (size_t k = 0; k < n_want; k++)
+			want[k].seen = false;
+		for (char *obj = strstr(out, "{"); obj; obj = strstr(obj + 1, "{")) {
+			char *end = strchr(obj, '}'), sa[32] = "", da[32] = "", nh[32] = "";
+			char sm[8] = "0", dm[8] = "0", sas[16] = "0", das[16] = "0", tos[8] = "0";
+			char pk[24] = "0", by[24] = "0";
+			size_t k;
+
+			if (end)
+				*end = 0;
+			coll_json_value(obj, "in_packets", pk, sizeof(pk));
+			coll_json_value(obj, "in_bytes", by, sizeof(by));
+			if (!coll_json_value(obj, "bgp4_next_hop", nh, sizeof(nh))) {
+				coll_json_value(obj, "src_tos", tos, sizeof(tos));
+				snprintf(key, sizeof(key), "next hop %s tos %s", nh, tos);
+			} else {
+				coll_json_value(obj, "src4_addr", sa, sizeof(sa));
+				coll_json_value(obj, "dst4_addr", da, sizeof(da));
+				coll_json_value(obj, "src_mask", sm, sizeof(sm));
+				coll_json_value(obj, "dst_mask", dm, sizeof(dm));
+				coll_json_value(obj, "src_as", sas, sizeof(sas));
+				coll_json_value(obj, "dst_as", das, sizeof(das));
+				snprintf(key, sizeof(key), "prefix %s/%s AS %s > %s/%s AS %s", sa,
+					 sm, sas, da, dm, das);
+			}
+			for (k = 0; k < n_want && strcmp(want[k].key, key); k++)
+				;
+			cr_expect_lt(k, n_want, "%s: nfdump has an aggregate the test does not: %s",
+				     fmt_name[i], key);
+			if (k < n_want) {
+				cr_expect_not(want[k].seen, "%s: %s twice", fmt_name[i], key);
+				want[k].seen = true;
+				cr_expect_eq(strtoull(pk, NULL, 10), want[k].packets,
+					     "%s: %s: %s packets, want %llu", fmt_name[i], key, pk,
+					     (unsigned long long)want[k].packets);
+				cr_expect_eq(strtoull(by, NULL, 10), want[k].bytes,
+					     "%s: %s: %s bytes, want %llu", fmt_name[i], key, by,
+					     (unsigned long long)want[k].bytes);
+			}
+			if (!end)
+				break;
+			obj = end;
+		}
+		for (size_t k = 0; k < n_want; k++)
+			cr_expect(want[k].seen, "%s: nfdump lacks %s", fmt_name[i], want[k].key);
+		free(out);
+		out = NULL;
+	}
+	cr_log_info("%zu aggregates checked", n_want);
 }
