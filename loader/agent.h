@@ -11,6 +11,7 @@
 #include "config.h"
 #include "epoch.h"
 #include "evring.h"
+#include "agg.h"
 #include "flow_cache.h"
 #include "pcache.h"
 #include "sink.h"
@@ -40,6 +41,13 @@ struct agent_sink_ref {
 	int watched;
 	enum ns_sink_state seen_state;
 	uint64_t seen_dropped, since_ms, report_ms;
+};
+
+/* The last route lookups of the aggregation caches (agent_agg.c), two slots */
+struct agent_route_memo {
+	bool valid, found;
+	uint8_t addr[16];
+	struct agg_route r;
 };
 
 struct agent {
@@ -75,6 +83,8 @@ struct agent {
 	struct route_table *routes, *fib;
 	int64_t routes_mtime_ns;
 	uint64_t fib_loaded_ns, routes_reloads;
+	struct agent_route_memo route_memo[2];
+	int route_memo_next;
 	struct nsflow_counters dp;	/* datapath counters, summed over CPUs */
 	struct nsflow_counters dp_base; /* subtracted by `reset stats` */
 };

@@ -49,9 +49,24 @@ static int64_t mtime_ns(const char *path)
 static bool route_of(void *arg, const uint8_t addr[16], struct agg_route *r)
 {
 	struct agent *a = arg;
-	const struct route_info *f = a->routes ? route_table_lookup(a->routes, addr) : NULL;
-	const struct route_info *k = a->fib ? route_table_lookup(a->fib, addr) : NULL;
+	struct agent_route_memo *m;
+	const struct route_info *f, *k;
 
+	/* the caches of one flow ask for the same two addresses, one after the other */
+	for (int i = 0; i < 2; i++) {
+		m = &a->route_memo[i];
+		if (m->valid && !memcmp(m->addr, addr, 16)) {
+			*r = m->r;
+			return m->found;
+		}
+	}
+	m = &a->route_memo[a->route_memo_next];
+	a->route_memo_next ^= 1;
+	f = a->routes ? route_table_lookup(a->routes, addr) : NULL;
+	k = a->fib ? route_table_lookup(a->fib, addr) : NULL;
+	memcpy(m->addr, addr, 16);
+	m->valid = true;
+	m->found = f || k;
 	if (!f && !k)
 		return false;
 	memset(r, 0, sizeof(*r));
@@ -64,6 +79,7 @@ static bool route_of(void *arg, const uint8_t addr[16], struct agg_route *r)
 	}
 	if (k)
 		r->egress_ifindex = k->egress_ifindex;
+	m->r = *r;
 	return true;
 }
 
@@ -86,6 +102,7 @@ static void routes_refresh(struct agent *a)
 			} else {
 				route_table_free(a->routes);
 				a->routes = t;
+				memset(a->route_memo, 0, sizeof(a->route_memo));
 				a->routes_reloads++;
 				pr_info("routes file %s: %zu routes", path, route_table_count(t));
 			}
@@ -98,6 +115,7 @@ static void routes_refresh(struct agent *a)
 		if (!routes_load_kernel(&t, err, sizeof(err))) {
 			route_table_free(a->fib);
 			a->fib = t;
+			memset(a->route_memo, 0, sizeof(a->route_memo));
 		}
 	}
 }

@@ -51,11 +51,12 @@ static uint32_t new_node(struct route_table *t)
 	return (uint32_t)t->n_nodes++;
 }
 
+/* Two tries in one pool: node 0 is the IPv4 root (32 bits), node 1 the IPv6 one (128) */
 int route_table_new(struct route_table **out)
 {
 	struct route_table *t = calloc(1, sizeof(*t));
 
-	if (!t || new_node(t) == NONE) {
+	if (!t || new_node(t) == NONE || new_node(t) == NONE) {
 		route_table_free(t);
 		return -ENOMEM;
 	}
@@ -77,14 +78,26 @@ static int bit_of(const uint8_t *addr, unsigned int i)
 	return (addr[i / 8] >> (7 - i % 8)) & 1;
 }
 
+static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* The trie of an address: IPv4 (v4-mapped) ones from bit 96 of the IPv4 root */
+static uint32_t root_of(const uint8_t *addr, unsigned int *first)
+{
+	bool v4 = !memcmp(addr, v4_mapped, 12);
+
+	*first = v4 ? 96 : 0;
+	return v4 ? 0 : 1;
+}
+
 int route_table_add(struct route_table *t, const uint8_t addr[16], unsigned int bits,
 		    const struct route_info *ri)
 {
-	uint32_t at = 0;
+	unsigned int first;
+	uint32_t at = root_of(addr, &first);
 
-	if (bits > 128)
+	if (bits > 128 || (first && bits < 96))
 		return -EINVAL;
-	for (unsigned int i = 0; i < bits; i++) {
+	for (unsigned int i = first; i < bits; i++) {
 		int b = bit_of(addr, i);
 		uint32_t next = t->n[at].child[b];
 
@@ -107,9 +120,10 @@ int route_table_add(struct route_table *t, const uint8_t addr[16], unsigned int 
 
 const struct route_info *route_table_lookup(const struct route_table *t, const uint8_t addr[16])
 {
-	uint32_t at = 0, best = t->n[0].route;
+	unsigned int first;
+	uint32_t at = root_of(addr, &first), best = t->n[at].route;
 
-	for (unsigned int i = 0; i < 128; i++) {
+	for (unsigned int i = first; i < 128; i++) {
 		at = t->n[at].child[bit_of(addr, i)];
 		if (at == NONE)
 			break;
