@@ -527,6 +527,7 @@ void agent_memory(struct agent *a, struct agent_memory *m)
 	m->region = a->region_bytes;
 	m->index = flow_cache_index_bytes(a->cfg->cache_entries);
 	m->rss = self_rss();
+	m->aggregation = agent_aggs_bytes(a);
 }
 
 void agent_close(struct agent *a)

@@ -22,11 +22,12 @@
 
 /* Memory in use, for `show stats` and the metrics (bytes). */
 struct agent_memory {
-	uint64_t kernel;     /* the datapath's maps, as the kernel accounts them (memlock) */
-	uint64_t region;     /* the flow cache region (a kernel array the agent maps) */
-	uint64_t index;	     /* the cache's private index */
-	uint64_t rss;	     /* the agent's resident memory */
-	uint64_t live_slots; /* entries in the current epoch table */
+	uint64_t kernel;      /* the datapath's maps, as the kernel accounts them (memlock) */
+	uint64_t region;      /* the flow cache region (a kernel array the agent maps) */
+	uint64_t index;	      /* the cache's private index */
+	uint64_t rss;	      /* the agent's resident memory */
+	uint64_t aggregation; /* the aggregation caches and route tables (allocated) */
+	uint64_t live_slots;  /* entries in the current epoch table */
 };
 
 struct agent;

@@ -205,6 +205,19 @@ void agent_aggs_flush(struct agent *a, uint8_t reason)
 	send_out(a, agent_wall_ms(a));
 }
 
+uint64_t agent_aggs_bytes(const struct agent *a)
+{
+	uint64_t n = a->agg_out_cap * sizeof(*a->agg_out);
+
+	for (size_t i = 0; i < a->n_aggs; i++)
+		n += agg_cache_bytes(a->aggs[i]);
+	if (a->routes)
+		n += route_table_bytes(a->routes);
+	if (a->fib)
+		n += route_table_bytes(a->fib);
+	return n;
+}
+
 void agent_aggs_close(struct agent *a)
 {
 	for (size_t i = 0; i < a->n_aggs; i++)

@@ -25,5 +25,7 @@ void agent_aggs_expire(struct agent *a);
 /* Exports every aggregated flow with reason and sends them. */
 void agent_aggs_flush(struct agent *a, uint8_t reason);
 void agent_aggs_close(struct agent *a);
+/* Bytes the caches and route tables hold. */
+uint64_t agent_aggs_bytes(const struct agent *a);
 
 #endif

@@ -475,6 +475,9 @@ static void show_memory(struct agent *a, FILE *out)
 		(unsigned long long)m.region, (double)m.region / entries);
 	fprintf(out, "  %-28s %12llu  %6.1f\n", "flow cache index", (unsigned long long)m.index,
 		(double)m.index / entries);
+	if (m.aggregation)
+		fprintf(out, "  %-28s %12llu\n", "aggregation caches, routes",
+			(unsigned long long)m.aggregation);
 	fprintf(out, "  %-28s %12llu\n", "agent resident (RSS)", (unsigned long long)m.rss);
 }
 

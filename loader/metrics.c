@@ -185,6 +185,8 @@ void metrics_write(struct agent *a, FILE *o)
 	fprintf(o, "nsflow_memory_bytes{part=\"cache_index\"} %llu\n",
 		(unsigned long long)mem.index);
 	fprintf(o, "nsflow_memory_bytes{part=\"agent_rss\"} %llu\n", (unsigned long long)mem.rss);
+	fprintf(o, "nsflow_memory_bytes{part=\"aggregation\"} %llu\n",
+		(unsigned long long)mem.aggregation);
 	counter(o, "nsflow_cache_entries", "Flows the cache can hold (--cache-entries)", "gauge");
 	fprintf(o, "nsflow_cache_entries %u\n", a->cfg->cache_entries);
 	counter(o, "nsflow_poll_seconds", "Duration of the last poll", "gauge");
