@@ -62,7 +62,7 @@ static const uint16_t agg_nh4_tos[] = { 18, 5, 14 };
 static const uint16_t agg_nh6_tos[] = { 63, 5, 14 };
 static const uint16_t agg_vni4[] = { 351, 8, 12 };
 static const uint16_t agg_vni6[] = { 351, 27, 28 };
-static const uint16_t agg_tail[] = { 61, 2, 1, 152, 153, 136 };
+static const uint16_t agg_tail[] = { 60, 61, 2, 1, 152, 153, 136 };
 
 #define SAME(a) LIST(a), LIST(a)
 static const struct ns_agg_def agg_defs[NS_AGG_MODES] = {

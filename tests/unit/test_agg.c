@@ -327,11 +327,13 @@ Test(agg, json_carries_exactly_the_template)
 	agg_cache_flush(c, NS_END_FORCED, collect, NULL);
 	cr_assert_eq(ns_tmpl_set_init(&set, NS_PROTO_IPFIX), 0);
 	cr_assert_gt(ns_json_format(&set, &out[0], line, sizeof(line)), 0);
-	cr_assert_str_eq(line, "{\"protocolIdentifier\":17,\"sourceTransportPort\":1000,"
-			       "\"destinationTransportPort\":53,\"ipClassOfService\":32,"
-			       "\"ingressInterface\":3,\"egressInterface\":0,\"flowDirection\":0,"
-			       "\"packetDeltaCount\":2,\"octetDeltaCount\":200,"
-			       "\"flowStartMilliseconds\":100000,\"flowEndMilliseconds\":100000,"
-			       "\"flowEndReason\":4}\n");
+	cr_assert_str_eq(
+		line,
+		"{\"protocolIdentifier\":17,\"sourceTransportPort\":1000,"
+		"\"destinationTransportPort\":53,\"ipClassOfService\":32,"
+		"\"ingressInterface\":3,\"egressInterface\":0,\"ipVersion\":4,\"flowDirection\":0,"
+		"\"packetDeltaCount\":2,\"octetDeltaCount\":200,"
+		"\"flowStartMilliseconds\":100000,\"flowEndMilliseconds\":100000,"
+		"\"flowEndReason\":4}\n");
 	agg_cache_free(c);
 }
