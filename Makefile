@@ -33,12 +33,18 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(wildcard tests/be
 DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev \
 	libyaml-dev libcriterion-dev pkg-config iproute2 tshark nfdump pmacct tcpreplay \
 	clang-format make gcc bgpdump
+# the kernel tier: an emulator, and busybox for the VM's initramfs
+KERNEL_DEPS := qemu-system-x86 busybox-static
+
+# `make test-kernels KERNELS='...'`: .deb files, package names or patterns (tests/kernels/run.sh)
+KERNELS ?= linux-image-6.1.0-*-amd64
+VERIFIER_INSNS := $(BUILD)/tests/kernels/verifier_insns
 
 # keep objects between runs: test binaries are built from them through a pattern rule
 .SECONDARY:
 
-.PHONY: all help deps vmlinux test test-unit test-datapath test-e2e bench format format-check \
-	run demo clean
+.PHONY: all help deps deps-kernels vmlinux test test-unit test-datapath test-e2e test-kernels \
+	bench format format-check run demo clean
 
 all: $(BPF_OBJ) $(SKEL) $(AGENT) $(FLOOR_OBJ) $(GEN_OBJ)
 
@@ -46,6 +52,8 @@ help:
 	@echo "make            build build/nsflow.bpf.o, its skeleton and the agent build/nsflow"
 	@echo "make deps       install the Debian packages a fresh machine needs (apt-get)"
 	@echo "make test       deps + build + unit, datapath and end-to-end tests (root)"
+	@echo "make test-kernels [KERNELS='linux-image-6.1.0-*-amd64']   the same build and tests on"
+	@echo "                other kernels, each in a VM (qemu; Debian kernels from apt, root)"
 	@echo "make bench      datapath, agent and encoder benchmarks, each beside its floor"
 	@echo "make run IFACE=veth0 [ARGS='-c ipfix://127.0.0.1:4739']   attach and meter"
 	@echo "make demo       meter generated traffic in a throw-away namespace pair"
@@ -53,8 +61,8 @@ help:
 	@echo "make format     clang-format every C file; make format-check only checks"
 
 # Installs only when something is missing, so repeated `make test` stays quick.
-deps:
-	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+define install_missing
+@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 		| grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
@@ -63,6 +71,13 @@ deps:
 			| debconf-set-selections; \
 		apt-get update && apt-get install -y --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEPS))
+
+deps-kernels: deps
+	$(call install_missing,$(KERNEL_DEPS))
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
@@ -107,6 +122,14 @@ test-datapath: all $(DP_TESTS)
 
 test-e2e: all $(E2E_TESTS)
 	@tests/run.sh -- -- $(E2E_TESTS)
+
+# not a criterion binary: no test main, nothing but libbpf
+$(VERIFIER_INSNS): $(OBJ)/tests/kernels/verifier_insns.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz
+
+test-kernels: deps-kernels all $(DP_TESTS) $(BUILD)/tests/e2e/test_run $(VERIFIER_INSNS)
+	@KERNELS='$(KERNELS)' tests/kernels/run.sh
 
 bench: deps all $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
@@ -15,6 +16,26 @@
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
+
+int attach_check_kernel_btf(char *err, size_t errlen)
+{
+	const char *path = getenv("NSFLOW_TEST_KERNEL_BTF");
+	int ret;
+
+	if (!path || !path[0])
+		path = ATTACH_KERNEL_BTF;
+	if (!access(path, R_OK))
+		return 0;
+	ret = -errno;
+	if (ret == -ENOENT)
+		snprintf(
+			err, errlen,
+			"this kernel has no BTF (%s missing): nsflow needs CONFIG_DEBUG_INFO_BTF=y",
+			path);
+	else
+		snprintf(err, errlen, "read the kernel's BTF %s: %s", path, strerror(-ret));
+	return ret;
+}
 
 int attach_prepare_pin_dir(const char *dir, char *err, size_t errlen)
 {

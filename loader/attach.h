@@ -13,6 +13,14 @@
 #define NSFLOW_TC_HANDLE 0x4e53 /* "NS" */
 #define NSFLOW_TC_PRIO	 1	/* first: meter before other filters may drop */
 
+/* Where the kernel's own BTF is; NSFLOW_TEST_KERNEL_BTF stands in for it in tests only. */
+#define ATTACH_KERNEL_BTF "/sys/kernel/btf/vmlinux"
+/*
+ * The datapath is CO-RE: libbpf relocates it against the kernel's BTF, so without that nothing
+ * loads. -ENOENT with a message saying what the kernel lacks, checked before anything is
+ * attached; a kernel that has it returns 0.
+ */
+int attach_check_kernel_btf(char *err, size_t errlen);
 /* Mounts bpffs on /sys/fs/bpf if nothing is mounted there, and creates dir. */
 int attach_prepare_pin_dir(const char *dir, char *err, size_t errlen);
 /* Attaches prog through libxdp's dispatcher; auto mode falls back from native to generic. */

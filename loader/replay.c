@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "agent.h"
+#include "attach.h"
 #include "log.h"
 #include "nsflow_cli.h"
 #include "pcap.h"
@@ -98,6 +99,11 @@ int cmd_replay(int argc, char **argv)
 		return 2;
 	}
 	log_setup(cfg.verbose);
+	if (attach_check_kernel_btf(err, sizeof(err))) {
+		fprintf(stderr, "nsflow replay: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
 	ret = pcap_reader_open(&r, capture, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "nsflow replay: %s\n", err);

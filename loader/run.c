@@ -244,6 +244,11 @@ int cmd_run(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	if (attach_check_kernel_btf(err, sizeof(err))) {
+		fprintf(stderr, "nsflow run: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
 	/* everything a bad setting can break is checked before anything is attached */
 	ret = agent_init(&a, &cfg, false, err, sizeof(err));
 	if (ret) {

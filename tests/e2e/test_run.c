@@ -233,20 +233,32 @@ static void check_records_meta(const struct lg_records *rs, int reason, const ch
 	}
 }
 
+/* NSFLOW_LIVE_FRAMES: how many IPv4 frames a test sends at full speed (an emulated kernel is
+ * slower), at least min; the default otherwise. */
+static uint64_t live_frames(uint64_t dflt, uint64_t min)
+{
+	const char *v = getenv("NSFLOW_LIVE_FRAMES");
+	uint64_t n = v ? strtoull(v, NULL, 10) : 0;
+
+	return n ? (n < min ? min : n) : dflt;
+}
+
 /*
- * 3M IPv4/UDP frames over 4096 flows and 500k IPv6/TCP frames over 512 flows, at full speed:
- * after SIGTERM the export holds exactly what reached the veth, flow by flow.
+ * 3M IPv4/UDP frames over 4096 flows and 500k IPv6/TCP frames over 512 flows (NSFLOW_LIVE_FRAMES
+ * and a sixth of it), at full speed: after SIGTERM the export holds exactly what reached the
+ * veth, flow by flow.
  */
 Test(run, live_frames_exact_totals, .timeout = 110)
 {
 	struct livegen *g4 = open_gen(AF_INET, IPPROTO_UDP, 4096, 10000, 64);
 	struct livegen *g6 = open_gen(AF_INET6, IPPROTO_TCP, 512, 20000, 100);
+	uint64_t n4 = live_frames(3000000, 4096 * 6), n6 = n4 / 6; /* 500k by default */
 	struct livegen_delivery d4, d6;
 	struct lg_records rs = { 0 };
 
 	start_agent(0, "200", NULL);
-	send_settled(g4, 3000000, &d4);
-	send_settled(g6, 500000, &d6);
+	send_settled(g4, n4, &d4);
+	send_settled(g6, n6, &d6);
 	stop_agent(0);
 
 	read_records(json[0], &rs);
@@ -886,6 +898,19 @@ Test(run, bad_configuration_is_refused_before_attaching, .timeout = 60)
 	cr_assert(strstr(out, want) && strstr(out, "YAML"), "bad YAML: '%s'", out);
 	free(out);
 	assert_nothing_attached("bad YAML");
+
+	/* a kernel without BTF (as this test makes the agent believe): refused, exit 1, before
+	 * anything is attached, with the kernel option it lacks */
+	ret = netns_sh(pair.ns_rx, &out,
+		       "NSFLOW_TEST_KERNEL_BTF=/nonexistent/vmlinux timeout 20 %s run -i %s "
+		       "--pin-dir %s -c %s",
+		       nsflow_bin(), pair.rx, pin_dir, json_url[0]);
+	cr_assert_eq(ret, 1, "no BTF: exit code %d, want 1:\n%s", ret, out);
+	cr_assert(strstr(out, "nsflow run: this kernel has no BTF (/nonexistent/vmlinux missing): "
+			      "nsflow needs CONFIG_DEBUG_INFO_BTF=y"),
+		  "no BTF: '%s'", out);
+	free(out);
+	assert_nothing_attached("no BTF");
 	passed = true;
 }
 
