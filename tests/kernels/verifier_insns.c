@@ -56,7 +56,8 @@ int main(void)
 		fprintf(stderr, "verifier: open the datapath object: %s\n", strerror(errno));
 		return 1;
 	}
-	bpf_object__for_each_program(prog, skel->obj) {
+	bpf_object__for_each_program(prog, skel->obj)
+	{
 		if (i == MAX_PROGS)
 			break;
 		bpf_program__set_log_level(prog, 4); /* statistics only */
@@ -69,7 +70,8 @@ int main(void)
 		return 1;
 	}
 	i = 0;
-	bpf_object__for_each_program(prog, skel->obj) {
+	bpf_object__for_each_program(prog, skel->obj)
+	{
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		unsigned int limit = DEFAULT_LIMIT, n = 0;
