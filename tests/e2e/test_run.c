@@ -1068,6 +1068,8 @@ Test(run, other_xdp_programs_and_tc_filters_are_left_alone, .timeout = 90)
 	check_gen_totals(g, &rs, 0, 2000, 2000, true, "beside " FOREIGN_XDP);
 	lg_records_free(&rs);
 	cr_assert_eq(foreign_prog_id(), id, "%s (id %u) went with nsflow", FOREIGN_XDP, id);
+	cr_assert_eq(xdp_prog_on_rx("nsflow_xdp", NULL), 0,
+		     "nsflow_xdp is still on %s's XDP hook after nsflow stopped", pair.rx);
 	ret = netns_sh(pair.ns_rx, &out,
 		       "tc filter show dev %s egress; tc filter show dev %s ingress", pair.rx,
 		       pair.rx);
