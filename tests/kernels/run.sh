@@ -20,8 +20,9 @@ for k in "${kernels[@]}"; do
 	if [[ $k != *.deb ]]; then
 		# "newest" is the archive's: ask it once before choosing
 		echo "kernels: apt-get update" >&2
-		apt-get -q -o DPkg::Lock::Timeout=300 update >"$cache.apt-update.log" 2>&1 ||
-			echo "kernels: apt-get update failed (see $cache.apt-update.log); choosing" \
+		mkdir -p "$cache"
+		apt-get -q -o DPkg::Lock::Timeout=300 update >"$cache/apt-update.log" 2>&1 ||
+			echo "kernels: apt-get update failed (see $cache/apt-update.log); choosing" \
 				"from the package lists there are" >&2
 		break
 	fi
