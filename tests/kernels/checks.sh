@@ -7,7 +7,8 @@
 #              captures in KERNEL_PCAPS only ("all": every capture)
 #   agent      `nsflow run` on a veth pair in namespaces: live frames (their count divided by
 #              KERNEL_LIVE_FRAMES_DIV), exact totals per flow, across kill -9 and restarts;
-#              bad settings and a kernel without BTF refused before anything is attached
+#              bad settings and a kernel without BTF refused before anything is attached;
+#              show and reset over the control socket
 #   coexist    an XDP program loaded first with xdp-loader keeps running beside nsflow and
 #              stays when nsflow detaches; foreign tc filters too
 # Each check writes RESULTS_DIR/<check>.log and a line to RESULTS_DIR/results.txt:
@@ -121,10 +122,11 @@ agent() {
 	local tests=live_frames_exact_totals
 	tests+="|kill9_and_restart_lose_nothing_count_nothing_twice"
 	tests+="|bad_configuration_is_refused_before_attaching"
+	tests+="|show_and_reset_over_the_control_socket"
 	NSFLOW_LIVE_FRAMES_DIV=$KERNEL_LIVE_FRAMES_DIV criterion agent build/tests/e2e/test_run \
 		--jobs 1 --filter "run/@($tests)"
 	criterion_record agent \
-		"live frames/$KERNEL_LIVE_FRAMES_DIV exact per flow across kill -9; bad settings"
+		"live frames/$KERNEL_LIVE_FRAMES_DIV exact per flow, across kill -9; show/reset"
 }
 
 coexist() {

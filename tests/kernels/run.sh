@@ -61,7 +61,7 @@ for k in "${kernels[@]}"; do
 	failed=$(awk '$1 == "check" { s += $5 } END { print s + 0 }' "$res")
 	# a check the guest never got to counts as failed
 	[ $rc = 0 ] || [ "$failed" != 0 ] || failed=1
-	rows+=("$kver|${loaded:-?}|$insns|$passed|$failed|$secs")
+	rows+=("$kver|${loaded:--}|$insns|$passed|$failed|$secs")
 	while read -r _ name _ _ _ _ note; do
 		fails+=("$kver $name: $note (log: $out/$name.log)")
 	done < <(grep '^check [a-z]* FAIL ' "$res")
