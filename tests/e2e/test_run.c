@@ -233,26 +233,29 @@ static void check_records_meta(const struct lg_records *rs, int reason, const ch
 	}
 }
 
-/* NSFLOW_LIVE_FRAMES: how many IPv4 frames a test sends at full speed (an emulated kernel is
- * slower), at least min; the default otherwise. */
-static uint64_t live_frames(uint64_t dflt, uint64_t min)
+/*
+ * n frames at full speed, divided by NSFLOW_LIVE_FRAMES_DIV (an emulated kernel is tens of
+ * times slower) but never fewer than min; n itself when it is unset.
+ */
+static uint64_t live_frames(uint64_t n, uint64_t min)
 {
-	const char *v = getenv("NSFLOW_LIVE_FRAMES");
-	uint64_t n = v ? strtoull(v, NULL, 10) : 0;
+	const char *v = getenv("NSFLOW_LIVE_FRAMES_DIV");
+	uint64_t div = v ? strtoull(v, NULL, 10) : 0;
 
-	return n ? (n < min ? min : n) : dflt;
+	if (div > 1)
+		n /= div;
+	return n < min ? min : n;
 }
 
 /*
- * 3M IPv4/UDP frames over 4096 flows and 500k IPv6/TCP frames over 512 flows (NSFLOW_LIVE_FRAMES
- * and a sixth of it), at full speed: after SIGTERM the export holds exactly what reached the
- * veth, flow by flow.
+ * 3M IPv4/UDP frames over 4096 flows and 500k IPv6/TCP frames over 512 flows, at full speed:
+ * after SIGTERM the export holds exactly what reached the veth, flow by flow.
  */
 Test(run, live_frames_exact_totals, .timeout = 110)
 {
 	struct livegen *g4 = open_gen(AF_INET, IPPROTO_UDP, 4096, 10000, 64);
 	struct livegen *g6 = open_gen(AF_INET6, IPPROTO_TCP, 512, 20000, 100);
-	uint64_t n4 = live_frames(3000000, 4096 * 6), n6 = n4 / 6; /* 500k by default */
+	uint64_t n4 = live_frames(3000000, 4096), n6 = live_frames(500000, 512);
 	struct livegen_delivery d4, d6;
 	struct lg_records rs = { 0 };
 
@@ -324,13 +327,14 @@ static void wait_chunks(struct sender *s, int n, const char *why)
  */
 Test(run, kill9_and_restart_lose_nothing_count_nothing_twice, .timeout = 110)
 {
-	/* after which chunk (of 100k frames) to do what, agent by agent */
+	/* after which chunk (of 100k frames; fewer with NSFLOW_LIVE_FRAMES_DIV) to do what, agent
+	 * by agent */
 	static const int start_after[N_AGENTS] = { -1, 8, 12, 20 };
 	static const int kill_after[N_AGENTS] = { 4, 12, 18, -1 };
 	/* other flows after the reset: a flow the reset exported must not come back */
 	struct livegen *g = open_gen(AF_INET, IPPROTO_UDP, 4096, 10000, 64);
 	struct livegen *g2 = open_gen(AF_INET, IPPROTO_UDP, 4096, 20000, 64);
-	struct sender s = { .g = g2, .chunk = 100000, .chunks = 30 };
+	struct sender s = { .g = g2, .chunk = live_frames(100000, 1000), .chunks = 30 };
 	struct livegen_tally t;
 	struct livegen_delivery d1;
 	struct lg_records rs[N_AGENTS] = { 0 }, all = { 0 };
@@ -343,7 +347,7 @@ Test(run, kill9_and_restart_lose_nothing_count_nothing_twice, .timeout = 110)
 
 	/* polls every 10 ms, so that some kills land in the middle of a poll */
 	start_agent(0, "10", NULL);
-	send_settled(g, 1000000, &d1);
+	send_settled(g, live_frames(1000000, 4096), &d1);
 	sent1 = d1.sent;
 	ret = nsflow_ctl(&agent[0], &out, "reset cache");
 	cr_assert_eq(ret, 0, "reset cache: %s", out);

@@ -23,8 +23,9 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 kver=$(uname -r)
-mount --bind "$VM_KDIR/root/lib/modules/$kver" "/lib/modules/$kver" 2>/dev/null ||
-	{ mkdir -p "/lib/modules/$kver" && mount --bind "$VM_KDIR/root/lib/modules/$kver" "/lib/modules/$kver"; }
+# the kernel's modules, where modprobe looks for them (the host has none of this kernel)
+mkdir -p "/lib/modules/$kver"
+mount --bind "$VM_KDIR/root/lib/modules/$kver" "/lib/modules/$kver"
 # the kernel asks for qdisc and filter modules by itself (request_module): busybox modprobe
 # reads the modules.dep prepare.sh made
 ln -sf /bin/busybox /run/modprobe

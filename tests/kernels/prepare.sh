@@ -24,13 +24,19 @@ else
 	re=^$(sed 's/[.+]/\\&/g; s/\*/[^-]*/g' <<<"$spec")\$
 	pkg=$(apt-cache search --names-only "$re" | awk '{ print $1 }' | grep -E "$re" |
 		sort -V | tail -1 || true)
-	[ -n "$pkg" ] || { echo "prepare: no package in the apt archive matches $spec" >&2; exit 1; }
+	if [ -z "$pkg" ]; then
+		echo "prepare: no package in the apt archive matches $spec" >&2
+		exit 1
+	fi
 	ver=$(apt-cache show --no-all-versions "$pkg" | sed -n 's/^Version: //p' | head -1)
 	deb=$(ls "$cache/debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -1 || true)
 	if [ -z "$deb" ]; then
 		echo "prepare: apt-get download $pkg ($ver)" >&2
-		(cd "$cache/debs" && apt_quiet download "$pkg=$ver") ||
-			{ echo "prepare: apt-get download $pkg failed:" >&2; cat "$cache/apt.log" >&2; exit 1; }
+		if ! (cd "$cache/debs" && apt_quiet download "$pkg=$ver"); then
+			echo "prepare: apt-get download $pkg failed:" >&2
+			cat "$cache/apt.log" >&2
+			exit 1
+		fi
 		deb=$(ls "$cache/debs/${pkg}_${ver//:/%3a}_"*.deb | head -1)
 	fi
 fi

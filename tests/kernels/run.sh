@@ -10,11 +10,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=$PWD/build/kernels
 set -f # patterns are for the apt archive, not for file names here
+# shellcheck disable=SC2206 # a list, split on blanks
 kernels=(${*:-${KERNELS:-linux-image-6.1.0-*-amd64}})
 set +f
 t_start=$(date +%s)
 # what checks.sh reads, handed into the guest
-export VM_ENV=${VM_ENV:-CI NSFLOW_PCAPS KERNEL_PCAPS KERNEL_LIVE_FRAMES}
+export VM_ENV=${VM_ENV:-CI NSFLOW_PCAPS KERNEL_PCAPS KERNEL_LIVE_FRAMES_DIV}
 
 for k in "${kernels[@]}"; do
 	if [[ $k != *.deb ]]; then
@@ -22,8 +23,8 @@ for k in "${kernels[@]}"; do
 		echo "kernels: apt-get update" >&2
 		mkdir -p "$cache"
 		apt-get -q -o DPkg::Lock::Timeout=300 update >"$cache/apt-update.log" 2>&1 ||
-			echo "kernels: apt-get update failed (see $cache/apt-update.log); choosing" \
-				"from the package lists there are" >&2
+			echo "kernels: apt-get update failed (see $cache/apt-update.log);" \
+				"choosing from the package lists there are" >&2
 		break
 	fi
 done
@@ -60,7 +61,7 @@ for k in "${kernels[@]}"; do
 	failed=$(awk '$1 == "check" { s += $5 } END { print s + 0 }' "$res")
 	# a check the guest never got to counts as failed
 	[ $rc = 0 ] || [ "$failed" != 0 ] || failed=1
-	rows+=("$kver|${loaded:-?}|$insns|$passed|$failed|$secs")
+	rows+=("$kver|${loaded:--}|$insns|$passed|$failed|$secs")
 	while read -r _ name _ _ _ _ note; do
 		fails+=("$kver $name: $note (log: $out/$name.log)")
 	done < <(grep '^check [a-z]* FAIL ' "$res")

@@ -30,6 +30,11 @@ static int print_warnings(enum libbpf_print_level level, const char *fmt, va_lis
 	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
+static struct bpf_program *first_prog(struct nsflow_bpf *skel)
+{
+	return bpf_object__next_program(skel->obj, NULL);
+}
+
 /* The last "processed N insns (limit M)" of a verifier log; 0 when there is none. */
 static unsigned int parse_processed(const char *log, unsigned int *limit)
 {
@@ -56,8 +61,7 @@ int main(void)
 		fprintf(stderr, "verifier: open the datapath object: %s\n", strerror(errno));
 		return 1;
 	}
-	bpf_object__for_each_program(prog, skel->obj)
-	{
+	for (prog = first_prog(skel); prog; prog = bpf_object__next_program(skel->obj, prog)) {
 		if (i == MAX_PROGS)
 			break;
 		bpf_program__set_log_level(prog, 4); /* statistics only */
@@ -70,8 +74,7 @@ int main(void)
 		return 1;
 	}
 	i = 0;
-	bpf_object__for_each_program(prog, skel->obj)
-	{
+	for (prog = first_prog(skel); prog; prog = bpf_object__next_program(skel->obj, prog)) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		unsigned int limit = DEFAULT_LIMIT, n = 0;

@@ -69,7 +69,8 @@ set -e
 trap - EXIT
 wait
 if [ ! -s "$results/rc" ]; then
-	[ $qemu_rc = 124 ] && why="no result within ${VM_TIMEOUT:-1200} s" || why="qemu exited $qemu_rc"
+	why="qemu exited $qemu_rc"
+	[ $qemu_rc != 124 ] || why="no result within ${VM_TIMEOUT:-1200} s"
 	echo "vm: the guest left no exit status ($why); the console:" >&2
 	tail -20 "$results/console.log" >&2
 	exit 125
