@@ -57,13 +57,47 @@ static int current_map_fd(struct nsflow_bpf *s)
 	return bpf_map_get_fd_by_id(id);
 }
 
+static size_t key_hash(const struct nsflow_key *k)
+{
+	const unsigned char *b = (const unsigned char *)k;
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return (size_t)(h ^ h >> 29);
+}
+
+/* The index slot of k: where it is, or the empty slot where it would go. */
+static size_t *find_slot(const struct dp_flows *f, const struct nsflow_key *k)
+{
+	for (size_t i = key_hash(k);; i++) {
+		size_t *s = &f->slot[i & (f->nslot - 1)];
+
+		if (!*s || !memcmp(&f->f[*s - 1].k, k, sizeof(*k)))
+			return s;
+	}
+}
+
+static void reindex(struct dp_flows *f)
+{
+	free(f->slot);
+	f->nslot = f->nslot ? f->nslot * 2 : 64;
+	f->slot = calloc(f->nslot, sizeof(*f->slot));
+	for (size_t i = 0; i < f->n; i++)
+		*find_slot(f, &f->f[i].k) = i + 1;
+}
+
 /* Adds one CPU's entry of a flow to what dp_read_flows() gathered. */
 static void fold(struct dp_flows *out, size_t *cap, const struct nsflow_key *k,
 		 const struct nsflow_value *v)
 {
-	struct dp_flow *f = (struct dp_flow *)dp_find(out, k);
+	struct dp_flow *f;
+	size_t *s;
 
-	if (!f) {
+	if (2 * (out->n + 1) > out->nslot)
+		reindex(out);
+	s = find_slot(out, k);
+	if (!*s) {
 		if (out->n == *cap) {
 			*cap = *cap ? *cap * 2 : 16;
 			out->f = realloc(out->f, *cap * sizeof(*out->f));
@@ -71,8 +105,10 @@ static void fold(struct dp_flows *out, size_t *cap, const struct nsflow_key *k,
 		f = &out->f[out->n++];
 		f->k = *k;
 		f->v = *v;
+		*s = out->n;
 		return;
 	}
+	f = &out->f[*s - 1];
 	f->v.packets += v->packets;
 	f->v.octets += v->octets;
 	f->v.tcp_flags |= v->tcp_flags;
@@ -90,8 +126,7 @@ void dp_read_flows(struct nsflow_bpf *s, struct dp_flows *out)
 	void *prev = NULL;
 	size_t cap = 0;
 
-	out->f = NULL;
-	out->n = 0;
+	memset(out, 0, sizeof(*out));
 	while (fd >= 0 && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
@@ -105,16 +140,18 @@ void dp_read_flows(struct nsflow_bpf *s, struct dp_flows *out)
 void dp_flows_free(struct dp_flows *f)
 {
 	free(f->f);
-	f->f = NULL;
-	f->n = 0;
+	free(f->slot);
+	memset(f, 0, sizeof(*f));
 }
 
 const struct dp_flow *dp_find(const struct dp_flows *f, const struct nsflow_key *k)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (!memcmp(&f->f[i].k, k, sizeof(*k)))
-			return &f->f[i];
-	return NULL;
+	size_t *s;
+
+	if (!f->nslot)
+		return NULL;
+	s = find_slot(f, k);
+	return *s ? &f->f[*s - 1] : NULL;
 }
 
 void dp_counters(struct nsflow_bpf *s, struct nsflow_counters *out)

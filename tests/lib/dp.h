@@ -17,6 +17,8 @@ struct dp_flow {
 struct dp_flows {
 	struct dp_flow *f;
 	size_t n;
+	size_t *slot; /* open-addressed index into f (+1; 0 is empty), nslot a power of two */
+	size_t nslot;
 };
 
 /* BPF_PROG_TEST_RUN runs XDP and TC programs as if on the loopback device */
