@@ -29,7 +29,12 @@ enum ns_tmpl_id {
 	NS_TMPL_OPT_IFACE = 267,
 	/* aggregated records: NS_TMPL_AGG + 2 * mode + (IPv6 ? 1 : 0) */
 	NS_TMPL_AGG = 268,
+	/* flexible records: NS_TMPL_FLEX + 2 * record + (IPv6 ? 1 : 0) */
+	NS_TMPL_FLEX = 300,
 };
+
+/* Flexible records the configuration may define */
+#define NS_FLEX_MAX 16
 
 /*
  * NetStream's aggregation modes (NETSTREAM.md): what an aggregated record is keyed by. Every
@@ -62,12 +67,17 @@ const char *ns_agg_mode_name(unsigned int mode);
 int ns_agg_mode_parse(const char *name);
 
 #define NS_TMPL_FIRST	   NS_TMPL_IPV4
-#define NS_TMPL_COUNT	   (NS_TMPL_AGG - NS_TMPL_FIRST + 2 * NS_AGG_MODES)
+#define NS_TMPL_COUNT	   (NS_TMPL_FLEX - NS_TMPL_FIRST + 2 * NS_FLEX_MAX)
 #define NS_TMPL_FLOW_COUNT 9 /* original flow templates, before the options templates */
 
 static inline uint16_t ns_tmpl_agg_id(unsigned int mode, int ipv6)
 {
 	return (uint16_t)(NS_TMPL_AGG + 2 * mode + (ipv6 ? 1 : 0));
+}
+
+static inline uint16_t ns_tmpl_flex_id(unsigned int record, int ipv6)
+{
+	return (uint16_t)(NS_TMPL_FLEX + 2 * record + (ipv6 ? 1 : 0));
 }
 
 /* Does template id describe flow records (original or aggregated), not options? */
@@ -97,6 +107,27 @@ struct ns_tmpl_set {
 
 /* Build every template of @proto (NS_PROTO_V9 or NS_PROTO_IPFIX); 0 or -errno */
 int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto);
+
+/* One field of a flexible record's template: an IPFIX element, and the length it is sent
+ * with (0: the element's own; counters take 2, 4 or 8, for a width of 16, 32 or 64 bits). */
+struct ns_flex_field {
+	uint16_t ie;
+	uint16_t len;
+};
+
+struct ns_flex_tmpl {
+	uint8_t n; /* 0: the slot is unused */
+	struct ns_flex_field f[NS_PLAN_OPS_MAX];
+};
+
+/*
+ * Defines the flexible records' templates that every template set built afterwards carries:
+ * defs[i] becomes template NS_TMPL_FLEX + i (ns_tmpl_flex_id()), n <= 2 * NS_FLEX_MAX. The
+ * definitions replace the previous ones for the whole process; the agent gives them once,
+ * before it opens its sinks. 0, -ENOENT for an unknown element, -EINVAL for a length the
+ * element cannot be sent with, -E2BIG for too many.
+ */
+int ns_tmpl_flex_define(const struct ns_flex_tmpl *defs, size_t n);
 
 static inline const struct ns_tmpl *ns_tmpl_get(const struct ns_tmpl_set *ts, uint16_t id)
 {

@@ -41,6 +41,7 @@ static const struct ns_ie ns_ie_rows[] = {
 	{ ROW(12, "destinationIPv4Address", IPV4, 4), V9(12, 4), REC(IPV4, dst_addr, 0) },
 	{ ROW(13, "destinationIPv4PrefixLength", UNSIGNED, 1), V9(13, 1), REC(U8, dst_mask, 0) },
 	{ ROW(14, "egressInterface", UNSIGNED, 4), V9(14, 4), REC(U32, egress_ifindex, 0) },
+	{ ROW(15, "ipNextHopIPv4Address", IPV4, 4), V9(15, 4), REC(IPV4, ip_nexthop, 0) },
 	{ ROW(16, "bgpSourceAsNumber", UNSIGNED, 4), V9(16, 4), REC(U32, src_as, 0) },
 	{ ROW(17, "bgpDestinationAsNumber", UNSIGNED, 4), V9(17, 4), REC(U32, dst_as, 0) },
 	{ ROW(18, "bgpNextHopIPv4Address", IPV4, 4), V9(18, 4), REC(IPV4, bgp_nexthop, 0) },
@@ -69,6 +70,7 @@ static const struct ns_ie ns_ie_rows[] = {
 	  .when = NS_WHEN_NONZERO },
 	{ ROW(60, "ipVersion", UNSIGNED, 1), V9(60, 1), REC(U8, ip_version, 0) },
 	{ ROW(61, "flowDirection", UNSIGNED, 1), V9(61, 1), REC(U8, direction, 0) },
+	{ ROW(62, "ipNextHopIPv6Address", IPV6, 16), V9(62, 16), REC(BYTES, ip_nexthop, 0) },
 	{ ROW(63, "bgpNextHopIPv6Address", IPV6, 16), V9(63, 16), REC(BYTES, bgp_nexthop, 0) },
 	/* v9 MPLS_LABEL_1..3: label 20 bits, exp 3, bottom-of-stack 1 */
 	{ ROW(70, "mplsTopLabelStackSection", MPLS, 3), V9(70, 3), REC(MPLS, mpls_lse, 0),

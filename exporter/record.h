@@ -65,6 +65,7 @@ struct ns_record {
 	uint32_t src_as;	 /* bgpSourceAsNumber (16) */
 	uint32_t dst_as;	 /* bgpDestinationAsNumber (17) */
 	uint8_t bgp_nexthop[16]; /* bgpNextHopIPv4/IPv6Address (18/63), IPv4 v4-mapped */
+	uint8_t ip_nexthop[16];	 /* ipNextHopIPv4/IPv6Address (15/62), IPv4 v4-mapped */
 	uint64_t vni;		 /* layer2SegmentId (351): VXLAN VNI */
 };
 

@@ -130,8 +130,12 @@ static const struct ns_opt_def v9_opts[] = {
 	{ NS_TMPL_OPT_IFACE, LIST(iface_scope), LIST(iface) },
 };
 
-/* Append element @id to @t: @scope for options scope fields, @opt to read ns_opt_row */
-static int tmpl_add(struct ns_tmpl *t, enum ns_proto proto, uint16_t id, int scope, int opt)
+static struct ns_flex_tmpl flex_defs[2 * NS_FLEX_MAX];
+
+/* Append element @id to @t: @scope for options scope fields, @opt to read ns_opt_row; a
+ * nonzero @len_as replaces the element's own length */
+static int tmpl_add_len(struct ns_tmpl *t, enum ns_proto proto, uint16_t id, int scope, int opt,
+			uint16_t len_as)
 {
 	const struct ns_ie *ie = ns_ie_find(id);
 	const struct ns_ie_source *src;
@@ -160,6 +164,8 @@ static int tmpl_add(struct ns_tmpl *t, enum ns_proto proto, uint16_t id, int sco
 	src = opt ? &ie->opt : &ie->rec;
 	if (!type || src->kind == NS_SRC_NONE)
 		return -EINVAL;
+	if (len_as)
+		len = len_as;
 	if (t->n_fields >= NS_PLAN_OPS_MAX)
 		return -E2BIG;
 	err = ns_plan_add(&t->plan, src, len);
@@ -172,6 +178,11 @@ static int tmpl_add(struct ns_tmpl *t, enum ns_proto proto, uint16_t id, int sco
 	if (scope)
 		t->n_scope++;
 	return 0;
+}
+
+static int tmpl_add(struct ns_tmpl *t, enum ns_proto proto, uint16_t id, int scope, int opt)
+{
+	return tmpl_add_len(t, proto, id, scope, opt, 0);
 }
 
 static int tmpl_add_list(struct ns_tmpl *t, enum ns_proto proto, const uint16_t *ids, size_t n,
@@ -236,6 +247,18 @@ int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto)
 		if (err)
 			return err;
 	}
+	for (i = 0; i < N(flex_defs); i++) {
+		const struct ns_flex_tmpl *d = &flex_defs[i];
+		struct ns_tmpl *t = &ts->t[NS_TMPL_FLEX - NS_TMPL_FIRST + i];
+
+		if (!d->n)
+			continue;
+		t->id = (uint16_t)(NS_TMPL_FLEX + i);
+		for (unsigned int f = 0; f < d->n && !err; f++)
+			err = tmpl_add_len(t, proto, d->f[f].ie, 0, 0, d->f[f].len);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < N(ipfix_opts); i++) {
 		struct ns_tmpl *t = &ts->t[opts[i].id - NS_TMPL_FIRST];
 
@@ -247,6 +270,38 @@ int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto)
 			return err;
 	}
 	return 0;
+}
+
+int ns_tmpl_flex_define(const struct ns_flex_tmpl *defs, size_t n)
+{
+	static struct ns_tmpl_set probe;
+	int err = 0;
+
+	if (n > N(flex_defs))
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		if (defs[i].n > NS_PLAN_OPS_MAX)
+			return -E2BIG;
+		for (unsigned int f = 0; f < defs[i].n; f++) {
+			const struct ns_ie *ie = ns_ie_find(defs[i].f[f].ie);
+			uint16_t len = defs[i].f[f].len;
+
+			if (!ie)
+				return -ENOENT;
+			if (len &&
+			    (ie->type != NS_IE_UNSIGNED ||
+			     (len != 1 && len != 2 && len != 4 && len != 8) || len > ie->len))
+				return -EINVAL;
+		}
+	}
+	memset(flex_defs, 0, sizeof(flex_defs));
+	memcpy(flex_defs, defs, n * sizeof(*defs));
+	/* what cannot be built must fail here, not in a sink opened later */
+	for (int p = NS_PROTO_V9; p <= NS_PROTO_IPFIX && !err; p++)
+		err = ns_tmpl_set_init(&probe, (enum ns_proto)p);
+	if (err)
+		memset(flex_defs, 0, sizeof(flex_defs));
+	return err;
 }
 
 size_t ns_tmpl_write(const struct ns_tmpl *t, enum ns_proto proto, uint8_t *dst)

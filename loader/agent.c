@@ -183,6 +183,9 @@ int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *er
 	a->xopts.template_refresh_secs = cfg->template_refresh_s;
 	a->xopts.mtu = cfg->mtu;
 	a->xopts.source_addr = cfg->source_address[0] ? cfg->source_address : NULL;
+	ret = agent_flex_define(cfg, err, errlen);
+	if (ret)
+		return ret;
 	a->sinks = calloc(n, sizeof(*a->sinks));
 	a->sink_refs = calloc(n, sizeof(*a->sink_refs));
 	if (!a->sinks || !a->sink_refs)

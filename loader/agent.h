@@ -75,7 +75,7 @@ struct agent {
 	uint64_t polls, drained_flows, events, outbox_full;
 	uint64_t last_poll_ns; /* how long the last poll took */
 	/* aggregation caches (agent_agg.h) and the records they exported this poll */
-	struct agg_cache *aggs[CONFIG_MAX_AGGS];
+	struct agg_cache *aggs[CONFIG_MAX_AGGS + 2 * NS_FLEX_MAX]; /* modes, then records */
 	size_t n_aggs;
 	struct ns_record *agg_out;
 	size_t agg_out_n, agg_out_cap;

@@ -8,6 +8,7 @@
 #include "agent_agg.h"
 #include "agg.h"
 #include "exp_template.h"
+#include "flex.h"
 #include "log.h"
 #include "routes.h"
 
@@ -77,8 +78,10 @@ static bool route_of(void *arg, const uint8_t addr[16], struct agg_route *r)
 	} else {
 		r->prefix_len = k->prefix_len;
 	}
-	if (k)
+	if (k) {
 		r->egress_ifindex = k->egress_ifindex;
+		memcpy(r->ip_nexthop, k->ip_nexthop, 16);
+	}
 	m->r = *r;
 	return true;
 }
@@ -132,7 +135,7 @@ int agent_aggs_open(struct agent *a, char *err, size_t errlen)
 		a->routes_mtime_ns = mtime_ns(c->routes_file);
 	}
 	/* the kernel's table of the host metered (a capture replayed has none of its own) */
-	if (!a->replay && c->n_aggs && routes_load_kernel(&a->fib, err, errlen))
+	if (!a->replay && (c->n_aggs || c->n_records) && routes_load_kernel(&a->fib, err, errlen))
 		pr_warn("%s: prefix lengths and egress interfaces will be 0", err);
 	a->fib_loaded_ns = agent_clock_ns();
 
@@ -156,7 +159,49 @@ int agent_aggs_open(struct agent *a, char *err, size_t errlen)
 		agg_cache_set_export(a->aggs[i], agg_out, a);
 		agg_cache_set_route(a->aggs[i], route_of, a);
 	}
+	for (size_t i = 0; i < c->n_records; i++) {
+		const struct config_record *r = &c->records[i];
+
+		for (int f = 0; f < 2; f++) {
+			struct agg_opts o = {
+				.flex = &r->flex,
+				.ipv6 = (uint8_t)f,
+				.active_ns = (uint64_t)r->active_s * NS_PER_S,
+				.inactive_ns = (uint64_t)r->inactive_s * NS_PER_S,
+				.max_entries = r->cache_entries,
+			};
+			struct agg_cache **slot = &a->aggs[a->n_aggs];
+
+			if (r->family == (f ? 4 : 6))
+				continue;
+			ret = agg_cache_new(slot, &o);
+			if (ret) {
+				snprintf(err, errlen, "record %s: a cache of %u entries: %s",
+					 r->flex.name, r->cache_entries, strerror(-ret));
+				return ret;
+			}
+			a->n_aggs++;
+			agg_cache_set_export(*slot, agg_out, a);
+			agg_cache_set_route(*slot, route_of, a);
+		}
+	}
 	return 0;
+}
+
+int agent_flex_define(const struct nsflow_config *c, char *err, size_t errlen)
+{
+	static struct ns_flex_tmpl defs[2 * NS_FLEX_MAX];
+	int ret;
+
+	memset(defs, 0, sizeof(defs));
+	for (size_t i = 0; i < c->n_records; i++)
+		for (int f = 0; f < 2; f++)
+			if (c->records[i].family != (f ? 4 : 6))
+				flex_template(&c->records[i], f, &defs[2 * i + f]);
+	ret = ns_tmpl_flex_define(defs, 2 * c->n_records);
+	if (ret)
+		snprintf(err, errlen, "flexible record templates: %s", strerror(-ret));
+	return ret;
 }
 
 void agent_aggs_feed_one(struct agent *a, const struct nsflow_key *k, const struct nsflow_value *v)

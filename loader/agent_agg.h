@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The agent's aggregation caches (agg.h), one per --aggregate mode and family: fed with every
+ * The agent's aggregation caches (agg.h), one per --aggregate mode and family and one per
+ * flexible record (--record) and family: fed with every
  * count the agent merges into its flow cache (drained entries and ring-buffer events alike),
  * aged after each poll, their records handed to every collector once the poll's original
  * records have gone.
@@ -13,7 +14,10 @@
 #include "nsflow.h"
 
 struct agent;
+struct nsflow_config;
 
+/* Gives the exporter the templates of the flexible records: before any sink opens. */
+int agent_flex_define(const struct nsflow_config *c, char *err, size_t errlen);
 /* Creates the caches of the settings; -errno with a message in err. */
 int agent_aggs_open(struct agent *a, char *err, size_t errlen);
 /* Adds n drained counts to every cache. */

@@ -9,25 +9,25 @@
 
 #define NONE UINT32_MAX
 
-/* The fields a mode keys on (besides the direction, which every mode keys on) */
-enum {
-	F_SAS = 1 << 0, /* source AS */
-	F_DAS = 1 << 1, /* destination AS */
-	F_IN = 1 << 2,	/* ingress ifIndex */
-	F_OUT = 1 << 3, /* egress ifIndex */
-	F_TOS = 1 << 4,
-	F_PROTO = 1 << 5,
-	F_PORTS = 1 << 6,
-	F_SPFX = 1 << 7,  /* source prefix and its length */
-	F_DPFX = 1 << 8,  /* destination prefix and its length */
-	F_MPLS = 1 << 9,  /* top label stack entry: MPLS traffic only */
-	F_VLAN = 1 << 10, /* outer VLAN id: tagged traffic only */
-	F_NH = 1 << 11,	  /* BGP next hop */
-	F_VNI = 1 << 12,
-	F_ADDRS = 1 << 13, /* both addresses, whole */
-};
+/* Short names for enum agg_field */
+#define F_SAS	AGG_F_SAS
+#define F_DAS	AGG_F_DAS
+#define F_IN	AGG_F_IN
+#define F_OUT	AGG_F_OUT
+#define F_TOS	AGG_F_TOS
+#define F_PROTO AGG_F_PROTO
+#define F_PORTS (AGG_F_SPORT | AGG_F_DPORT)
+#define F_SPFX	AGG_F_SPFX
+#define F_DPFX	AGG_F_DPFX
+#define F_MPLS	AGG_F_MPLS
+#define F_VLAN	AGG_F_VLAN
+#define F_NH	AGG_F_NH
+#define F_VNI	AGG_F_VNI
+#define F_ADDRS (AGG_F_SADDR | AGG_F_DADDR)
+/* keyed by labels: MPLS traffic only; label-only MPLS flows count as IPv4 there */
+#define F_LABELS (AGG_F_MPLS | AGG_F_MPLS2 | AGG_F_MPLS3)
 
-static const uint16_t mode_fields[NS_AGG_MODES] = {
+static const uint32_t mode_fields[NS_AGG_MODES] = {
 	[NS_AGG_AS] = F_SAS | F_DAS | F_IN | F_OUT,
 	[NS_AGG_AS_TOS] = F_SAS | F_DAS | F_IN | F_OUT | F_TOS,
 	[NS_AGG_PROTOCOL_PORT] = F_PROTO | F_PORTS,
@@ -48,11 +48,11 @@ static const uint16_t mode_fields[NS_AGG_MODES] = {
 
 /* Zeroed whole before it is filled, so that bytes compare and hash */
 struct agg_key {
-	uint8_t direction, protocol, tos, src_mask, dst_mask, _pad[3];
+	uint8_t direction, protocol, tos, src_mask, dst_mask, tcp_flags, _pad[2];
 	uint16_t src_port, dst_port, vlan, _pad2;
-	uint32_t in_if, out_if, src_as, dst_as, mpls_lse, _pad3;
+	uint32_t in_if, out_if, src_as, dst_as, mpls_lse[3], _pad3;
 	uint64_t vni;
-	uint8_t src[16], dst[16], nexthop[16];
+	uint8_t src[16], dst[16], nexthop[16], ipnh[16];
 };
 
 _Static_assert(sizeof(struct agg_key) % 8 == 0, "agg_key hashes in 8-byte words");
@@ -70,8 +70,9 @@ struct agg_entry {
 
 struct agg_cache {
 	struct agg_opts o;
-	char name[40];
-	uint16_t fields;
+	struct agg_flex flex; /* o.flex points here */
+	char name[48];
+	uint32_t fields;
 	struct agg_entry *e;
 	uint32_t *bucket, mask;
 	uint32_t free, oldest, newest;
@@ -104,7 +105,8 @@ int agg_cache_new(struct agg_cache **out, const struct agg_opts *o)
 	struct agg_cache *c;
 	uint32_t nb = 1;
 
-	if (o->mode >= NS_AGG_MODES || o->max_entries < 1 || o->max_entries > (1u << 28))
+	if ((!o->flex && o->mode >= NS_AGG_MODES) || o->max_entries < 1 ||
+	    o->max_entries > (1u << 28))
 		return -EINVAL;
 	while (nb < 2 * o->max_entries)
 		nb <<= 1;
@@ -118,15 +120,21 @@ int agg_cache_new(struct agg_cache **out, const struct agg_opts *o)
 		return -ENOMEM;
 	}
 	c->o = *o;
-	c->fields = mode_fields[o->mode];
+	if (o->flex) {
+		c->flex = *o->flex;
+		c->o.flex = &c->flex;
+		c->fields = c->flex.fields;
+	} else {
+		c->fields = mode_fields[o->mode] | AGG_F_DIR;
+	}
 	c->mask = nb - 1;
 	memset(c->bucket, 0xff, (size_t)nb * sizeof(*c->bucket));
 	for (uint32_t i = 0; i < o->max_entries; i++)
 		c->e[i].next = i + 1 < o->max_entries ? i + 1 : NONE;
 	c->free = 0;
 	c->oldest = c->newest = NONE;
-	snprintf(c->name, sizeof(c->name), "%s/%s", ns_agg_mode_name(o->mode),
-		 o->ipv6 ? "v6" : "v4");
+	snprintf(c->name, sizeof(c->name), "%s/%s",
+		 o->flex ? c->flex.name : ns_agg_mode_name(o->mode), o->ipv6 ? "v6" : "v4");
 	*out = c;
 	return 0;
 }
@@ -177,26 +185,43 @@ static void lookup(const struct agg_cache *c, const uint8_t *addr, struct agg_ro
 		memset(r, 0, sizeof(*r));
 }
 
+/* Is the flow metered on an interface the flexible record applies to? */
+static bool flex_applies(const struct agg_cache *c, const struct nsflow_key *k)
+{
+	if (!c->o.flex || !c->flex.n_ifindex)
+		return true;
+	for (unsigned int i = 0; i < c->flex.n_ifindex; i++)
+		if (c->flex.ifindex[i] == k->ifindex)
+			return true;
+	return false;
+}
+
 /* The mode's key of an original flow; false when the mode does not take it. */
 static bool key_of(const struct agg_cache *c, const struct nsflow_key *k,
 		   const struct nsflow_value *v, struct agg_key *a)
 {
-	uint16_t f = c->fields;
+	uint32_t f = c->fields;
 	struct agg_route src, dst;
 	bool ingress = k->direction == NSFLOW_DIR_INGRESS;
+	bool mpls = v->mpls_count || (k->mpls_top & NSFLOW_MPLS_VALID);
 
-	if (k->ip_version == 0 ? (f != (F_MPLS | F_IN) || c->o.ipv6)
-			       : (k->ip_version == 6) != (c->o.ipv6 != 0))
+	/* label-only MPLS flows count as IPv4, in caches that key on labels */
+	if (k->ip_version == 0
+		    ? (!(f & F_LABELS) || (f & ~(F_LABELS | F_IN | AGG_F_DIR)) || c->o.ipv6)
+		    : (k->ip_version == 6) != (c->o.ipv6 != 0))
 		return false;
-	if ((f & F_MPLS) && !v->mpls_count && !(k->mpls_top & NSFLOW_MPLS_VALID))
+	if ((f & F_LABELS) && !mpls)
 		return false;
 	if ((f & F_VLAN) && !k->vlan_outer)
 		return false;
+	if (!flex_applies(c, k))
+		return false;
 	memset(a, 0, sizeof(*a));
-	a->direction = k->direction;
+	if (f & AGG_F_DIR)
+		a->direction = k->direction;
 	if (f & (F_SAS | F_SPFX))
 		lookup(c, k->src_addr, &src);
-	if (f & (F_DAS | F_DPFX | F_NH | F_OUT))
+	if (f & (F_DAS | F_DPFX | F_NH | F_OUT | AGG_F_IPNH))
 		lookup(c, k->dst_addr, &dst);
 	if (f & F_SAS)
 		a->src_as = src.as;
@@ -210,10 +235,12 @@ static bool key_of(const struct agg_cache *c, const struct nsflow_key *k,
 		a->tos = k->tos;
 	if (f & F_PROTO)
 		a->protocol = k->protocol;
-	if (f & F_PORTS) {
+	if (f & AGG_F_SPORT)
 		a->src_port = k->src_port;
+	if (f & AGG_F_DPORT)
 		a->dst_port = k->dst_port;
-	}
+	if (f & AGG_F_TCP_FLAGS)
+		a->tcp_flags = v->tcp_flags;
 	if (f & F_SPFX) {
 		a->src_mask = src.prefix_len;
 		prefix_of(a->src, k->src_addr, src.prefix_len, c->o.ipv6);
@@ -222,16 +249,32 @@ static bool key_of(const struct agg_cache *c, const struct nsflow_key *k,
 		a->dst_mask = dst.prefix_len;
 		prefix_of(a->dst, k->dst_addr, dst.prefix_len, c->o.ipv6);
 	}
+	if (f & AGG_F_SADDR) {
+		a->src_mask = c->flex.src_plen;
+		if (a->src_mask)
+			prefix_of(a->src, k->src_addr, a->src_mask, c->o.ipv6);
+		else
+			memcpy(a->src, k->src_addr, 16);
+	}
+	if (f & AGG_F_DADDR) {
+		a->dst_mask = c->flex.dst_plen;
+		if (a->dst_mask)
+			prefix_of(a->dst, k->dst_addr, a->dst_mask, c->o.ipv6);
+		else
+			memcpy(a->dst, k->dst_addr, 16);
+	}
 	if (f & F_MPLS)
-		a->mpls_lse = v->mpls_count ? v->mpls_lse[0] : k->mpls_top & ~NSFLOW_MPLS_VALID;
+		a->mpls_lse[0] = v->mpls_count ? v->mpls_lse[0] : k->mpls_top & ~NSFLOW_MPLS_VALID;
+	if ((f & AGG_F_MPLS2) && v->mpls_count > 1)
+		a->mpls_lse[1] = v->mpls_lse[1];
+	if ((f & AGG_F_MPLS3) && v->mpls_count > 2)
+		a->mpls_lse[2] = v->mpls_lse[2];
 	if (f & F_VLAN)
 		a->vlan = k->vlan_outer;
 	if (f & F_NH)
 		memcpy(a->nexthop, dst.bgp_nexthop, 16);
-	if (f & F_ADDRS) {
-		memcpy(a->src, k->src_addr, 16);
-		memcpy(a->dst, k->dst_addr, 16);
-	}
+	if (f & AGG_F_IPNH)
+		memcpy(a->ipnh, dst.ip_nexthop, 16);
 	return true;
 }
 
@@ -246,7 +289,8 @@ static void to_record(const struct agg_cache *c, const struct agg_entry *e, uint
 	const struct agg_key *k = &e->key;
 
 	memset(r, 0, sizeof(*r));
-	r->tmpl_id = ns_tmpl_agg_id(c->o.mode, c->o.ipv6);
+	r->tmpl_id = c->o.flex ? c->flex.tmpl_id[c->o.ipv6 ? 1 : 0]
+			       : ns_tmpl_agg_id(c->o.mode, c->o.ipv6);
 	r->ip_version = c->o.ipv6 ? 6 : 4;
 	r->direction = k->direction;
 	r->protocol = k->protocol;
@@ -266,11 +310,18 @@ static void to_record(const struct agg_cache *c, const struct agg_entry *e, uint
 	r->ingress_ifindex = k->in_if;
 	r->egress_ifindex = k->out_if;
 	r->vlan_id = k->vlan;
-	r->mpls_count = (c->fields & F_MPLS) ? 1 : 0;
-	r->mpls_lse[0] = k->mpls_lse;
+	r->tcp_flags = k->tcp_flags;
+	r->mpls_count = (c->fields & AGG_F_MPLS3)   ? 3
+			: (c->fields & AGG_F_MPLS2) ? 2
+			: (c->fields & F_MPLS)	    ? 1
+						    : 0;
+	memcpy(r->mpls_lse, k->mpls_lse, sizeof(r->mpls_lse));
 	memcpy(r->bgp_nexthop, k->nexthop, 16);
 	if (!c->o.ipv6 && (c->fields & F_NH))
 		r->bgp_nexthop[10] = r->bgp_nexthop[11] = 0xff;
+	memcpy(r->ip_nexthop, k->ipnh, 16);
+	if (!c->o.ipv6 && (c->fields & AGG_F_IPNH))
+		r->ip_nexthop[10] = r->ip_nexthop[11] = 0xff;
 	r->vni = k->vni;
 	r->packets = totals ? e->total_packets : e->packets;
 	r->octets = totals ? e->total_octets : e->octets;
@@ -280,18 +331,40 @@ static void to_record(const struct agg_cache *c, const struct agg_entry *e, uint
 	r->sampling_interval = 1;
 }
 
+/* The i-th of pieces shares of n */
+static uint64_t share(uint64_t n, uint64_t i, uint64_t pieces)
+{
+	return (uint64_t)((unsigned __int128)n * (i + 1) / pieces -
+			  (unsigned __int128)n * i / pieces);
+}
+
 static void emit(struct agg_cache *c, struct agg_entry *e, uint8_t reason, agg_export_fn fn,
 		 void *arg)
 {
 	struct ns_record r;
 
+	uint64_t pieces = 1, mp = c->o.flex ? c->flex.max_packets : 0;
+	uint64_t mo = c->o.flex ? c->flex.max_octets : 0;
+
 	if (!e->packets)
 		return;
 	to_record(c, e, reason, false, &r);
-	c->st.exported++;
-	c->st.expired[reason < 6 ? reason : 0]++;
-	if (fn)
-		fn(arg, &r);
+	/* a counter wider than the record's: as many records as it takes, counts spread evenly
+	 * (floor(n * (i + 1) / pieces) - floor(n * i / pieces): they sum to n exactly) */
+	if (mp && e->packets > mp)
+		pieces = (e->packets + mp - 1) / mp;
+	if (mo && e->octets > mo && (e->octets + mo - 1) / mo > pieces)
+		pieces = (e->octets + mo - 1) / mo;
+	for (uint64_t i = 0; i < pieces; i++) {
+		if (pieces > 1) {
+			r.packets = share(e->packets, i, pieces);
+			r.octets = share(e->octets, i, pieces);
+		}
+		c->st.exported++;
+		c->st.expired[reason < 6 ? reason : 0]++;
+		if (fn)
+			fn(arg, &r);
+	}
 }
 
 static void unlink_entry(struct agg_cache *c, uint32_t i)

@@ -30,14 +30,55 @@ struct agg_route {
 	uint32_t as;		 /* its origin AS */
 	uint8_t bgp_nexthop[16]; /* its BGP next hop, v4-mapped for IPv4 */
 	uint32_t egress_ifindex; /* where the kernel sends traffic to it */
+	uint8_t ip_nexthop[16];	 /* the kernel's gateway to it, v4-mapped; zero: on link */
 };
 
 /* Fills r for addr (16 bytes, v4-mapped for IPv4); false when nothing covers it. */
 typedef bool (*agg_route_fn)(void *arg, const uint8_t addr[16], struct agg_route *r);
 
+/* The fields an aggregated or a flexible record keys on */
+enum agg_field {
+	AGG_F_SAS = 1 << 0, /* source AS */
+	AGG_F_DAS = 1 << 1, /* destination AS */
+	AGG_F_IN = 1 << 2,  /* ingress ifIndex */
+	AGG_F_OUT = 1 << 3, /* egress ifIndex */
+	AGG_F_TOS = 1 << 4,
+	AGG_F_PROTO = 1 << 5,
+	AGG_F_SPORT = 1 << 6,
+	AGG_F_DPORT = 1 << 7,
+	AGG_F_SPFX = 1 << 8,  /* source prefix of its route, and its length */
+	AGG_F_DPFX = 1 << 9,  /* destination prefix of its route, and its length */
+	AGG_F_MPLS = 1 << 10, /* top label stack entry: MPLS traffic only */
+	AGG_F_VLAN = 1 << 11, /* outer VLAN id: tagged traffic only */
+	AGG_F_NH = 1 << 12,   /* BGP next hop */
+	AGG_F_VNI = 1 << 13,
+	AGG_F_SADDR = 1 << 14,	   /* source address, whole or under a fixed mask */
+	AGG_F_DADDR = 1 << 15,	   /* destination address, likewise */
+	AGG_F_DIR = 1 << 16,	   /* flowDirection */
+	AGG_F_TCP_FLAGS = 1 << 17, /* the flags the flow's packets carried, ORed */
+	AGG_F_IPNH = 1 << 18,	   /* IP next hop of the destination's route */
+	AGG_F_MPLS2 = 1 << 19,	   /* second label stack entry */
+	AGG_F_MPLS3 = 1 << 20,	   /* third */
+};
+
+#define AGG_FLEX_IFACES 8
+
+/* A flexible record: its name, what it keys on, its counters' widths, where it applies. */
+struct agg_flex {
+	char name[32];
+	uint32_t fields;	    /* enum agg_field */
+	uint8_t src_plen, dst_plen; /* AGG_F_SADDR / DADDR mask, in the family's bits; 0: none */
+	uint64_t max_packets;	    /* a larger count is split over several records */
+	uint64_t max_octets;
+	uint32_t ifindex[AGG_FLEX_IFACES]; /* metered on one of these; none: on any */
+	uint8_t n_ifindex;
+	uint16_t tmpl_id[2]; /* its templates, IPv4 and IPv6 */
+};
+
 struct agg_opts {
-	uint8_t mode; /* enum ns_agg_mode */
-	uint8_t ipv6; /* the IPv6 cache of the mode, else the IPv4 one */
+	uint8_t mode;		     /* enum ns_agg_mode; ignored for a flexible record */
+	const struct agg_flex *flex; /* a flexible record's cache (copied), else NULL */
+	uint8_t ipv6;		     /* the IPv6 cache of the mode, else the IPv4 one */
 	uint64_t active_ns;
 	uint64_t inactive_ns;
 	uint32_t max_entries;
@@ -79,7 +120,7 @@ size_t agg_cache_count(const struct agg_cache *c);
 const struct agg_stats *agg_cache_stats(const struct agg_cache *c);
 void agg_cache_reset_stats(struct agg_cache *c);
 const struct agg_opts *agg_cache_opts(const struct agg_cache *c);
-/* "protocol-port/v4" */
+/* "protocol-port/v4", or the flexible record's "NAME/v4" */
 const char *agg_cache_name(const struct agg_cache *c);
 /* Heap bytes the cache holds. */
 size_t agg_cache_bytes(const struct agg_cache *c);

@@ -48,6 +48,7 @@ const struct setting config_settings[] = {
 	  "a number of flows" },
 	{ "no-original", "no-original", OPT_NO_ORIGINAL, false, NULL },
 	{ "routes", "routes", OPT_ROUTES, true, "a file" },
+	{ "record", "records", OPT_RECORD, true, "NAME[:v4|v6]:match=FIELD,...[:collect=...]" },
 	{ "verbose", "verbose", OPT_VERBOSE, false, NULL },
 	{ "help", NULL, OPT_HELP, false, NULL },
 };
@@ -541,7 +542,8 @@ static int bad_option(char **argv, int opt, char *err, size_t errlen)
 }
 
 static int apply_flag(struct nsflow_config *c, int opt, const char *v, bool *ifaces_from_flags,
-		      bool *collectors_from_flags, bool *aggs_from_flags, char *err, size_t errlen)
+		      bool *collectors_from_flags, bool *aggs_from_flags, bool *records_from_flags,
+		      char *err, size_t errlen)
 {
 	struct config_iface *ifc;
 	char where[64];
@@ -571,6 +573,12 @@ static int apply_flag(struct nsflow_config *c, int opt, const char *v, bool *ifa
 			*aggs_from_flags = true;
 		}
 		return config_add_agg(c, v, &(struct config_agg){ 0 }, where, err, errlen);
+	case OPT_RECORD:
+		if (!*records_from_flags) {
+			c->n_records = 0; /* the command line's list replaces the file's */
+			*records_from_flags = true;
+		}
+		return config_add_record(c, v, &(struct config_record){ 0 }, where, err, errlen);
 	}
 	return config_apply_value(c, opt, v ? v : "", where, false, err, errlen);
 }
@@ -579,6 +587,7 @@ int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err,
 {
 	struct option longopts[N_SETTINGS + 1] = { 0 };
 	bool ifaces_from_flags = false, collectors_from_flags = false, aggs_from_flags = false;
+	bool records_from_flags = false;
 	const char *config_path = NULL;
 	size_t i, kept;
 	int opt, ret;
@@ -623,7 +632,7 @@ int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err,
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":hi:c:v", longopts, NULL)) != -1) {
 		ret = apply_flag(c, opt, optarg, &ifaces_from_flags, &collectors_from_flags,
-				 &aggs_from_flags, err, errlen);
+				 &aggs_from_flags, &records_from_flags, err, errlen);
 		if (ret)
 			return ret;
 	}
@@ -722,6 +731,7 @@ void config_iface_cfg(const struct nsflow_config *c, const struct config_iface *
 		.srv6_mode = ifc->has_srv6 ? ifc->srv6_mode : c->srv6_mode,
 		.key_fields = NSFLOW_KF_ALL,
 	};
+	config_record_key_mask(c, ifc->ifindex, out);
 }
 
 void config_free(struct nsflow_config *c)
@@ -778,13 +788,33 @@ void config_usage(FILE *f)
 	      "      --aggregate-cache-entries N\n"
 	      "                            aggregated flows per cache; when full, the oldest\n"
 	      "                            is exported (1024..16777216, default 65536)\n"
-	      "      --no-original         export only the aggregated records\n"
+	      "      --no-original         export only the aggregated and flexible records\n"
 	      "      --routes FILE         AS numbers, prefixes and BGP next hops from an\n"
 	      "                            MRT RIB dump (TABLE_DUMP_V2: BIRD, FRR,\n"
 	      "                            RouteViews) or a text file of 'PREFIX/LEN\n"
 	      "                            ORIGIN_AS [PEER_AS [NEXT_HOP]]' lines, reloaded\n"
 	      "                            when it changes; without it prefix lengths and\n"
 	      "                            egress interfaces come from the kernel's table\n"
+	      "\n"
+	      "Flexible records (NetStream's 'ip netstream record'; v9 and IPFIX only):\n"
+	      "      --record NAME[:v4|v6]:match=FIELD,...[:collect=FIELD,...]\n"
+	      "                     [:interfaces=IF,...]\n"
+	      "                            sum flows by the match fields in a cache of the\n"
+	      "                            record's own (the aggregate- timeouts and size),\n"
+	      "                            exported with its own template; repeat for more.\n"
+	      "                            match: source-address[/LEN]\n"
+	      "                            destination-address[/LEN] source-port\n"
+	      "                            destination-port protocol tos\n"
+	      "                            direction tcp-flags input-interface\n"
+	      "                            output-interface vlan source-as destination-as\n"
+	      "                            next-hop bgp-next-hop mpls-label1..3\n"
+	      "                            (a /LEN mask needs :v4 or :v6).\n"
+	      "                            collect: packets[/16|/32|/64] bytes[/16|/32|/64]\n"
+	      "                            first-switched last-switched (default: all four,\n"
+	      "                            64-bit); a count wider than its counter is split\n"
+	      "                            over several records. interfaces: only traffic\n"
+	      "                            metered there. With --no-original and one record\n"
+	      "                            alone on an interface, the kernel keys by its fields\n"
 	      "\n"
 	      "Metering:\n"
 	      "      --sample MODE         none (default: every packet); fixed:N (1 in every\n"
@@ -845,11 +875,19 @@ void config_usage(FILE *f)
 	      "    - mode: destination-prefix\n"
 	      "      family: v4\n"
 	      "      inactive-timeout: 60\n"
+	      "  records:\n"
+	      "    - name: web\n"
+	      "      family: v4\n"
+	      "      match: [source-address/24, destination-port, protocol]\n"
+	      "      collect: [packets/32, bytes/32, first-switched, last-switched]\n"
+	      "      interfaces: [eth0]\n"
 	      "\n"
 	      "Examples:\n"
 	      "  nsflow run -i eth0 -c ipfix://192.0.2.10:4739\n"
 	      "  nsflow run -i eth0 -i eth1 --sample fixed:1000 --inactive-timeout 15\n"
 	      "  nsflow run -i eth0 -c v9://192.0.2.10:2055 --aggregate protocol-port:v4\n"
+	      "  nsflow run -i eth0 -c ipfix://192.0.2.10:4739 --no-original \\\n"
+	      "      --record dports:match=protocol,destination-port:collect=bytes/32\n"
 	      "  nsflow run --config /etc/nsflow.yaml -v\n",
 	      f);
 }

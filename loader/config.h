@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "nsflow.h"
+#include "flex.h"
 
 #define CONFIG_DEFAULT_PIN_DIR	      "/sys/fs/bpf/nsflow"
 #define CONFIG_SOCKET_DIR	      "/run/nsflow"
@@ -101,7 +102,10 @@ struct nsflow_config {
 	uint32_t agg_active_s;	    /* 1..3600, default 1800 */
 	uint32_t agg_inactive_s;    /* 5..600, default 30 */
 	uint32_t agg_cache_entries; /* 1024..16777216, default 65536 */
-	bool no_original;	    /* export aggregated records only */
+	bool no_original;	    /* export aggregated and flexible records only */
+	/* flexible records (NetStream's `ip netstream record`), each a cache per family */
+	struct config_record records[NS_FLEX_MAX];
+	size_t n_records;
 	/* --routes: an MRT RIB dump or a text file of routes, "" for the kernel's table only */
 	char routes_file[4096];
 
@@ -145,5 +149,13 @@ void config_usage(FILE *f);
 /* What aggregation needs of the rest of the settings: config_validate() calls it, and replay
  * (which meters no interface) on its own. Fills in the per-cache defaults. */
 int config_validate_aggs(struct nsflow_config *c, char *err, size_t errlen);
+
+/*
+ * With --no-original, no aggregation and one flexible record alone applying to ifindex, the
+ * datapath keeps only that record's fields in the flow key (when it can: flex_kernel_key()), so
+ * that the kernel itself aggregates by them. Otherwise out is left as it is.
+ */
+void config_record_key_mask(const struct nsflow_config *c, uint32_t ifindex,
+			    struct nsflow_cfg *out);
 
 #endif /* NSFLOW_CONFIG_H */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Settings of the aggregation caches: --aggregate MODE[:v4|v6] and YAML 'aggregation:'. */
+/* Settings of the aggregation caches: --aggregate MODE[:v4|v6] and YAML 'aggregation:', and of
+ * the flexible records: --record and YAML 'records:'. */
 #include <errno.h>
 #include <string.h>
 #include "config.h"
@@ -62,26 +63,79 @@ int config_add_agg(struct nsflow_config *c, const char *v, const struct config_a
 	return 0;
 }
 
+int config_add_record(struct nsflow_config *c, const char *spec, const struct config_record *tmpl,
+		      const char *where, char *err, size_t errlen)
+{
+	struct config_record r = *tmpl;
+	int ret;
+
+	ret = flex_parse(&r, spec, where, err, errlen);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < c->n_records; i++)
+		if (!strcmp(c->records[i].flex.name, r.flex.name))
+			return config_errf(err, errlen, "%s: record %s is defined twice", where,
+					   r.flex.name);
+	if (c->n_records == NS_FLEX_MAX)
+		return config_errf(err, errlen, "%s: at most %d flexible records", where,
+				   NS_FLEX_MAX);
+	c->records[c->n_records++] = r;
+	return 0;
+}
+
+/* A record's interfaces must be metered: their ifindex is what the record checks */
+static int resolve_record_ifaces(struct nsflow_config *c, struct config_record *r, char *err,
+				 size_t errlen)
+{
+	for (unsigned int j = 0; j < r->flex.n_ifindex; j++) {
+		size_t i;
+
+		for (i = 0; i < c->n_ifaces && strcmp(c->ifaces[i].name, r->ifnames[j]); i++)
+			;
+		if (i == c->n_ifaces || !c->ifaces[i].ifindex)
+			return config_errf(err, errlen,
+					   "record %s: interface '%s' is not metered (give -i %s)",
+					   r->flex.name, r->ifnames[j], r->ifnames[j]);
+		r->flex.ifindex[j] = c->ifaces[i].ifindex;
+	}
+	return 0;
+}
+
 int config_validate_aggs(struct nsflow_config *c, char *err, size_t errlen)
 {
-	if (c->no_original && !c->n_aggs)
+	int ret;
+
+	if (c->no_original && !c->n_aggs && !c->n_records)
 		return config_errf(err, errlen,
 				   "--no-original leaves nothing to export: give --aggregate MODE "
-				   "(or 'aggregation:' in the config file)");
-	if (c->routes_file[0] && !c->n_aggs)
+				   "or --record NAME:match=... (or 'aggregation:' / 'records:' in "
+				   "the config file)");
+	if (c->routes_file[0] && !c->n_aggs && !c->n_records)
 		return config_errf(err, errlen,
 				   "--routes: routing information goes into aggregated records "
 				   "only (as, prefix, bgp-nexthop-tos modes...): give --aggregate "
 				   "MODE");
-	if (!c->n_aggs)
+	if (!c->n_aggs && !c->n_records)
 		return 0;
 	for (size_t i = 0; i < c->n_collectors; i++)
 		if (!strncmp(c->collectors[i], "v5://", 5))
-			return config_errf(err, errlen,
-					   "collector %s: NetFlow v5 cannot carry aggregated "
-					   "records (it has one fixed layout): export them as "
-					   "v9:// or ipfix://",
-					   c->collectors[i]);
+			return config_errf(
+				err, errlen,
+				"collector %s: NetFlow v5 cannot carry %s records (it "
+				"has one fixed layout): export them as v9:// or ipfix://",
+				c->collectors[i], c->n_aggs ? "aggregated" : "flexible");
+	for (size_t i = 0; i < c->n_records; i++) {
+		struct config_record *r = &c->records[i];
+
+		ret = resolve_record_ifaces(c, r, err, errlen);
+		if (ret)
+			return ret;
+		r->active_s = r->active_s ? r->active_s : c->agg_active_s;
+		r->inactive_s = r->inactive_s ? r->inactive_s : c->agg_inactive_s;
+		r->cache_entries = r->cache_entries ? r->cache_entries : c->agg_cache_entries;
+		r->flex.tmpl_id[0] = ns_tmpl_flex_id((unsigned int)i, 0);
+		r->flex.tmpl_id[1] = ns_tmpl_flex_id((unsigned int)i, 1);
+	}
 	for (size_t i = 0; i < c->n_aggs; i++) {
 		struct config_agg *a = &c->aggs[i];
 
@@ -90,4 +144,42 @@ int config_validate_aggs(struct nsflow_config *c, char *err, size_t errlen)
 		a->cache_entries = a->cache_entries ? a->cache_entries : c->agg_cache_entries;
 	}
 	return 0;
+}
+
+/* The one flexible record that alone decides what is exported from ifindex, or NULL */
+static const struct config_record *sole_record(const struct nsflow_config *c, uint32_t ifindex)
+{
+	const struct config_record *one = NULL;
+
+	if (!c->no_original || c->n_aggs)
+		return NULL;
+	for (size_t i = 0; i < c->n_records; i++) {
+		const struct config_record *r = &c->records[i];
+		bool applies = !r->flex.n_ifindex;
+
+		for (unsigned int j = 0; j < r->flex.n_ifindex; j++)
+			applies |= r->flex.ifindex[j] == ifindex;
+		if (!applies)
+			continue;
+		if (one)
+			return NULL;
+		one = r;
+	}
+	return one;
+}
+
+void config_record_key_mask(const struct nsflow_config *c, uint32_t ifindex, struct nsflow_cfg *out)
+{
+	const struct config_record *r = sole_record(c, ifindex);
+	uint8_t sp, dp;
+	uint32_t kf;
+
+	if (!r)
+		return;
+	kf = flex_kernel_key(r, &sp, &dp);
+	if (!kf)
+		return;
+	out->key_fields = kf;
+	out->src_prefix_len = sp;
+	out->dst_prefix_len = dp;
 }

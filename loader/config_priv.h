@@ -39,6 +39,7 @@ enum opt_id {
 	OPT_AGG_CACHE,
 	OPT_NO_ORIGINAL,
 	OPT_ROUTES,
+	OPT_RECORD,
 	OPT_MAX,
 };
 
@@ -74,6 +75,10 @@ int config_add_iface(struct nsflow_config *c, const char *name, unsigned int lin
 int config_add_collector(struct nsflow_config *c, const char *url, const char *where, char *err,
 			 size_t errlen);
 void config_clear_collectors(struct nsflow_config *c);
+/* A flexible record (flex.h) with the settings of tmpl (timeouts, cache size, line); a name
+ * given twice is an error. */
+int config_add_record(struct nsflow_config *c, const char *spec, const struct config_record *tmpl,
+		      const char *where, char *err, size_t errlen);
 /*
  * Aggregation caches (config_agg.c). "MODE[:v4|v6]" adds the mode's cache for each family it
  * names (both without one), with the settings of tmpl (mode and ipv6 ignored); a mode and

@@ -235,6 +235,121 @@ static int yaml_aggs(struct yaml_ctx *y, yaml_node_t *n)
 	return ret;
 }
 
+/* A record's list setting (match, collect, interfaces) as "key=a,b,c" appended to spec */
+static int yaml_record_list(struct yaml_ctx *y, yaml_node_t *n, const char *key, char *spec,
+			    size_t cap)
+{
+	size_t len = strlen(spec);
+	const char *v;
+
+	len += (size_t)snprintf(spec + len, cap - len, ":%s=", key);
+	if (n->type == YAML_SCALAR_NODE) {
+		v = scalar(y, n, key);
+		if (!v)
+			return -EINVAL;
+		snprintf(spec + len, cap - len, "%s", v);
+		return 0;
+	}
+	if (n->type != YAML_SEQUENCE_NODE)
+		return config_errf(y->err, y->errlen, "%s:%u: %s: expected a list, not %s", y->path,
+				   node_line(n), key, node_kind(n));
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
+		v = scalar(y, yaml_document_get_node(y->doc, *it), key);
+		if (!v)
+			return -EINVAL;
+		len += (size_t)snprintf(spec + len, cap - len, "%s%s",
+					it == n->data.sequence.items.start ? "" : ",", v);
+	}
+	return 0;
+}
+
+/* One 'records:' item: a --record string, or {name, family, match, collect, interfaces, ...} */
+static int yaml_record(struct yaml_ctx *y, yaml_node_t *n)
+{
+	static const char *const keys[] = {
+		"name",		  "family",	      "match",	      "collect", "interfaces",
+		"active-timeout", "inactive-timeout", "cache-entries"
+	};
+	static const int ids[] = { 0, 0, 0, 0, 0, OPT_AGG_ACTIVE, OPT_AGG_INACTIVE, OPT_AGG_CACHE };
+	struct config_record t = { .line = node_line(n) };
+	uint32_t *dst[] = { NULL, NULL,	       NULL,	      NULL,
+			    NULL, &t.active_s, &t.inactive_s, &t.cache_entries };
+	char where[PATH_MAX + 64], name[64] = "", family[8] = "", lists[1024] = "", hint[96];
+	char spec[1200];
+	yaml_node_pair_t *pair;
+	int ret;
+
+	snprintf(where, sizeof(where), "%s:%u: records", y->path, node_line(n));
+	if (n->type == YAML_SCALAR_NODE) {
+		const char *v = scalar(y, n, "records");
+
+		return v ? config_add_record(y->c, v, &t, where, y->err, y->errlen) : -EINVAL;
+	}
+	if (n->type != YAML_MAPPING_NODE)
+		return config_errf(
+			y->err, y->errlen,
+			"%s: expected 'name: ...' settings or NAME:match=..., not a list", where);
+	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, pair->key);
+		yaml_node_t *val = yaml_document_get_node(y->doc, pair->value);
+		const char *key = k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "";
+		const char *v;
+		size_t i;
+
+		for (i = 0; i < 8 && strcmp(key, keys[i]); i++)
+			;
+		if (i == 8)
+			return config_errf(y->err, y->errlen,
+					   "%s:%u: unknown record setting '%s'%s (one takes name, "
+					   "family, match, collect, interfaces, active-timeout, "
+					   "inactive-timeout and cache-entries)",
+					   y->path, node_line(k), key,
+					   config_suggest(hint, sizeof(hint), key, keys, 8, ""));
+		if (i >= 2 && i <= 4) {
+			ret = yaml_record_list(y, val, key, lists, sizeof(lists));
+			if (ret)
+				return ret;
+			continue;
+		}
+		v = scalar(y, val, key);
+		if (!v)
+			return -EINVAL;
+		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(val), key);
+		if (i == 0) {
+			snprintf(name, sizeof(name), "%.60s", v);
+		} else if (i == 1) {
+			if (strcmp(v, "v4") && strcmp(v, "v6") && strcmp(v, "both"))
+				return config_errf(y->err, y->errlen,
+						   "%s: '%s' is not v4, v6 or both", where, v);
+			snprintf(family, sizeof(family), "%s", strcmp(v, "both") ? v : "");
+		} else {
+			ret = config_parse_range(ids[i], v, where, dst[i], y->err, y->errlen);
+			if (ret)
+				return ret;
+		}
+	}
+	snprintf(where, sizeof(where), "%s:%u: record %s", y->path, node_line(n), name);
+	if (!name[0])
+		return config_errf(y->err, y->errlen, "%s:%u: a record without a 'name'", y->path,
+				   node_line(n));
+	snprintf(spec, sizeof(spec), "%s%s%s%s", name, family[0] ? ":" : "", family, lists);
+	return config_add_record(y->c, spec, &t, where, y->err, y->errlen);
+}
+
+static int yaml_records(struct yaml_ctx *y, yaml_node_t *n)
+{
+	int ret = 0;
+
+	y->c->n_records = 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return yaml_record(y, n);
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     !ret && it < n->data.sequence.items.top; it++)
+		ret = yaml_record(y, yaml_document_get_node(y->doc, *it));
+	return ret;
+}
+
 static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
 {
 	const char *keys[config_n_settings], *v;
@@ -277,6 +392,8 @@ static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
 			ret = yaml_list(y, s->id, key, val);
 		} else if (s->id == OPT_AGGREGATE) {
 			ret = yaml_aggs(y, val);
+		} else if (s->id == OPT_RECORD) {
+			ret = yaml_records(y, val);
 		} else {
 			v = scalar(y, val, key);
 			if (!v)

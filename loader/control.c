@@ -320,29 +320,41 @@ static int show_agg_flow(void *arg, const struct ns_record *r)
 	return 0;
 }
 
-/* The aggregated flows of the caches of MODE[:v4|v6] that pass the filter */
-static int show_aggregation(struct show_ctx *s, const char *which, const struct flow_filter *f)
+/* The aggregated flows of the caches of MODE[:v4|v6] (record: of the flexible record NAME) that
+ * pass the filter */
+static int show_aggregation(struct show_ctx *s, const char *which, bool record,
+			    const struct flow_filter *f)
 {
 	char mode[64];
 	const char *fam = strchr(which, ':');
-	int m;
+	int m = -1;
 	size_t total = 0, caches = 0;
 	struct show_agg_ctx c = { s, f };
 
 	snprintf(mode, sizeof(mode), "%.*s", fam ? (int)(fam - which) : (int)strlen(which), which);
-	m = ns_agg_mode_parse(mode);
-	if (m < 0 || (fam && strcmp(fam, ":v4") && strcmp(fam, ":v6"))) {
-		fprintf(s->out, "show cache: '%s' is not MODE[:v4|v6]\n", which);
+	if (!record)
+		m = ns_agg_mode_parse(mode);
+	if ((!record && m < 0) || (fam && strcmp(fam, ":v4") && strcmp(fam, ":v6"))) {
+		fprintf(s->out, "show cache: '%s' is not %s[:v4|v6]\n", which,
+			record ? "NAME" : "MODE");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < s->a->n_aggs; i++) {
 		const struct agg_opts *o = agg_cache_opts(s->a->aggs[i]);
 
-		if (o->mode != m || (fam && o->ipv6 != (fam[2] == '6')))
+		if (record ? !o->flex || strcmp(o->flex->name, mode) : o->flex || o->mode != m)
+			continue;
+		if (fam && o->ipv6 != (fam[2] == '6'))
 			continue;
 		caches++;
 		total += agg_cache_count(s->a->aggs[i]);
 		agg_cache_foreach(s->a->aggs[i], show_agg_flow, &c);
+	}
+	if (!caches && record) {
+		fprintf(s->out,
+			"show cache: this agent has no record %s (give --record %s:match=...)\n",
+			which, mode);
+		return -ENOENT;
 	}
 	if (!caches) {
 		fprintf(s->out,
@@ -351,8 +363,9 @@ static int show_aggregation(struct show_ctx *s, const char *which, const struct 
 		return -ENOENT;
 	}
 	if (!s->json)
-		fprintf(s->out, "%zu aggregated flow%s in the %s cache%s (of %zu)\n", s->n,
-			s->n == 1 ? "" : "s", which, caches > 1 ? "s" : "", total);
+		fprintf(s->out, "%zu %s flow%s in the %s cache%s (of %zu)\n", s->n,
+			record ? "flexible" : "aggregated", s->n == 1 ? "" : "s", which,
+			caches > 1 ? "s" : "", total);
 	return 0;
 }
 
@@ -385,6 +398,7 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 	struct show_ctx s = { .a = a, .out = out };
 	struct flow_filter f = { 0 };
 	const char *aggregation = NULL;
+	bool record = false;
 
 	for (int i = 0; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -398,8 +412,9 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 			return -EINVAL;
 		}
 		i++;
-		if (!strcmp(o, "--aggregation")) {
+		if (!strcmp(o, "--aggregation") || !strcmp(o, "--record")) {
 			aggregation = v;
+			record = o[2] == 'r';
 		} else if (!strcmp(o, "--src") || !strcmp(o, "--dst")) {
 			bool src = o[2] == 's';
 
@@ -444,13 +459,14 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 			fprintf(out,
 				"show cache: unknown filter '%s' (use --src ADDR[/LEN], --dst "
 				"ADDR[/LEN], --sport N, --dport N, --proto NAME|N, --interface "
-				"IFACE, --json, --aggregation MODE[:v4|v6])\n",
+				"IFACE, --json, --aggregation MODE[:v4|v6], --record "
+				"NAME[:v4|v6])\n",
 				o);
 			return -EINVAL;
 		}
 	}
 	if (aggregation)
-		return show_aggregation(&s, aggregation, &f);
+		return show_aggregation(&s, aggregation, record, &f);
 	flow_cache_foreach(a->cache, &f, show_flow, &s);
 	if (!s.json)
 		fprintf(out, "%zu flow%s in the cache (of %zu)\n", s.n, s.n == 1 ? "" : "s",

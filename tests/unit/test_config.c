@@ -752,8 +752,9 @@ Test(config, aggregation_caches_and_their_settings)
 
 	cr_assert_eq(parse(&c, "-i", "lo", "--no-original", NULL), 0, "%s", err);
 	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err, "--no-original leaves nothing to export: give --aggregate MODE "
-			      "(or 'aggregation:' in the config file)");
+	cr_assert_str_eq(err, "--no-original leaves nothing to export: give --aggregate MODE or "
+			      "--record NAME:match=... (or 'aggregation:' / 'records:' in the "
+			      "config file)");
 	config_free(&c);
 	cr_assert_eq(parse(&c, "-i", "lo", "-c", "v5://127.0.0.1:2055", "--aggregate", "as", NULL),
 		     0, "%s", err);
@@ -766,5 +767,155 @@ Test(config, aggregation_caches_and_their_settings)
 	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
 	cr_assert_str_eq(err, "--routes: routing information goes into aggregated records only "
 			      "(as, prefix, bgp-nexthop-tos modes...): give --aggregate MODE");
+	config_free(&c);
+}
+
+Test(config, flexible_records_from_flags)
+{
+	struct nsflow_config c;
+	struct config_record *r;
+	struct nsflow_cfg v;
+
+	cr_assert_eq(
+		parse(&c, "-i", "lo", "--no-original", "--record",
+		      "web:v4:match=source-address/24,destination-port,protocol:collect=packets/"
+		      "32,bytes/16:interfaces=lo",
+		      NULL),
+		0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.n_records, 1);
+	r = &c.records[0];
+	cr_assert_str_eq(r->flex.name, "web");
+	cr_assert_eq(r->family, 4);
+	cr_assert_eq(r->flex.fields, AGG_F_SADDR | AGG_F_DPORT | AGG_F_PROTO);
+	cr_assert_eq(r->flex.src_plen, 24);
+	cr_assert_eq(r->flex.max_packets, 0xffffffffull);
+	cr_assert_eq(r->flex.max_octets, 0xffffull);
+	cr_assert_eq(r->n_collect, 2);
+	cr_assert_eq(r->flex.n_ifindex, 1);
+	cr_assert_eq(r->flex.ifindex[0], if_nametoindex("lo"));
+	cr_assert_eq(r->flex.tmpl_id[0], 300);
+	cr_assert_eq(r->flex.tmpl_id[1], 301);
+	cr_assert_eq(r->active_s, 1800);
+	/* one record alone on lo without originals: the kernel keys by its fields */
+	config_iface_cfg(&c, &c.ifaces[0], &v);
+	cr_assert_eq(v.key_fields, NSFLOW_KF_IFINDEX | NSFLOW_KF_DIRECTION | NSFLOW_KF_SRC_ADDR |
+					   NSFLOW_KF_DST_PORT | NSFLOW_KF_PROTOCOL);
+	cr_assert_eq(v.src_prefix_len, 96 + 24);
+	cr_assert_eq(v.dst_prefix_len, 0);
+	config_free(&c);
+
+	/* a second record, originals, or a field the kernel cannot keep: the whole key */
+	cr_assert_eq(parse(&c, "-i", "lo", "--no-original", "--record", "a:match=protocol",
+			   "--record", "b:match=tos", NULL),
+		     0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	config_iface_cfg(&c, &c.ifaces[0], &v);
+	cr_assert_eq(v.key_fields, NSFLOW_KF_ALL);
+	cr_assert_eq(c.records[0].n_collect, 4, "the default collects all four");
+	cr_assert_eq(c.records[0].flex.max_packets, 0, "64-bit by default");
+	config_free(&c);
+	cr_assert_eq(parse(&c, "-i", "lo", "--record", "a:match=protocol", NULL), 0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	config_iface_cfg(&c, &c.ifaces[0], &v);
+	cr_assert_eq(v.key_fields, NSFLOW_KF_ALL);
+	config_free(&c);
+	cr_assert_eq(parse(&c, "-i", "lo", "--no-original", "--record",
+			   "a:match=protocol,tcp-flags", NULL),
+		     0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	config_iface_cfg(&c, &c.ifaces[0], &v);
+	cr_assert_eq(v.key_fields, NSFLOW_KF_ALL);
+	config_free(&c);
+}
+
+Test(config, flexible_records_refused_with_a_reason)
+{
+	static const struct {
+		const char *spec, *want;
+	} bad[] = {
+		{ "x:match=sorce-port", "--record: unknown match field 'sorce-port' (did you mean "
+					"'source-port'?)" },
+		{ "x:match=source-address/24", "--record: a mask length (source-address/24) needs "
+					       "the record's family" },
+		{ "x:v4:match=source-address/33", "--record: mask length '33' is not 1..32" },
+		{ "x:match=protocol:collect=packets/8", "--record: counter width '8' of packets is "
+							"not 16, 32 or 64" },
+		{ "x:match=protocol:collect=flows", "--record: unknown collect field 'flows'" },
+		{ "x:collect=packets", "--record: record x matches on nothing" },
+		{ "as:match=protocol", "--record: 'as' names an aggregation mode" },
+		{ "x y:match=protocol", "--record: 'x y:match=protocol': a record starts with its "
+					"name" },
+		{ "x:match=protocol,protocol", "--record: match field 'protocol' is given twice" },
+		{ "x:mach=protocol", "--record: 'mach=' is not match=, collect= or interfaces=" },
+	};
+	struct nsflow_config c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_neq(parse(&c, "-i", "lo", "--record", bad[i].spec, NULL), 0, "%s",
+			      bad[i].spec);
+		cr_assert(!strncmp(err, bad[i].want, strlen(bad[i].want)), "%s: %s", bad[i].spec,
+			  err);
+		config_free(&c);
+	}
+	cr_assert_eq(parse(&c, "-i", "lo", "--record", "x:match=protocol", "--record",
+			   "x:match=tos", NULL),
+		     -EINVAL);
+	cr_assert_str_eq(err, "--record: record x is defined twice");
+	config_free(&c);
+	cr_assert_eq(
+		parse(&c, "-i", "lo", "--record", "x:match=protocol:interfaces=nsflow-none", NULL),
+		0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "record x: interface 'nsflow-none' is not metered (give -i "
+			      "nsflow-none)");
+	config_free(&c);
+	cr_assert_eq(parse(&c, "-i", "lo", "-c", "v5://127.0.0.1:2055", "--record",
+			   "x:match=protocol", NULL),
+		     0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err,
+			 "collector v5://127.0.0.1:2055: NetFlow v5 cannot carry flexible "
+			 "records (it has one fixed layout): export them as v9:// or ipfix://");
+	config_free(&c);
+}
+
+Test(config, flexible_records_from_yaml)
+{
+	struct nsflow_config c;
+
+	cr_assert_eq(load(&c, "interfaces: [lo]\n"
+			      "records:\n"
+			      "  - name: web\n"
+			      "    family: v6\n"
+			      "    match: [destination-address/64, destination-port]\n"
+			      "    collect: [packets/16, bytes]\n"
+			      "    interfaces: [lo]\n"
+			      "    inactive-timeout: 15\n"
+			      "  - ports:match=source-port,destination-port\n"),
+		     0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.n_records, 2);
+	cr_assert_eq(c.records[0].family, 6);
+	cr_assert_eq(c.records[0].flex.dst_plen, 64);
+	cr_assert_eq(c.records[0].flex.max_packets, 0xffff);
+	cr_assert_eq(c.records[0].inactive_s, 15);
+	cr_assert_eq(c.records[0].active_s, 1800);
+	cr_assert_eq(c.records[0].line, 3);
+	cr_assert_str_eq(c.records[1].flex.name, "ports");
+	config_free(&c);
+
+	cr_assert_eq(load(&c, "records:\n"
+			      "  - name: web\n"
+			      "    matches: [protocol]\n"),
+		     -EINVAL);
+	cr_assert(strstr(err, "nsflow.yaml:3: unknown record setting 'matches' (did you mean "
+			      "'match'?)"),
+		  "%s", err);
+	config_free(&c);
+	cr_assert_eq(load(&c, "records:\n"
+			      "  - match: [protocol]\n"),
+		     -EINVAL);
+	cr_assert(strstr(err, "nsflow.yaml:2: a record without a 'name'"), "%s", err);
 	config_free(&c);
 }
