@@ -10,10 +10,10 @@
 
 struct match_def {
 	const char *name;
-	uint32_t field;	       /* enum agg_field */
-	uint16_t ie[2];	       /* IPv4, IPv6 */
-	uint16_t mask_ie[2];   /* addresses: the prefix length's element */
-	uint32_t kernel;       /* the datapath key field that keeps it; 0: none can */
+	uint32_t field;	     /* enum agg_field */
+	uint16_t ie[2];	     /* IPv4, IPv6 */
+	uint16_t mask_ie[2]; /* addresses: the prefix length's element */
+	uint32_t kernel;     /* the datapath key field that keeps it; 0: none can */
 };
 
 static const struct match_def matches[] = {
@@ -85,7 +85,8 @@ static int parse_match(struct config_record *r, char *item, const char *where, c
 		unsigned long len = strtoul(slash, &end, 10);
 
 		if (!matches[i].mask_ie[0])
-			return config_errf(err, errlen, "%s: '%s' takes no mask length", where, item);
+			return config_errf(err, errlen, "%s: '%s' takes no mask length", where,
+					   item);
 		if (!r->family)
 			return config_errf(err, errlen,
 					   "%s: a mask length (%s/%s) needs the record's family: "
@@ -132,8 +133,8 @@ static int parse_collect(struct config_record *r, char *item, const char *where,
 					   item);
 		if (strcmp(slash, "16") && strcmp(slash, "32") && strcmp(slash, "64"))
 			return config_errf(err, errlen,
-					   "%s: counter width '%s' of %s is not 16, 32 or 64", where,
-					   slash, item);
+					   "%s: counter width '%s' of %s is not 16, 32 or 64",
+					   where, slash, item);
 		bits = (unsigned int)atoi(slash);
 	}
 	if (i <= C_BYTES) {
@@ -158,8 +159,8 @@ static int parse_ifaces(struct config_record *r, char *list, const char *where, 
 			return config_errf(err, errlen, "%s: at most %d interfaces per record",
 					   where, AGG_FLEX_IFACES);
 		if (strlen(it) >= IF_NAMESIZE)
-			return config_errf(err, errlen, "%s: '%s' is too long for an interface name",
-					   where, it);
+			return config_errf(err, errlen,
+					   "%s: '%s' is too long for an interface name", where, it);
 		snprintf(r->ifnames[r->flex.n_ifindex++], IF_NAMESIZE, "%s", it);
 	}
 	return 0;
@@ -195,9 +196,10 @@ int flex_parse(struct config_record *r, const char *spec, const char *where, cha
 				   "and '_', up to 31), as NAME[:v4|v6]:match=FIELD,...",
 				   where, spec);
 	if (ns_agg_mode_parse(tok) >= 0)
-		return config_errf(err, errlen,
-				   "%s: '%s' names an aggregation mode: give the record another name",
-				   where, tok);
+		return config_errf(
+			err, errlen,
+			"%s: '%s' names an aggregation mode: give the record another name", where,
+			tok);
 	snprintf(r->flex.name, sizeof(r->flex.name), "%s", tok);
 	while (!ret && (tok = strtok_r(NULL, ":", &save))) {
 		char *eq = strchr(tok, '='), *save2 = NULL;
@@ -257,7 +259,7 @@ void flex_template(const struct config_record *r, int ipv6, struct ns_flex_tmpl 
 	memset(t, 0, sizeof(*t));
 	for (unsigned int i = 0; i < r->n_match; i++) {
 		const struct match_def *m = &matches[r->match[i]];
-		bool masked = m->field == AGG_F_SADDR ? r->flex.src_plen
+		bool masked = m->field == AGG_F_SADDR	? r->flex.src_plen
 			      : m->field == AGG_F_DADDR ? r->flex.dst_plen
 							: 0;
 

@@ -366,3 +366,131 @@ Test(export_nfdump, aggregated_records_with_routes, .init = setup, .fini = teard
 	}
 	cr_log_info("%zu aggregates checked", n_want);
 }
+
+/* The slot of key in want (added when new) */
+static struct agg_want *want_slot(struct agg_want *want, size_t *n, size_t cap, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < *n && strcmp(want[i].key, key); i++)
+		;
+	if (i == *n) {
+		cr_assert_lt(*n, cap);
+		memset(&want[i], 0, sizeof(want[i]));
+		snprintf(want[(*n)++].key, sizeof(want[0].key), "%s", key);
+	}
+	return &want[i];
+}
+
+/*
+ * A flexible record over afs.pcap with the routes file: source /16, both AS numbers and the BGP
+ * next hop, in 16-bit counters. nfdump shows the mask length, AS numbers and next hop of each
+ * record, and its records (a large count split over several) sum per key to what the test
+ * finds from tshark and its own lookup.
+ */
+Test(export_nfdump, flexible_record_with_routes, .init = setup, .fini = teardown, .timeout = 60)
+{
+	static struct agg_want want[64], got[64];
+	char routes[300], capture[512], dir[300], key[160], *out = NULL, *line, *save = NULL;
+	size_t n_want = 0, n_got, split = 0;
+	uint64_t drops;
+	FILE *f;
+	int ret;
+
+	snprintf(capture, sizeof(capture), "%s/afs.pcap", coll_pcap_dir());
+	cr_assert_eq(access(capture, R_OK), 0, "%s: %s", capture, strerror(errno));
+	snprintf(routes, sizeof(routes), "%s/routes.txt", env.dir);
+	f = fopen(routes, "w");
+	for (size_t i = 0; i < sizeof(agg_routes) / sizeof(agg_routes[0]); i++)
+		fprintf(f, "%s/%u %u 64499 %s\n", agg_routes[i].prefix, agg_routes[i].len,
+			agg_routes[i].as, agg_routes[i].nexthop);
+	fclose(f);
+
+	cr_assert_eq(coll_run(&out,
+			      "tshark -r '%s' -Y ip -T fields -E occurrence=f -e ip.src -e ip.dst "
+			      "-e ip.len 2>/dev/null",
+			      capture),
+		     0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char src[32], dst[32];
+		unsigned int len;
+		struct in_addr net;
+		const struct agg_route_t *rs, *rd;
+		struct agg_want *w;
+
+		cr_assert_eq(sscanf(line, "%31s %31s %u", src, dst, &len), 3, "%s", line);
+		rs = agg_lpm(ntohl(inet_addr(src)));
+		rd = agg_lpm(ntohl(inet_addr(dst)));
+		net.s_addr = htonl(ntohl(inet_addr(src)) & 0xffff0000u);
+		snprintf(key, sizeof(key), "%s/16 AS %u > AS %u via %s", inet_ntoa(net),
+			 rs ? rs->as : 0, rd ? rd->as : 0, rd ? rd->nexthop : "0.0.0.0");
+		w = want_slot(want, &n_want, 64, key);
+		w->packets++;
+		w->bytes += len;
+	}
+	free(out);
+
+	for (int i = F_V9; i <= F_IPFIX; i++) {
+		start_nfcapd(i, i > F_V9 ? env.port[i - 1] + 1 : 29980);
+		ret = coll_run(
+			&out,
+			"timeout 30 %s replay '%s' -c %s://127.0.0.1:%d --no-original "
+			"--record routed:v4:match=source-address/16,source-as,destination-as,"
+			"bgp-next-hop:collect=packets/16,bytes/16 --routes %s 2>&1",
+			coll_nsflow_bin(), capture, i == F_V9 ? "v9" : "ipfix", env.port[i],
+			routes);
+		cr_assert_eq(ret, 0, "nsflow replay: %s", out ? out : "");
+		free(out);
+		cr_assert_eq(coll_udp_drained(env.port[i], 10000, &drops), 0);
+		cr_assert_eq(coll_stop(&env.nfcapd[i], SIGTERM, 10000), 0);
+		snprintf(dir, sizeof(dir), "%s/%s", env.dir, fmt_name[i]);
+		cr_assert_eq(coll_run(&out, "nfdump -R '%s' -o json 2>&1", dir), 0);
+		n_got = 0;
+		for (char *obj = strstr(out, "{"); obj; obj = strstr(obj + 1, "{")) {
+			char *end = strchr(obj, '}'), sa[32] = "", nh[32] = "", sm[8] = "0";
+			char sas[16] = "0", das[16] = "0", pk[24] = "0", by[24] = "0";
+			struct agg_want *g;
+
+			if (end)
+				*end = 0;
+			coll_json_value(obj, "in_packets", pk, sizeof(pk));
+			coll_json_value(obj, "in_bytes", by, sizeof(by));
+			coll_json_value(obj, "src4_addr", sa, sizeof(sa));
+			coll_json_value(obj, "src_mask", sm, sizeof(sm));
+			coll_json_value(obj, "src_as", sas, sizeof(sas));
+			coll_json_value(obj, "dst_as", das, sizeof(das));
+			coll_json_value(obj, "bgp4_next_hop", nh, sizeof(nh));
+			snprintf(key, sizeof(key), "%s/%s AS %s > AS %s via %s", sa, sm, sas, das,
+				 nh[0] ? nh : "0.0.0.0");
+			g = want_slot(got, &n_got, 64, key);
+			split += g->packets != 0;
+			g->packets += strtoull(pk, NULL, 10);
+			g->bytes += strtoull(by, NULL, 10);
+			if (!end)
+				break;
+			obj = end;
+		}
+		free(out);
+		out = NULL;
+		cr_expect_eq(n_got, n_want, "%s: nfdump shows %zu keys, the test finds %zu",
+			     fmt_name[i], n_got, n_want);
+		for (size_t k = 0; k < n_want; k++) {
+			size_t j;
+
+			for (j = 0; j < n_got && strcmp(got[j].key, want[k].key); j++)
+				;
+			cr_expect_lt(j, n_got, "%s: nfdump lacks %s", fmt_name[i], want[k].key);
+			if (j == n_got)
+				continue;
+			cr_expect_eq(got[j].packets, want[k].packets,
+				     "%s: %s: %llu packets, want %llu", fmt_name[i], want[k].key,
+				     (unsigned long long)got[j].packets,
+				     (unsigned long long)want[k].packets);
+			cr_expect_eq(got[j].bytes, want[k].bytes, "%s: %s: %llu bytes, want %llu",
+				     fmt_name[i], want[k].key, (unsigned long long)got[j].bytes,
+				     (unsigned long long)want[k].bytes);
+		}
+	}
+	cr_expect_gt(split, 0, "no count was large enough to need a split 16-bit record");
+	cr_log_info("%zu keys checked, %zu records were parts of a split count", n_want, split);
+}

@@ -38,6 +38,10 @@ static struct {
 	/* aggregated records the strict decoder read, by format and template */
 	uint64_t agg_packets[N_FMT][2 * NS_AGG_MODES], agg_records[N_FMT][2 * NS_AGG_MODES];
 	struct coll_flows agg_ports[N_FMT]; /* protocol-port/v4, keyed by protocol and ports */
+	/* flexible records: per template (NS_TMPL_FLEX + i) their sums by key, the lengths of
+	 * their counters (IE 2, IE 1) */
+	struct coll_flows flex[N_FMT][3];
+	uint16_t flex_len[N_FMT][3][2];
 } env;
 
 static void setup(void)
@@ -57,6 +61,8 @@ static void teardown(void)
 			close(env.fd[i]);
 		coll_flows_free(&env.got[i]);
 		coll_flows_free(&env.agg_ports[i]);
+		for (int t = 0; t < 3; t++)
+			coll_flows_free(&env.flex[i][t]);
 		free(env.verbose[i]);
 	}
 	coll_flows_free(&env.want);
@@ -98,10 +104,43 @@ static void on_agg_record(int fmt, const struct ns_dec_record *r)
 	coll_flows_add(&env.agg_ports[fmt], &k, 4, packets, octets);
 }
 
+/* A flexible record of the test's three templates, summed by the key it carries */
+static void on_flex_record(int fmt, const struct ns_dec_record *r)
+{
+	unsigned int t = r->tmpl->id - NS_TMPL_FLEX;
+	struct coll_key k;
+	size_t len = 0;
+	const uint8_t *a;
+
+	if (t >= 3)
+		return;
+	for (unsigned int i = 0; i < r->tmpl->n_fields; i++) {
+		if (r->tmpl->type[i] == 2)
+			env.flex_len[fmt][t][0] = r->tmpl->len[i];
+		if (r->tmpl->type[i] == 1)
+			env.flex_len[fmt][t][1] = r->tmpl->len[i];
+	}
+	memset(&k, 0, sizeof(k));
+	k.proto = (uint8_t)field_uint(r, 4);
+	k.dport = (uint16_t)field_uint(r, 11);
+	a = ns_dec_field(r, 8, &len);
+	if (a && len == 4) {
+		k.src[10] = k.src[11] = 0xff;
+		memcpy(k.src + 12, a, 4);
+		cr_expect_eq(field_uint(r, 9), 24, "src24: sourceIPv4PrefixLength");
+	}
+	coll_flows_add(&env.flex[fmt][t], &k, (int)field_uint(r, 60), field_uint(r, 2),
+		       field_uint(r, 1));
+}
+
 static void on_record(void *arg, const struct ns_dec_record *r)
 {
 	size_t len = 0;
 
+	if (r->tmpl->id >= NS_TMPL_FLEX) {
+		on_flex_record(arg == &env.got[V9] ? V9 : IPFIX, r);
+		return;
+	}
 	if (r->tmpl->id >= NS_TMPL_AGG) {
 		on_agg_record(arg == &env.got[V9] ? V9 : IPFIX, r);
 		return;
@@ -450,4 +489,58 @@ Test(export_tshark, aggregated_records_decode_cleanly_and_add_up, .init = setup,
 			}
 	}
 	coll_flows_free(&want_ports);
+}
+
+/*
+ * Flexible records instead of the originals: dports (protocol, destination port; 16-bit
+ * packets, 32-bit bytes) for both families and src24 (IPv4 source /24; 16-bit bytes). tshark
+ * decodes every message cleanly; the templates send the counters with the widths asked for;
+ * each record's sums by its key equal the capture's flows summed by tshark the same way.
+ */
+Test(export_tshark, flexible_records_decode_cleanly_and_add_up, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	static const uint16_t lens[3][2] = { { 2, 4 }, { 2, 4 }, { 8, 2 } };
+	struct coll_flows want[3] = { 0 };
+	char *ids, why[512];
+
+	capture_export("--no-original --record dports:match=protocol,destination-port:collect="
+		       "packets/16,bytes/32 --record src24:v4:match=source-address/24:collect="
+		       "packets,bytes/16,first-switched,last-switched");
+	expect_clean();
+	ids = export_fields("-e cflow.template_id");
+	cr_expect(list_has(ids, "300") && list_has(ids, "301") && list_has(ids, "302"),
+		  "tshark shows templates %s, not 300, 301 and 302", ids);
+	cr_expect(!list_has(ids, "256"), "--no-original: an original template went out");
+	free(ids);
+
+	for (size_t f = 0; f < env.want.n; f++) {
+		const struct coll_flow *w = &env.want.f[f];
+		struct coll_key k = { .proto = w->k.proto, .dport = w->k.dport };
+
+		if (w->ip_version != 4 && w->ip_version != 6)
+			continue;
+		coll_flows_add(&want[w->ip_version == 6], &k, w->ip_version, w->packets, w->bytes);
+		if (w->ip_version != 4)
+			continue;
+		memset(&k, 0, sizeof(k));
+		memcpy(k.src, w->k.src, 15); /* the /24: the last byte zero */
+		coll_flows_add(&want[2], &k, 4, w->packets, w->bytes);
+	}
+	for (int i = 0; i < N_FMT; i++)
+		for (int t = 0; t < 3; t++) {
+			cr_expect_eq(coll_flows_diff(&want[t], &env.flex[i][t], 0, fmt_name[i], why,
+						     sizeof(why)),
+				     0, "template %d: %s", 300 + t, why);
+			cr_expect_eq(env.flex_len[i][t][0], lens[t][0],
+				     "%s template %d: packetDeltaCount in %u bytes, not %u",
+				     fmt_name[i], 300 + t, env.flex_len[i][t][0], lens[t][0]);
+			cr_expect_eq(env.flex_len[i][t][1], lens[t][1],
+				     "%s template %d: octetDeltaCount in %u bytes, not %u",
+				     fmt_name[i], 300 + t, env.flex_len[i][t][1], lens[t][1]);
+		}
+	cr_log_info("flexible records: %zu dports/v4, %zu dports/v6, %zu src24 keys", want[0].n,
+		    want[1].n, want[2].n);
+	for (int t = 0; t < 3; t++)
+		coll_flows_free(&want[t]);
 }
