@@ -185,3 +185,84 @@ Test(aggregate, live_aggregates_age_on_their_own_and_add_up, .timeout = 120)
 	livegen_close(g);
 	passed = true;
 }
+
+/*
+ * One flexible record alone, without originals: the datapath keys by the record's fields (the
+ * destination /24, port and protocol), so the kernel itself folds the 200 flows into one; the
+ * record still sums exactly what the veth delivered, and `show cache --record` shows it.
+ */
+Test(aggregate, one_record_alone_is_keyed_in_the_kernel, .timeout = 120)
+{
+	char url[140];
+	const char *args[] = { "-i",
+			       pair.rx,
+			       "-c",
+			       url,
+			       "--poll-interval",
+			       "200",
+			       "--pin-dir",
+			       pin_dir,
+			       "--record",
+			       "dst:v4:match=destination-address/24,destination-port,protocol:"
+			       "collect=packets/32,bytes",
+			       "--aggregate-inactive-timeout",
+			       "5",
+			       "--no-original",
+			       NULL };
+	struct livegen_opts o = { .flows = FLOWS, .ip_len = 100 };
+	struct livegen_delivery d;
+	struct livegen *g;
+	uint64_t packets = 0, bytes = 0, t0;
+	size_t len = 0, records = 0;
+	char *out = NULL, *text, *line, *save = NULL, v[64];
+	int ret;
+
+	snprintf(url, sizeof(url), "json:%s", json);
+	ret = netns_agent_start(&agent, pair.ns_rx, AGENT_START_MS, args);
+	cr_assert_eq(ret, 0, "the agent did not start: %s", strerror(-ret));
+	cr_assert_eq(livegen_open(&g, &o), 0);
+	ret = livegen_send_pair(g, &pair, 100000, 0, 5000, &d);
+	cr_assert_eq(ret, 0, "live frames: %s", strerror(-ret));
+
+	for (t0 = netns_now_ms(); netns_now_ms() - t0 < 5000; usleep(100000)) {
+		free(out);
+		out = ctl("show cache --record dst:v4 --json");
+		if (!coll_json_value(out, "packetDeltaCount", v, sizeof(v)) &&
+		    strtoull(v, NULL, 10) == d.delivered)
+			break;
+	}
+	cr_assert_eq(coll_json_value(out, "packetDeltaCount", v, sizeof(v)), 0, "%s", out);
+	cr_expect_eq(strtoull(v, NULL, 10), d.delivered, "show cache: %s", out);
+	cr_expect_eq(coll_json_value(out, "destinationIPv4Address", v, sizeof(v)), 0, "%s", out);
+	cr_expect_str_eq(v, "198.18.0.0");
+	free(out);
+	/* the kernel's key held only the record's fields: one UDP flow, not 200 */
+	out = ctl("show cache --proto udp");
+	cr_expect(strstr(out, "\n1 flow in the cache") || !strncmp(out, "1 flow in the cache", 19),
+		  "the kernel kept more than the record's key: %s", out);
+	free(out);
+	cr_expect_neq(nsflow_ctl(&agent, &out, "show cache --record nosuch"), 0);
+	cr_expect(out && strstr(out, "this agent has no record nosuch"), "%s", out ? out : "");
+	free(out);
+
+	cr_assert_eq(netns_agent_stop(&agent, SIGTERM, AGENT_STOP_MS), 0);
+	agent.pid = 0;
+	text = coll_slurp(json, &len);
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		cr_expect(!strstr(line, "sourceIPv4Address"), "an original record: %s", line);
+		if (coll_json_value(line, "packetDeltaCount", v, sizeof(v)))
+			continue;
+		records++;
+		packets += strtoull(v, NULL, 10);
+		if (!coll_json_value(line, "octetDeltaCount", v, sizeof(v)))
+			bytes += strtoull(v, NULL, 10);
+		cr_expect(strstr(line, "\"destinationIPv4PrefixLength\":24"), "%s", line);
+	}
+	free(text);
+	cr_expect_eq(packets, d.delivered, "%zu records hold %llu packets, the veth delivered %llu",
+		     records, (unsigned long long)packets, (unsigned long long)d.delivered);
+	cr_expect_eq(bytes, 100 * d.delivered);
+	livegen_close(g);
+	passed = true;
+}
