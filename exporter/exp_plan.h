@@ -12,7 +12,7 @@
 
 #include "ie.h"
 
-#define NS_PLAN_OPS_MAX 40
+#define NS_PLAN_OPS_MAX 48
 
 enum ns_plan_opcode {
 	NS_OP_BE8,	 /* u8 source -> 1 byte */

@@ -31,6 +31,9 @@ enum ns_tmpl_id {
 	NS_TMPL_AGG = 268,
 	/* flexible records: NS_TMPL_FLEX + 2 * record + (IPv6 ? 1 : 0) */
 	NS_TMPL_FLEX = 300,
+	/* original flows with routing information (--routes): NS_TMPL_ROUTED + (id - 256) for
+	 * the templates 256..263, which gain mask lengths, AS numbers and next hops */
+	NS_TMPL_ROUTED = 332,
 };
 
 /* Flexible records the configuration may define */
@@ -67,7 +70,7 @@ const char *ns_agg_mode_name(unsigned int mode);
 int ns_agg_mode_parse(const char *name);
 
 #define NS_TMPL_FIRST	   NS_TMPL_IPV4
-#define NS_TMPL_COUNT	   (NS_TMPL_FLEX - NS_TMPL_FIRST + 2 * NS_FLEX_MAX)
+#define NS_TMPL_COUNT	   (NS_TMPL_ROUTED - NS_TMPL_FIRST + 8)
 #define NS_TMPL_FLOW_COUNT 9 /* original flow templates, before the options templates */
 
 static inline uint16_t ns_tmpl_agg_id(unsigned int mode, int ipv6)
@@ -78,6 +81,12 @@ static inline uint16_t ns_tmpl_agg_id(unsigned int mode, int ipv6)
 static inline uint16_t ns_tmpl_flex_id(unsigned int record, int ipv6)
 {
 	return (uint16_t)(NS_TMPL_FLEX + 2 * record + (ipv6 ? 1 : 0));
+}
+
+/* The routed twin of original template id (NS_TMPL_IPV4 .. NS_TMPL_IPV6_MPLS_SRH) */
+static inline uint16_t ns_tmpl_routed_id(uint16_t id)
+{
+	return (uint16_t)(NS_TMPL_ROUTED + id - NS_TMPL_IPV4);
 }
 
 /* Does template id describe flow records (original or aggregated), not options? */

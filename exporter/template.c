@@ -25,6 +25,9 @@ static const uint16_t body[] = { 10, 14, 61, 60, 58, 243, 245, 56,  80, 52,
 				 53, 25, 26, 2,	 1,  152, 153, 136, 302 };
 static const uint16_t grp_mpls[] = { 70, 71, 72 };
 static const uint16_t grp_srh[] = { 492, 493, 498, 495, 496 };
+/* routing information (--routes): mask lengths, AS numbers, BGP and IP next hops */
+static const uint16_t grp_route_v4[] = { 9, 13, 16, 17, 18, 15 };
+static const uint16_t grp_route_v6[] = { 29, 30, 16, 17, 63, 62 };
 /* MPLS label-only flows have no IP header to describe */
 static const uint16_t body_mpls[] = { 70, 71, 72, 10, 14,  61,	58,  243, 245,
 				      56, 80, 2,  1,  152, 153, 136, 302 };
@@ -246,6 +249,18 @@ int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto)
 			err = tmpl_add_list(t, proto, agg_tail, N(agg_tail), 0, 0);
 		if (err)
 			return err;
+	}
+	for (i = 0; i < 8; i++) {
+		struct ns_tmpl *t = &ts->t[NS_TMPL_ROUTED - NS_TMPL_FIRST + i];
+
+		err = tmpl_build_flow(t, proto, (uint16_t)(NS_TMPL_IPV4 + i));
+		if (!err && (i & 1))
+			err = tmpl_add_list(t, proto, grp_route_v6, N(grp_route_v6), 0, 0);
+		else if (!err)
+			err = tmpl_add_list(t, proto, grp_route_v4, N(grp_route_v4), 0, 0);
+		if (err)
+			return err;
+		t->id = (uint16_t)(NS_TMPL_ROUTED + i);
 	}
 	for (i = 0; i < N(flex_defs); i++) {
 		const struct ns_flex_tmpl *d = &flex_defs[i];

@@ -38,11 +38,17 @@ uint16_t ns_v5_sampling_field(uint32_t sampling_interval)
 	return 0x4000 | sampling_interval;
 }
 
+/* A 4-byte AS number in v5's 2 bytes: AS_TRANS (RFC 6793) */
+static uint16_t as16(uint32_t as)
+{
+	return as > 65535 ? 23456 : (uint16_t)as;
+}
+
 void ns_v5_put_record(uint8_t *d, const struct ns_record *r, uint64_t boot_ms)
 {
 	memcpy(d + 0, r->src_addr + 12, 4);		/* srcaddr */
 	memcpy(d + 4, r->dst_addr + 12, 4);		/* dstaddr */
-	memset(d + 8, 0, 4);				/* nexthop: not known */
+	memcpy(d + 8, r->ip_nexthop + 12, 4);		/* nexthop (with --routes) */
 	ns_put16(d + 12, sat16(r->ingress_ifindex));	/* input */
 	ns_put16(d + 14, sat16(r->egress_ifindex));	/* output */
 	ns_put32(d + 16, sat32(r->packets));		/* dPkts */
@@ -55,7 +61,11 @@ void ns_v5_put_record(uint8_t *d, const struct ns_record *r, uint64_t boot_ms)
 	d[37] = r->tcp_flags;				/* tcp_flags */
 	d[38] = r->protocol;				/* prot */
 	d[39] = r->tos;					/* tos */
-	memset(d + 40, 0, 8);				/* src_as, dst_as, masks, pad2 */
+	ns_put16(d + 40, as16(r->src_as));		/* src_as */
+	ns_put16(d + 42, as16(r->dst_as));		/* dst_as */
+	d[44] = r->src_mask;				/* src_mask */
+	d[45] = r->dst_mask;				/* dst_mask */
+	memset(d + 46, 0, 2);				/* pad2 */
 }
 
 void ns_v5_put_header(uint8_t *d, uint16_t count, uint64_t now_ms, uint64_t boot_ms,

@@ -113,6 +113,7 @@ static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 	}
 	flow_entry_to_record(e, reason, a->boot_to_wall_ns, r);
 	record_sampler(a, r, e->key.ifindex, e->key.direction);
+	agent_route_record(a, r);
 	if (r->srh_present && a->skel) {
 		struct nsflow_srh_segments segs;
 

@@ -86,6 +86,27 @@ static bool route_of(void *arg, const uint8_t addr[16], struct agg_route *r)
 	return true;
 }
 
+void agent_route_record(struct agent *a, struct ns_record *r)
+{
+	struct agg_route s, d;
+
+	if (!a->cfg->routes_file[0] || r->tmpl_id || (r->ip_version != 4 && r->ip_version != 6))
+		return;
+	if (!route_of(a, r->src_addr, &s))
+		memset(&s, 0, sizeof(s));
+	if (!route_of(a, r->dst_addr, &d))
+		memset(&d, 0, sizeof(d));
+	r->src_mask = s.prefix_len;
+	r->dst_mask = d.prefix_len;
+	r->src_as = s.as;
+	r->dst_as = d.as;
+	memcpy(r->bgp_nexthop, d.bgp_nexthop, 16);
+	memcpy(r->ip_nexthop, d.ip_nexthop, 16);
+	if (r->direction == NSFLOW_DIR_INGRESS && !r->egress_ifindex)
+		r->egress_ifindex = d.egress_ifindex;
+	r->tmpl_id = ns_tmpl_routed_id(ns_tmpl_id_for(r));
+}
+
 /* Reloads --routes when the file changed, the kernel's table every FIB_REFRESH_NS */
 static void routes_refresh(struct agent *a)
 {
@@ -135,7 +156,8 @@ int agent_aggs_open(struct agent *a, char *err, size_t errlen)
 		a->routes_mtime_ns = mtime_ns(c->routes_file);
 	}
 	/* the kernel's table of the host metered (a capture replayed has none of its own) */
-	if (!a->replay && (c->n_aggs || c->n_records) && routes_load_kernel(&a->fib, err, errlen))
+	if (!a->replay && (c->n_aggs || c->n_records || c->routes_file[0]) &&
+	    routes_load_kernel(&a->fib, err, errlen))
 		pr_warn("%s: prefix lengths and egress interfaces will be 0", err);
 	a->fib_loaded_ns = agent_clock_ns();
 
@@ -232,7 +254,7 @@ static void send_out(struct agent *a, uint64_t now_ms)
 
 void agent_aggs_expire(struct agent *a)
 {
-	if (a->n_aggs)
+	if (a->n_aggs || a->cfg->routes_file[0])
 		routes_refresh(a);
 	for (size_t i = 0; i < a->n_aggs; i++) {
 		agg_cache_set_wall(a->aggs[i], a->boot_to_wall_ns);

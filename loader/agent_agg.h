@@ -18,7 +18,12 @@ struct nsflow_config;
 
 /* Gives the exporter the templates of the flexible records: before any sink opens. */
 int agent_flex_define(const struct nsflow_config *c, char *err, size_t errlen);
-/* Creates the caches of the settings; -errno with a message in err. */
+/* With --routes, an original record gains its routing information (mask lengths, AS numbers,
+ * next hops, the egress interface of ingress traffic) and the routed template. */
+struct ns_record;
+void agent_route_record(struct agent *a, struct ns_record *r);
+
+/* Creates the caches of the settings (and reads the routes); -errno with a message in err. */
 int agent_aggs_open(struct agent *a, char *err, size_t errlen);
 /* Adds n drained counts to every cache. */
 void agent_aggs_feed(struct agent *a, const struct nsflow_slot_key *keys,

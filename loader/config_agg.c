@@ -110,11 +110,6 @@ int config_validate_aggs(struct nsflow_config *c, char *err, size_t errlen)
 				   "--no-original leaves nothing to export: give --aggregate MODE "
 				   "or --record NAME:match=... (or 'aggregation:' / 'records:' in "
 				   "the config file)");
-	if (c->routes_file[0] && !c->n_aggs && !c->n_records)
-		return config_errf(err, errlen,
-				   "--routes: routing information goes into aggregated records "
-				   "only (as, prefix, bgp-nexthop-tos modes...): give --aggregate "
-				   "MODE");
 	if (!c->n_aggs && !c->n_records)
 		return 0;
 	for (size_t i = 0; i < c->n_collectors; i++)

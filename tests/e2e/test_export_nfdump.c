@@ -494,3 +494,95 @@ Test(export_nfdump, flexible_record_with_routes, .init = setup, .fini = teardown
 	cr_expect_gt(split, 0, "no count was large enough to need a split 16-bit record");
 	cr_log_info("%zu keys checked, %zu records were parts of a split count", n_want, split);
 }
+
+/*
+ * Original records with --routes, to nfcapd as v5, v9 and IPFIX: nfdump shows for every record
+ * the AS numbers the test's own lookup gives for its addresses (and, for v9 and IPFIX, the
+ * mask lengths and the BGP next hop: nfdump 1.7 reads neither from v5, whose mask bytes
+ * test_exp_v5 checks), and the packets add up to the capture's.
+ */
+Test(export_nfdump, original_records_carry_routes, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char routes[300], capture[512], dir[300], *out = NULL;
+	uint64_t drops, packets[F_N] = { 0 }, want_packets = 0;
+	unsigned int records[F_N] = { 0 }, routed[F_N] = { 0 };
+	FILE *f;
+	int ret;
+
+	snprintf(capture, sizeof(capture), "%s/afs.pcap", coll_pcap_dir());
+	cr_assert_eq(access(capture, R_OK), 0, "%s: %s", capture, strerror(errno));
+	snprintf(routes, sizeof(routes), "%s/routes.txt", env.dir);
+	f = fopen(routes, "w");
+	for (size_t i = 0; i < sizeof(agg_routes) / sizeof(agg_routes[0]); i++)
+		fprintf(f, "%s/%u %u 64499 %s\n", agg_routes[i].prefix, agg_routes[i].len,
+			agg_routes[i].as, agg_routes[i].nexthop);
+	fclose(f);
+	cr_assert_eq(coll_run(&out,
+			      "tshark -r '%s' -Y ip -T fields -e frame.number 2>/dev/null | "
+			      "wc -l",
+			      capture),
+		     0);
+	want_packets = strtoull(out, NULL, 10);
+	free(out);
+
+	for (int i = 0; i < F_N; i++)
+		start_nfcapd(i, i ? env.port[i - 1] + 1 : 29970);
+	ret = coll_run(&out,
+		       "timeout 30 %s replay '%s' -c v5://127.0.0.1:%d -c v9://127.0.0.1:%d -c "
+		       "ipfix://127.0.0.1:%d --routes %s 2>&1",
+		       coll_nsflow_bin(), capture, env.port[F_V5], env.port[F_V9],
+		       env.port[F_IPFIX], routes);
+	cr_assert_eq(ret, 0, "nsflow replay: %s", out ? out : "");
+	free(out);
+	for (int i = 0; i < F_N; i++) {
+		cr_assert_eq(coll_udp_drained(env.port[i], 10000, &drops), 0);
+		cr_assert_eq(coll_stop(&env.nfcapd[i], SIGTERM, 10000), 0);
+		snprintf(dir, sizeof(dir), "%s/%s", env.dir, fmt_name[i]);
+		cr_assert_eq(coll_run(&out, "nfdump -R '%s' -o json 2>&1", dir), 0);
+		for (char *obj = strstr(out, "{"); obj; obj = strstr(obj + 1, "{")) {
+			char *end = strchr(obj, '}'), sa[32] = "", da[32] = "", nh[32] = "0.0.0.0";
+			char sm[8] = "0", dm[8] = "0", sas[16] = "0", das[16] = "0", pk[24] = "0";
+			const struct agg_route_t *rs, *rd;
+
+			if (end)
+				*end = 0;
+			if (coll_json_value(obj, "src4_addr", sa, sizeof(sa)) ||
+			    coll_json_value(obj, "dst4_addr", da, sizeof(da)))
+				goto next;
+			coll_json_value(obj, "in_packets", pk, sizeof(pk));
+			coll_json_value(obj, "src_mask", sm, sizeof(sm));
+			coll_json_value(obj, "dst_mask", dm, sizeof(dm));
+			coll_json_value(obj, "src_as", sas, sizeof(sas));
+			coll_json_value(obj, "dst_as", das, sizeof(das));
+			coll_json_value(obj, "bgp4_next_hop", nh, sizeof(nh));
+			rs = agg_lpm(ntohl(inet_addr(sa)));
+			rd = agg_lpm(ntohl(inet_addr(da)));
+			records[i]++;
+			routed[i] += rs || rd;
+			packets[i] += strtoull(pk, NULL, 10);
+			cr_expect_eq(strtoul(sas, NULL, 10), rs ? rs->as : 0, "%s %s: src_as %s",
+				     fmt_name[i], sa, sas);
+			cr_expect_eq(strtoul(das, NULL, 10), rd ? rd->as : 0, "%s %s: dst_as %s",
+				     fmt_name[i], da, das);
+			if (i == F_V5)
+				goto next;
+			cr_expect_eq(strtoul(sm, NULL, 10), rs ? rs->len : 0, "%s %s: src_mask %s",
+				     fmt_name[i], sa, sm);
+			cr_expect_eq(strtoul(dm, NULL, 10), rd ? rd->len : 0, "%s %s: dst_mask %s",
+				     fmt_name[i], da, dm);
+			cr_expect_str_eq(nh, rd ? rd->nexthop : "0.0.0.0", "%s %s: bgp4_next_hop",
+					 fmt_name[i], da);
+		next:
+			if (!end)
+				break;
+			obj = end;
+		}
+		free(out);
+		out = NULL;
+		cr_expect_gt(routed[i], 0, "%s: no record had a route", fmt_name[i]);
+		cr_expect_eq(packets[i], want_packets, "%s: %llu packets, the capture has %llu",
+			     fmt_name[i], (unsigned long long)packets[i],
+			     (unsigned long long)want_packets);
+		cr_log_info("%s: %u records, %u with a route", fmt_name[i], records[i], routed[i]);
+	}
+}

@@ -230,6 +230,18 @@ Test(ie, templates_build_for_both_protocols)
 		cr_assert_eq(ipfix.t[i].n_scope != 0, !ns_tmpl_is_flow(ipfix.t[i].id));
 		cr_assert_eq(ipfix.t[i].plan.n_ops, ipfix.t[i].n_fields);
 	}
+	/* the routed twins of the original templates: the same fields and the routing group */
+	for (i = 0; i < 8; i++) {
+		const struct ns_tmpl *r = ns_tmpl_get(&ipfix, ns_tmpl_routed_id(NS_TMPL_IPV4 + i));
+		const struct ns_tmpl *o = ns_tmpl_get(&ipfix, NS_TMPL_IPV4 + i);
+
+		cr_assert_eq(r->id, NS_TMPL_ROUTED + i);
+		cr_assert_eq(r->n_fields, o->n_fields + 6);
+		cr_assert(has_field(r, 16) && has_field(r, 17));
+		cr_assert(has_field(r, i & 1 ? 62 : 15) && has_field(r, i & 1 ? 30 : 13));
+		cr_assert_eq(ns_tmpl_get(&v9, ns_tmpl_routed_id(NS_TMPL_IPV4 + i))->id,
+			     NS_TMPL_ROUTED + i);
+	}
 	cr_assert(has_field(&ipfix.t[0], 152) && !has_field(&ipfix.t[0], 22));
 	cr_assert(has_field(&v9.t[0], 22) && !has_field(&v9.t[0], 152));
 	cr_assert(has_field(&ipfix.t[NS_TMPL_IPV6 - 256], 27));

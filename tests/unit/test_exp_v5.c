@@ -97,6 +97,33 @@ Test(v5, header_and_record)
 	cr_assert_arr_eq(cap.msg[0], want, sizeof(want));
 }
 
+/* Routing information (--routes) fills v5's nexthop, AS and mask fields */
+Test(v5, routing_fields)
+{
+	struct ns_record r;
+	const uint8_t *d;
+
+	setup_enc(1400);
+	rec_v4_tcp(&r);
+	r.ip_nexthop[10] = r.ip_nexthop[11] = 0xff;
+	r.ip_nexthop[12] = 192, r.ip_nexthop[13] = 0, r.ip_nexthop[14] = 2, r.ip_nexthop[15] = 9;
+	r.src_as = 64501;
+	r.dst_as = 4200000000u; /* 4-byte: AS_TRANS in v5's 2 bytes */
+	r.src_mask = 24;
+	r.dst_mask = 16;
+	ns_encoder_add(&enc, &r, 1, T0);
+	ns_encoder_flush(&enc, T0);
+	cr_assert_eq(cap.n, 1);
+	d = cap.msg[0] + 24;
+	cr_assert_eq(d[8], 192);
+	cr_assert_eq(d[11], 9);
+	cr_assert_eq(d[40] << 8 | d[41], 64501);
+	cr_assert_eq(d[42] << 8 | d[43], 23456);
+	cr_assert_eq(d[44], 24);
+	cr_assert_eq(d[45], 16);
+	cr_assert_eq(d[46] | d[47], 0);
+}
+
 Test(v5, thirty_records_per_packet)
 {
 	struct ns_record r[65];
