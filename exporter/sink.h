@@ -35,6 +35,7 @@ struct ns_export_opts {
 	uint16_t source_port;		/* 0 = any */
 	/* ipfix+tcp: records queued while disconnected; default 65536 */
 	uint32_t tcp_queue_max;
+	uint8_t dscp; /* DSCP of export packets (0..63; NetStream `export dscp`); default 0 */
 };
 
 void ns_export_opts_default(struct ns_export_opts *o);

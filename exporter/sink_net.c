@@ -39,6 +39,7 @@ struct ns_net_addr {
 struct ns_net_target {
 	struct ns_net_addr dst, src;
 	int has_src;
+	uint8_t dscp; /* of the packets sent (IP ToS / IPv6 traffic class >> 2) */
 };
 
 static void copy_addr(struct ns_net_addr *a, const struct addrinfo *ai)
@@ -60,6 +61,7 @@ static int net_resolve(const struct ns_sink *base, const struct ns_url *u, const
 	int rc;
 
 	memset(t, 0, sizeof(*t));
+	t->dscp = base->opts.dscp;
 	snprintf(port, sizeof(port), "%u", base->opts.source_port);
 	if (source_addr) {
 		hints.ai_flags |= AI_PASSIVE;
@@ -99,6 +101,17 @@ static int net_socket(const struct ns_net_target *t, int type)
 	fd = socket(t->dst.sa.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	if (t->dscp) {
+		int tos = t->dscp << 2;
+
+		if (t->dst.sa.ss_family == AF_INET6
+			    ? setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos))
+			    : setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos))) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+	}
 	if (t->has_src) {
 		/* several collectors may share one source port, as routers export */
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

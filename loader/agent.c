@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,7 +184,19 @@ int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *er
 	a->xopts.template_refresh_packets = cfg->template_refresh_packets;
 	a->xopts.template_refresh_secs = cfg->template_refresh_s;
 	a->xopts.mtu = cfg->mtu;
-	a->xopts.source_addr = cfg->source_address[0] ? cfg->source_address : NULL;
+	a->xopts.dscp = (uint8_t)cfg->export_dscp;
+	if (cfg->source.ss_family == AF_INET || cfg->source.ss_family == AF_INET6) {
+		const struct sockaddr_in *s4 = (const void *)&cfg->source;
+		const struct sockaddr_in6 *s6 = (const void *)&cfg->source;
+		bool v6 = cfg->source.ss_family == AF_INET6;
+
+		/* the address and the port go to the sinks apart: "ADDR:PORT" resolves to nothing
+		 */
+		inet_ntop(cfg->source.ss_family, v6 ? (const void *)&s6->sin6_addr : &s4->sin_addr,
+			  a->source_host, sizeof(a->source_host));
+		a->xopts.source_addr = a->source_host;
+		a->xopts.source_port = ntohs(v6 ? s6->sin6_port : s4->sin_port);
+	}
 	ret = agent_flex_define(cfg, err, errlen);
 	if (ret)
 		return ret;

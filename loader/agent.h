@@ -53,6 +53,7 @@ struct agent_route_memo {
 
 struct agent {
 	struct nsflow_config *cfg;
+	char source_host[64]; /* --source-address without its port */
 	struct nsflow_bpf *skel;
 	struct nsflow_epoch ep;
 	struct flow_cache *cache;

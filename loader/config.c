@@ -38,6 +38,7 @@ const struct setting config_settings[] = {
 	  "seconds" },
 	{ "mtu", "mtu", OPT_MTU, true, "bytes" },
 	{ "source-address", "source-address", OPT_SOURCE, true, "ADDR or ADDR:PORT" },
+	{ "export-dscp", "export-dscp", OPT_EXPORT_DSCP, true, "a DSCP value" },
 	{ "metrics", "metrics", OPT_METRICS, true, "HOST:PORT" },
 	{ "control-socket", "control-socket", OPT_CONTROL_SOCKET, true, "a unix socket path" },
 	{ "aggregate", "aggregation", OPT_AGGREGATE, true, "MODE[:v4|v6]" },
@@ -72,6 +73,7 @@ static const struct range ranges[] = {
 	{ OPT_TPL_PACKETS, 1, 65535, "packets", CFG_OFF(template_refresh_packets) },
 	{ OPT_TPL_SECONDS, 1, 86400, "seconds", CFG_OFF(template_refresh_s) },
 	{ OPT_MTU, 576, 65535, "bytes", CFG_OFF(mtu) },
+	{ OPT_EXPORT_DSCP, 0, 63, "", CFG_OFF(export_dscp) },
 	{ OPT_AGG_ACTIVE, 1, 3600, "seconds", CFG_OFF(agg_active_s) },
 	{ OPT_AGG_INACTIVE, 5, 600, "seconds", CFG_OFF(agg_inactive_s) },
 	{ OPT_AGG_CACHE, 1024, 16777216, "entries", CFG_OFF(agg_cache_entries) },
@@ -848,6 +850,8 @@ void config_usage(FILE *f)
 	      "      --source-address ADDR[:PORT]\n"
 	      "                            source of export packets, IPv6 with a port as\n"
 	      "                            [ADDR]:PORT (default: chosen by the kernel)\n"
+	      "      --export-dscp N       DSCP of export packets, UDP and TCP (0..63,\n"
+	      "                            default 0; 46 is EF, 48 CS6 network control)\n"
 	      "      --metrics HOST:PORT   serve Prometheus metrics there (127.0.0.1:9100,\n"
 	      "                            [::1]:9100, or :9100 for every address)\n"
 	      "      --control-socket PATH where `nsflow show` and `reset` reach this agent\n"

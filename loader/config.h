@@ -95,6 +95,7 @@ struct nsflow_config {
 	uint32_t mtu;			   /* 576..65535, default 1400: largest export packet */
 	char source_address[64];	   /* as given, "" when unset */
 	struct sockaddr_storage source;	   /* parsed; ss_family AF_UNSPEC when unset */
+	uint32_t export_dscp;		   /* 0..63, default 0: DSCP of export packets */
 
 	/* aggregated flows (NetStream's aggregation caches), beside the original ones or not */
 	struct config_agg aggs[CONFIG_MAX_AGGS];

@@ -40,6 +40,7 @@ enum opt_id {
 	OPT_NO_ORIGINAL,
 	OPT_ROUTES,
 	OPT_RECORD,
+	OPT_EXPORT_DSCP,
 	OPT_MAX,
 };
 

@@ -75,8 +75,7 @@ static const struct {
 	{ "2001:db8:a::", 48, 65110, "2001:db8:ffff::3" },
 };
 
-static const char *const src4[] = { "10.1.1.1", "10.1.1.2", "10.1.2.7",
-				     "10.2.0.5", "172.16.5.5" };
+static const char *const src4[] = { "10.1.1.1", "10.1.1.2", "10.1.2.7", "10.2.0.5", "172.16.5.5" };
 static const char *const dst4[] = { "192.0.2.10", "192.0.2.11", "198.51.100.7", "203.0.113.9" };
 static const char *const src6[] = { "2001:db8:1:1::1", "2001:db8:1:2::7", "2001:db8:2::5" };
 static const char *const dst6[] = { "2001:db8:a::10", "2001:db8:b::9" };
@@ -122,7 +121,8 @@ static void write_inputs(void)
 		bool v6 = (x = x * 1103515245 + 12345) >> 16 & 1;
 		unsigned int r = (x = x * 1103515245 + 12345) >> 8;
 		uint8_t proto = r & 1 ? 6 : 17, t = tos[r / 2 % 3];
-		uint16_t sport = (uint16_t)(1000 + r / 8 % 3), dport = (uint16_t)(r / 32 % 2 ? 53 : 443);
+		uint16_t sport = (uint16_t)(1000 + r / 8 % 3),
+			 dport = (uint16_t)(r / 32 % 2 ? 53 : 443);
 		unsigned int wrap = v6 ? 0 : r / 64 % 5; /* IPv4: 1 tagged, 1 MPLS of 5 */
 
 		pb_init(&p);
@@ -201,9 +201,9 @@ static void add(struct sum *s, size_t *n, const char *key, uint64_t packets, uin
 }
 
 /* The key of a packet (tshark's fields) in a mode, as "name=value;..." in the record's names */
-static void packet_key(unsigned int keys, bool v6, const char *src, const char *dst,
-		       unsigned int t, unsigned int proto, unsigned int sport, unsigned int dport,
-		       int vlan, int label, char *key, size_t len)
+static void packet_key(unsigned int keys, bool v6, const char *src, const char *dst, unsigned int t,
+		       unsigned int proto, unsigned int sport, unsigned int dport, int vlan,
+		       int label, char *key, size_t len)
 {
 	int fam = v6 ? AF_INET6 : AF_INET;
 	uint8_t sp[16], dp[16];
@@ -228,18 +228,21 @@ static void packet_key(unsigned int keys, bool v6, const char *src, const char *
 	if (keys & PORTS)
 		KEY("sourceTransportPort=%u;destinationTransportPort=%u;", sport, dport);
 	if (keys & SPFX)
-		KEY("source%sAddress=%s;source%sPrefixLength=%u;", v, inet_ntop(fam, sp, a, sizeof(a)),
-		    v, rs >= 0 ? routes[rs].len : 0);
+		KEY("source%sAddress=%s;source%sPrefixLength=%u;", v,
+		    inet_ntop(fam, sp, a, sizeof(a)), v, rs >= 0 ? routes[rs].len : 0);
 	if (keys & DPFX)
 		KEY("destination%sAddress=%s;destination%sPrefixLength=%u;", v,
 		    inet_ntop(fam, dp, a, sizeof(a)), v, rd >= 0 ? routes[rd].len : 0);
 	if (keys & MPLS)
-		KEY("mplsTopLabelStackSection={\"label\":%d,\"exp\":5,\"bottomOfStack\":1};", label);
+		KEY("mplsTopLabelStackSection={\"label\":%d,\"exp\":5,\"bottomOfStack\":1};",
+		    label);
 	if (keys & VLAN)
 		KEY("vlanId=%d;", vlan);
 	if (keys & NH)
 		KEY("bgpNextHop%sAddress=%s;", v,
-		    rd >= 0 ? routes[rd].nexthop : v6 ? "::" : "0.0.0.0");
+		    rd >= 0 ? routes[rd].nexthop
+		    : v6    ? "::"
+			    : "0.0.0.0");
 	if (keys & VNI)
 		KEY("layer2SegmentId=0;");
 	if (keys & ADDRS)
@@ -287,21 +290,21 @@ static long num(const char *s)
 	return *s ? strtol(s, NULL, 0) : -1;
 }
 
-Test(agg_modes, every_mode_sums_what_the_test_sums, .init = setup, .fini = teardown,
-     .timeout = 180)
+Test(agg_modes, every_mode_sums_what_the_test_sums, .init = setup, .fini = teardown, .timeout = 180)
 {
 	char *pkts = NULL, *out = NULL, key[512];
 	size_t records = 0;
 
 	write_inputs();
-	cr_assert_eq(coll_run(&pkts,
-			      "tshark -r '%s' -T fields -E separator=/t -E occurrence=f -e ip.src "
-			      "-e ip.dst -e ipv6.src -e ipv6.dst -e ip.dsfield -e ipv6.tclass "
-			      "-e ip.proto -e ipv6.nxt -e ip.len -e ipv6.plen -e tcp.srcport "
-			      "-e tcp.dstport -e udp.srcport -e udp.dstport -e vlan.id -e mpls.label "
-			      "2>/dev/null",
-			      env.capture),
-		     0);
+	cr_assert_eq(
+		coll_run(&pkts,
+			 "tshark -r '%s' -T fields -E separator=/t -E occurrence=f -e ip.src "
+			 "-e ip.dst -e ipv6.src -e ipv6.dst -e ip.dsfield -e ipv6.tclass "
+			 "-e ip.proto -e ipv6.nxt -e ip.len -e ipv6.plen -e tcp.srcport "
+			 "-e tcp.dstport -e udp.srcport -e udp.dstport -e vlan.id -e mpls.label "
+			 "2>/dev/null",
+			 env.capture),
+		0);
 
 	for (size_t m = 0; m < N_MODES; m++) {
 		char *text, *line, *save = NULL, *copy = strdup(pkts);
@@ -391,8 +394,9 @@ Test(agg_modes, every_mode_sums_what_the_test_sums, .init = setup, .fini = teard
 					  (unsigned long long)w->octets);
 			}
 			for (size_t j = 0; j < env.n_got[v6]; j++)
-				cr_expect(env.got[v6][j].seen, "%s/%s: a record the capture has not: %s",
-					  modes[m].name, v6 ? "v6" : "v4", env.got[v6][j].key);
+				cr_expect(env.got[v6][j].seen,
+					  "%s/%s: a record the capture has not: %s", modes[m].name,
+					  v6 ? "v6" : "v4", env.got[v6][j].key);
 		}
 		cr_log_info("%-22s %3zu IPv4 and %3zu IPv6 aggregates", modes[m].name,
 			    env.n_want[0], env.n_want[1]);
