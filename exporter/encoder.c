@@ -438,6 +438,8 @@ int ns_encoder_init(struct ns_encoder *enc, enum ns_proto proto, const struct ns
 	if (proto != NS_PROTO_V5) {
 		enc->tmpls = malloc(sizeof(*enc->tmpls));
 		err = enc->tmpls ? ns_tmpl_set_init(enc->tmpls, proto) : -ENOMEM;
+		if (!err && opts->counter_bits == 32)
+			err = ns_tmpl_set_counters(enc->tmpls, 32);
 		if (err) {
 			free(enc->tmpls);
 			free(buf);

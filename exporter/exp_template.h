@@ -117,6 +117,10 @@ struct ns_tmpl_set {
 /* Build every template of @proto (NS_PROTO_V9 or NS_PROTO_IPFIX); 0 or -errno */
 int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto);
 
+/* Sends the counters (octetDeltaCount, packetDeltaCount) of the original and aggregated
+ * templates in 32 bits (bits 32) instead of 64; the caller splits larger counts. 0 or -EINVAL. */
+int ns_tmpl_set_counters(struct ns_tmpl_set *ts, unsigned int bits);
+
 /* One field of a flexible record's template: an IPFIX element, and the length it is sent
  * with (0: the element's own; counters take 2, 4 or 8, for a width of 16, 32 or 64 bits). */
 struct ns_flex_field {

@@ -36,6 +36,7 @@ struct ns_export_opts {
 	/* ipfix+tcp: records queued while disconnected; default 65536 */
 	uint32_t tcp_queue_max;
 	uint8_t dscp; /* DSCP of export packets (0..63; NetStream `export dscp`); default 0 */
+	uint8_t counter_bits; /* 32: counters in 4 bytes in v9/IPFIX templates; 0 or 64: 8 */
 };
 
 void ns_export_opts_default(struct ns_export_opts *o);

@@ -287,6 +287,33 @@ int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto)
 	return 0;
 }
 
+int ns_tmpl_set_counters(struct ns_tmpl_set *ts, unsigned int bits)
+{
+	if (bits == 64)
+		return 0;
+	if (bits != 32)
+		return -EINVAL;
+	for (unsigned int i = 0; i < NS_TMPL_COUNT; i++) {
+		struct ns_tmpl *t = &ts->t[i];
+		int err = 0;
+
+		/* flexible records have widths of their own; options carry no counters */
+		if (!t->id || t->n_scope || (t->id >= NS_TMPL_FLEX && t->id < NS_TMPL_ROUTED))
+			continue;
+		memset(&t->plan, 0, sizeof(t->plan));
+		for (unsigned int f = 0; f < t->n_fields && !err; f++) {
+			struct ns_tmpl_field *fl = &t->fields[f];
+
+			if ((fl->type == 1 || fl->type == 2) && fl->len == 8)
+				fl->len = 4;
+			err = ns_plan_add(&t->plan, &fl->ie->rec, fl->len);
+		}
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int ns_tmpl_flex_define(const struct ns_flex_tmpl *defs, size_t n)
 {
 	static struct ns_tmpl_set probe;

@@ -185,6 +185,7 @@ int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *er
 	a->xopts.template_refresh_secs = cfg->template_refresh_s;
 	a->xopts.mtu = cfg->mtu;
 	a->xopts.dscp = (uint8_t)cfg->export_dscp;
+	a->xopts.counter_bits = cfg->counter_bits;
 	if (cfg->source.ss_family == AF_INET || cfg->source.ss_family == AF_INET6) {
 		const struct sockaddr_in *s4 = (const void *)&cfg->source;
 		const struct sockaddr_in6 *s6 = (const void *)&cfg->source;

@@ -169,6 +169,7 @@ int agent_aggs_open(struct agent *a, char *err, size_t errlen)
 			.active_ns = (uint64_t)ca->active_s * NS_PER_S,
 			.inactive_ns = (uint64_t)ca->inactive_s * NS_PER_S,
 			.max_entries = ca->cache_entries,
+			.counter_max = c->counter_bits == 32 ? UINT32_MAX : 0,
 		};
 		int ret = agg_cache_new(&a->aggs[i], &o);
 

@@ -343,8 +343,8 @@ static void emit(struct agg_cache *c, struct agg_entry *e, uint8_t reason, agg_e
 {
 	struct ns_record r;
 
-	uint64_t pieces = 1, mp = c->o.flex ? c->flex.max_packets : 0;
-	uint64_t mo = c->o.flex ? c->flex.max_octets : 0;
+	uint64_t pieces = 1, mp = c->o.flex ? c->flex.max_packets : c->o.counter_max;
+	uint64_t mo = c->o.flex ? c->flex.max_octets : c->o.counter_max;
 
 	if (!e->packets)
 		return;

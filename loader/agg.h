@@ -78,7 +78,9 @@ struct agg_flex {
 struct agg_opts {
 	uint8_t mode;		     /* enum ns_agg_mode; ignored for a flexible record */
 	const struct agg_flex *flex; /* a flexible record's cache (copied), else NULL */
-	uint8_t ipv6;		     /* the IPv6 cache of the mode, else the IPv4 one */
+	uint64_t
+		counter_max; /* a mode's cache: larger counts are split (--counter-bits); 0: none */
+	uint8_t ipv6;	     /* the IPv6 cache of the mode, else the IPv4 one */
 	uint64_t active_ns;
 	uint64_t inactive_ns;
 	uint32_t max_entries;

@@ -44,8 +44,8 @@ static int listen_udp(int family, int *port)
 		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	else
 		s6->sin6_addr = in6addr_loopback;
-	cr_assert_eq(bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(*s4) : sizeof(*s6)),
-		     0);
+	cr_assert_eq(
+		bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(*s4) : sizeof(*s6)), 0);
 	cr_assert_eq(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
 	*port = ntohs(family == AF_INET ? s4->sin_port : s6->sin6_port);
 	if (family == AF_INET)
@@ -115,8 +115,9 @@ static void export_from(int family, const char *url_fmt, const char *src_fmt, co
 
 	snprintf(url, sizeof(url), url_fmt, port);
 	snprintf(source, sizeof(source), src_fmt, sport);
-	ret = coll_run(&out, "timeout 60 %s replay '%s' -c %s --source-address '%s' --export-dscp %d 2>&1",
-		       coll_nsflow_bin(), capture, url, source, dscp);
+	ret = coll_run(
+		&out, "timeout 60 %s replay '%s' -c %s --source-address '%s' --export-dscp %d 2>&1",
+		coll_nsflow_bin(), capture, url, source, dscp);
 	cr_assert_eq(ret, 0, "nsflow replay -c %s --source-address %s: %s", url, source,
 		     out ? out : "");
 	free(out);
@@ -140,8 +141,8 @@ Test(export_socket, ipv6_source_address_with_port_and_dscp, .init = setup, .fini
 Test(export_socket, bad_dscp_refused, .init = setup, .fini = teardown, .timeout = 30)
 {
 	char *out = NULL;
-	int ret = coll_run(&out, "%s replay '%s' --export-dscp 64 2>&1", coll_nsflow_bin(),
-			   capture);
+	int ret =
+		coll_run(&out, "%s replay '%s' --export-dscp 64 2>&1", coll_nsflow_bin(), capture);
 
 	cr_expect_neq(ret, 0);
 	cr_expect(out && strstr(out, "--export-dscp"), "%s", out ? out : "");

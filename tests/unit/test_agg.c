@@ -337,3 +337,33 @@ Test(agg, json_carries_exactly_the_template)
 		"\"flowEndReason\":4}\n");
 	agg_cache_free(c);
 }
+
+/* --counter-bits 32: an aggregate above 2^32 - 1 octets goes out as several records */
+Test(agg, counts_wider_than_the_counters_are_split)
+{
+	struct agg_opts o = { .mode = NS_AGG_PROTOCOL_PORT,
+			      .active_ns = 60 * S,
+			      .inactive_ns = 10 * S,
+			      .max_entries = 16,
+			      .counter_max = UINT32_MAX };
+	struct agg_cache *c;
+	struct nsflow_key k;
+	struct nsflow_value v;
+	uint64_t octets = 0;
+
+	cr_assert_eq(agg_cache_new(&c, &o), 0);
+	n_out = 0;
+	key4(&k, "192.0.2.1", "198.51.100.1", 1000, 53);
+	val(&v, 3300000, T0, T0);
+	v.octets = 3300000ull * 1500; /* 4.95 GB */
+	cr_assert(agg_cache_add(c, &k, &v, T0));
+	agg_cache_flush(c, NS_END_FORCED, collect, NULL);
+	cr_assert_eq(n_out, 2);
+	for (size_t i = 0; i < n_out; i++) {
+		cr_assert_leq(out[i].octets, UINT32_MAX);
+		octets += out[i].octets;
+	}
+	cr_assert_eq(octets, 3300000ull * 1500);
+	cr_assert_eq(out[0].packets + out[1].packets, 3300000);
+	agg_cache_free(c);
+}

@@ -259,3 +259,23 @@ Test(ie, templates_build_for_both_protocols)
 	cr_assert_eq(v9.t[NS_TMPL_OPT_IFACE - 256].fields[0].type, 2);
 	cr_assert_eq(ipfix.t[NS_TMPL_OPT_SAMPLER - 256].fields[0].type, 302);
 }
+
+/* --counter-bits 32: every original, routed and aggregated template sends 4-byte counters */
+Test(ie, counter_bits_32_narrows_flow_templates)
+{
+	static struct ns_tmpl_set set;
+
+	for (int proto = NS_PROTO_V9; proto <= NS_PROTO_IPFIX; proto++) {
+		cr_assert_eq(ns_tmpl_set_init(&set, (enum ns_proto)proto), 0);
+		cr_assert_eq(ns_tmpl_set_counters(&set, 16), -EINVAL);
+		cr_assert_eq(ns_tmpl_set_counters(&set, 32), 0);
+		for (unsigned int i = 0; i < NS_TMPL_COUNT; i++) {
+			const struct ns_tmpl *t = &set.t[i];
+
+			for (unsigned int f = 0; f < t->n_fields; f++)
+				if (t->fields[f].type == 1 || t->fields[f].type == 2)
+					cr_assert_eq(t->fields[f].len, 4, "template %u", t->id);
+			cr_assert_eq(t->plan.n_ops, t->n_fields, "template %u", t->id);
+		}
+	}
+}
