@@ -87,8 +87,9 @@ static const struct ns_ie ns_ie_rows[] = {
 	{ ROW(83, "interfaceDescription", STRING, NS_IE_VARLEN), V9(83, 128),
 	  OPT(STRING, description, sizeof(((struct ns_opt_row *)0)->description)) },
 	{ ROW(136, "flowEndReason", UNSIGNED, 1), V9(136, 1), REC(U8, end_reason, 0) },
-	{ ROW(139, "icmpTypeCodeIPv6", UNSIGNED, 2), V9(139, 2),
-	  REC(ICMP, dst_port, IPPROTO_ICMPV6_), .when = NS_WHEN_ICMP },
+	/* v9 has one ICMP_TYPE (32) for both families: nfdump and pmacct read ICMPv6 there */
+	{ ROW(139, "icmpTypeCodeIPv6", UNSIGNED, 2), V9(32, 2),
+	  REC(ICMP, dst_port, IPPROTO_ICMPV6_), .when = NS_WHEN_ICMP, .v9_own = 1 },
 	{ ROW(144, "exportingProcessId", UNSIGNED, 4), OPT(U32, domain, 0) },
 	/* v9 says "this exporter" with the System scope (RFC 3954 6.1) */
 	{ ROW(149, "observationDomainId", UNSIGNED, 4), OPT(U32, domain, 0), .v9_scope = 1 },

@@ -73,6 +73,7 @@ struct ns_ie {
 	uint16_t v9_id;	  /* element v9 sends for this one: itself, a v9 equivalent, 0 = none */
 	uint16_t v9_len;  /* v9 length: v9 has no variable-length fields */
 	uint8_t v9_scope; /* v9 options scope type when used as a scope: 1 System, 2 Interface */
+	uint8_t v9_own;	  /* v9 sends this element's own value under v9_id's field type */
 	uint8_t type;	  /* enum ns_ie_type */
 	uint8_t when;	  /* enum ns_ie_when */
 	struct ns_ie_source rec; /* value in a struct ns_record, kind NONE if not there */

@@ -155,6 +155,8 @@ static int tmpl_add_len(struct ns_tmpl *t, enum ns_proto proto, uint16_t id, int
 			type = ie->v9_scope;
 		} else {
 			/* v9 cannot carry it (basicList): the v9 template leaves it out */
+			const struct ns_ie *own = ie;
+
 			if (!ie->v9_id)
 				return 0;
 			ie = ns_ie_find(ie->v9_id);
@@ -162,6 +164,8 @@ static int tmpl_add_len(struct ns_tmpl *t, enum ns_proto proto, uint16_t id, int
 				return -ENOENT;
 			type = ie->id;
 			len = ie->v9_len;
+			if (own->v9_own)
+				ie = own; /* its value, its conditions; v9's field type */
 		}
 	}
 	src = opt ? &ie->opt : &ie->rec;

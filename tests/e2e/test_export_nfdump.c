@@ -586,3 +586,54 @@ Test(export_nfdump, original_records_carry_routes, .init = setup, .fini = teardo
 		cr_log_info("%s: %u records, %u with a route", fmt_name[i], records[i], routed[i]);
 	}
 }
+
+/*
+ * ICMPv6 type and code reach nfdump in v9 as in IPFIX: v9 has one ICMP_TYPE field (32) for both
+ * families, and nfdump reads nothing else there (it showed 0.0). The (type, code) pairs nfdump
+ * shows must be the ones tshark finds in the capture.
+ */
+Test(export_nfdump, icmpv6_type_and_code_in_v9_and_ipfix, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	char capture[512], dir[300], want[256] = "", *out = NULL, *line, *save = NULL;
+	uint64_t drops;
+	int ret;
+
+	snprintf(capture, sizeof(capture), "%s/icmpv6.pcap", coll_pcap_dir());
+	cr_assert_eq(access(capture, R_OK), 0, "%s: %s", capture, strerror(errno));
+	cr_assert_eq(
+		coll_run(&out,
+			 "tshark -r '%s' -T fields -E separator=. -e icmpv6.type -e icmpv6.code "
+			 "2>/dev/null | sort -u | tr '\\n' ' '",
+			 capture),
+		0);
+	snprintf(want, sizeof(want), "%s", out);
+	free(out);
+	cr_assert_gt(strlen(want), 2, "tshark finds no ICMPv6 in %s", capture);
+	for (int i = F_V9; i <= F_IPFIX; i++) {
+		char got[256] = "";
+
+		start_nfcapd(i, i > F_V9 ? env.port[i - 1] + 1 : 29960);
+		ret = coll_run(&out, "timeout 30 %s replay '%s' -c %s://127.0.0.1:%d 2>&1",
+			       coll_nsflow_bin(), capture, i == F_V9 ? "v9" : "ipfix", env.port[i]);
+		cr_assert_eq(ret, 0, "nsflow replay: %s", out ? out : "");
+		free(out);
+		cr_assert_eq(coll_udp_drained(env.port[i], 10000, &drops), 0);
+		cr_assert_eq(coll_stop(&env.nfcapd[i], SIGTERM, 10000), 0);
+		snprintf(dir, sizeof(dir), "%s/%s", env.dir, fmt_name[i]);
+		cr_assert_eq(
+			coll_run(&out,
+				 "nfdump -R '%s' -o json 2>/dev/null | tr -d ', ' | awk -F: "
+				 "'/\"proto\"/ { p = $2 } /\"icmp_type\"/ { t = $2 } "
+				 "/\"icmp_code\"/ && p == 58 { print t \".\" $2 }' | sort -u | "
+				 "tr '\\n' ' '",
+				 dir),
+			0);
+		for (line = strtok_r(out, " ", &save); line; line = strtok_r(NULL, " ", &save))
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s ", line);
+		free(out);
+		out = NULL;
+		cr_expect_str_eq(got, want, "%s: nfdump shows ICMPv6 type.code '%s', tshark '%s'",
+				 fmt_name[i], got, want);
+	}
+}

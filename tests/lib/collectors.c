@@ -590,8 +590,9 @@ void coll_dec_record_flow(const struct ns_dec_record *r, struct coll_flows *out)
 	inet_ntop(v6 ? AF_INET6 : AF_INET, s, src, sizeof(src));
 	inet_ntop(v6 ? AF_INET6 : AF_INET, d, dst, sizeof(dst));
 	proto = (int)ns_dec_uint(r, 4, 0);
-	if (coll_key_set(&k, src, dst, proto, (int)ns_dec_uint(r, 7, 0),
-			 (int)(ns_dec_uint(r, 11, 0) | ns_dec_uint(r, v6 ? 139 : 32, 0))))
+	if (coll_key_set(
+		    &k, src, dst, proto, (int)ns_dec_uint(r, 7, 0),
+		    (int)(ns_dec_uint(r, 11, 0) | ns_dec_uint(r, 139, 0) | ns_dec_uint(r, 32, 0))))
 		return;
 	f = coll_flows_add(out, &k, v6 ? 6 : 4, ns_dec_uint(r, 2, 0), ns_dec_uint(r, 1, 0));
 	for (; n < COLL_MPLS_MAX && (s = ns_dec_field(r, (uint16_t)(70 + n), &len)) && len == 3;

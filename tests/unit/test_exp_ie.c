@@ -52,7 +52,7 @@ static const struct {
 	{ 82, "interfaceName", NS_IE_VARLEN, 82, 64 },
 	{ 83, "interfaceDescription", NS_IE_VARLEN, 83, 128 },
 	{ 136, "flowEndReason", 1, 136, 1 },
-	{ 139, "icmpTypeCodeIPv6", 2, 139, 2 },
+	{ 139, "icmpTypeCodeIPv6", 2, 32, 2 },
 	{ 144, "exportingProcessId", 4, 0, 0 },
 	{ 149, "observationDomainId", 4, 0, 0 },
 	{ 152, "flowStartMilliseconds", 8, 22, 4 },
