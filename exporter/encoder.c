@@ -114,8 +114,15 @@ static int enc_announce(struct ns_encoder *enc, const struct ns_tmpl *t)
 		return -EMSGSIZE;
 	ns_tmpl_write(t, enc->proto, p);
 	enc->msg.n_templates++;
-	enc->announced |= 1ull << (t->id - NS_TMPL_FIRST);
+	enc->announced[(t->id - NS_TMPL_FIRST) / 64] |= 1ull << ((t->id - NS_TMPL_FIRST) % 64);
 	return 0;
+}
+
+_Static_assert(NS_TMPL_COUNT <= 128, "announced[] holds a bit per template");
+
+static int enc_was_announced(const struct ns_encoder *enc, const struct ns_tmpl *t)
+{
+	return (enc->announced[(t->id - NS_TMPL_FIRST) / 64] >> ((t->id - NS_TMPL_FIRST) % 64)) & 1;
 }
 
 /*
@@ -181,6 +188,23 @@ static int enc_put_options_data(struct ns_encoder *enc)
 		if (err)
 			return err;
 	}
+	/* nfdump shows the description as the interface's name: the name when there is none */
+	ns_msg_close_set(&enc->msg);
+	t = ns_tmpl_get(enc->tmpls, NS_TMPL_OPT_IFDESC);
+	for (i = 0; i < ctx->n_ifaces; i++) {
+		const struct ns_iface_info *f = &ctx->ifaces[i];
+
+		memset(&row, 0, sizeof(row));
+		row.domain = enc->domain;
+		row.ifindex = f->ifindex;
+		if (f->description[0])
+			memcpy(row.description, f->description, sizeof(row.description));
+		else
+			memcpy(row.description, f->name, sizeof(f->name));
+		err = enc_put_data(enc, t, &row);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -198,9 +222,14 @@ static int enc_put_refresh(struct ns_encoder *enc)
 		return 0;
 	if (!enc->reliable || !enc->templates_sent) {
 		/* flow templates follow lazily, each just before its first record */
-		enc->announced = 0;
-		for (i = NS_TMPL_FLOW_COUNT; i < NS_TMPL_AGG - NS_TMPL_FIRST && !err; i++) {
-			err = enc_announce(enc, &enc->tmpls->t[i]);
+		memset(enc->announced, 0, sizeof(enc->announced));
+		for (i = NS_TMPL_FLOW_COUNT; i <= NS_TMPL_AGG - NS_TMPL_FIRST && !err; i++) {
+			/* the options templates, then the one past the flow templates */
+			unsigned int t = i < NS_TMPL_AGG - NS_TMPL_FIRST
+						 ? i
+						 : NS_TMPL_OPT_IFDESC - NS_TMPL_FIRST;
+
+			err = enc_announce(enc, &enc->tmpls->t[t]);
 			/* pmacct reads only the first options template of a set correctly */
 			ns_msg_close_set(&enc->msg);
 		}
@@ -275,7 +304,6 @@ static void enc_add_v5(struct ns_encoder *enc, const struct ns_record *r)
 static int enc_add_run(struct ns_encoder *enc, const struct ns_tmpl *t,
 		       const struct ns_record *recs, const uint16_t *idx, size_t n)
 {
-	uint64_t bit = 1ull << (t->id - NS_TMPL_FIRST);
 	uint64_t boot = enc->ctx->boot_ms;
 	size_t i, len;
 	uint8_t *p;
@@ -289,7 +317,7 @@ static int enc_add_run(struct ns_encoder *enc, const struct ns_tmpl *t,
 			if (err)
 				return err;
 		}
-		if (!(enc->announced & bit)) {
+		if (!enc_was_announced(enc, t)) {
 			err = enc_announce(enc, t);
 			if (err)
 				return err;
@@ -398,7 +426,7 @@ uint32_t ns_encoder_restart(struct ns_encoder *enc)
 	ns_msg_reset(&enc->msg);
 	enc->seq = 0;
 	enc->templates_sent = 0;
-	enc->announced = 0;
+	memset(enc->announced, 0, sizeof(enc->announced));
 	enc->refresh_due = 1;
 	enc->msgs_since_refresh = 0;
 	return dropped;

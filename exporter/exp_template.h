@@ -34,6 +34,9 @@ enum ns_tmpl_id {
 	/* original flows with routing information (--routes): NS_TMPL_ROUTED + (id - 256) for
 	 * the templates 256..263, which gain mask lengths, AS numbers and next hops */
 	NS_TMPL_ROUTED = 332,
+	/* interface descriptions the way nfdump reads them: scope observationDomainId, then
+	 * ingressInterface and interfaceDescription (NS_TMPL_OPT_IFACE has the names) */
+	NS_TMPL_OPT_IFDESC = 340,
 };
 
 /* Flexible records the configuration may define */
@@ -70,7 +73,7 @@ const char *ns_agg_mode_name(unsigned int mode);
 int ns_agg_mode_parse(const char *name);
 
 #define NS_TMPL_FIRST	   NS_TMPL_IPV4
-#define NS_TMPL_COUNT	   (NS_TMPL_ROUTED - NS_TMPL_FIRST + 8)
+#define NS_TMPL_COUNT	   (NS_TMPL_OPT_IFDESC - NS_TMPL_FIRST + 1)
 #define NS_TMPL_FLOW_COUNT 9 /* original flow templates, before the options templates */
 
 static inline uint16_t ns_tmpl_agg_id(unsigned int mode, int ipv6)
@@ -92,7 +95,8 @@ static inline uint16_t ns_tmpl_routed_id(uint16_t id)
 /* Does template id describe flow records (original or aggregated), not options? */
 static inline int ns_tmpl_is_flow(uint16_t id)
 {
-	return id < NS_TMPL_FIRST + NS_TMPL_FLOW_COUNT || id >= NS_TMPL_AGG;
+	return (id < NS_TMPL_FIRST + NS_TMPL_FLOW_COUNT || id >= NS_TMPL_AGG) &&
+	       id != NS_TMPL_OPT_IFDESC;
 }
 
 struct ns_tmpl_field {

@@ -84,7 +84,7 @@ static const struct ns_ie ns_ie_rows[] = {
 	/* v9 has no variable length: IF_NAME / IF_DESC are fixed and NUL padded */
 	{ ROW(82, "interfaceName", STRING, NS_IE_VARLEN), V9(82, 64),
 	  OPT(STRING, name, sizeof(((struct ns_opt_row *)0)->name)) },
-	{ ROW(83, "interfaceDescription", STRING, NS_IE_VARLEN), V9(83, 128),
+	{ ROW(83, "interfaceDescription", STRING, 128), V9(83, 128),
 	  OPT(STRING, description, sizeof(((struct ns_opt_row *)0)->description)) },
 	{ ROW(136, "flowEndReason", UNSIGNED, 1), V9(136, 1), REC(U8, end_reason, 0) },
 	/* v9 has one ICMP_TYPE (32) for both families: nfdump and pmacct read ICMPv6 there */

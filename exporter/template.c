@@ -119,18 +119,24 @@ static const uint16_t v9_sampler[] = { 48, 49, 50 };
 static const uint16_t reliability_scope[] = { 149 };
 static const uint16_t reliability[] = { 166, 167, 168 };
 static const uint16_t iface_scope[] = { 10 };
-static const uint16_t iface[] = { 82, 83 };
+static const uint16_t iface[] = { 82 };
+/* nfdump reads an interface option as scope, then ingressInterface and interfaceDescription,
+ * nothing else (anything more and it misreads the record) */
+static const uint16_t ifdesc_scope[] = { 149 };
+static const uint16_t ifdesc[] = { 10, 83 };
 
 static const struct ns_opt_def ipfix_opts[] = {
 	{ NS_TMPL_OPT_SAMPLER, LIST(ipfix_sampler_scope), LIST(ipfix_sampler) },
 	{ NS_TMPL_OPT_RELIABILITY, LIST(reliability_scope), LIST(reliability) },
 	{ NS_TMPL_OPT_IFACE, LIST(iface_scope), LIST(iface) },
+	{ NS_TMPL_OPT_IFDESC, LIST(ifdesc_scope), LIST(ifdesc) },
 };
 
 static const struct ns_opt_def v9_opts[] = {
 	{ NS_TMPL_OPT_SAMPLER, LIST(v9_sampler_scope), LIST(v9_sampler) },
 	{ NS_TMPL_OPT_RELIABILITY, LIST(reliability_scope), LIST(reliability) },
 	{ NS_TMPL_OPT_IFACE, LIST(iface_scope), LIST(iface) },
+	{ NS_TMPL_OPT_IFDESC, LIST(ifdesc_scope), LIST(ifdesc) },
 };
 
 static struct ns_flex_tmpl flex_defs[2 * NS_FLEX_MAX];

@@ -367,3 +367,46 @@ Test(agg, counts_wider_than_the_counters_are_split)
 	cr_assert_eq(out[0].packets + out[1].packets, 3300000);
 	agg_cache_free(c);
 }
+
+static unsigned int high_ids;
+
+static void count_high(void *arg, const struct ns_dec_record *r)
+{
+	(void)arg;
+	high_ids += r->tmpl->id == 332 || r->tmpl->id == 268;
+}
+
+/* Every template gets announced before its records, whatever its id: a routed original
+ * (332 + n) used to mark an aggregated one (268 + n) as sent when ids went past 64 bits */
+Test(agg, templates_past_64_ids_are_each_announced)
+{
+	struct ns_export_context ctx = { .boot_ms = 1000 };
+	struct ns_capture cap = { 0 };
+	struct ns_record r[2];
+	struct ns_encoder enc;
+	struct ns_decoder d;
+	char err[256];
+
+	memset(r, 0, sizeof(r));
+	r[0].ip_version = r[1].ip_version = 4;
+	r[0].packets = r[1].packets = 1;
+	r[0].tmpl_id = ns_tmpl_routed_id(NS_TMPL_IPV4); /* 332: bit 76 */
+	r[1].tmpl_id = ns_tmpl_agg_id(NS_AGG_AS, 0);	/* 268: bit 12 */
+	for (int proto = NS_PROTO_V9; proto <= NS_PROTO_IPFIX; proto++) {
+		cr_assert_eq(ns_encoder_init(&enc, (enum ns_proto)proto, NULL, &ctx, 0,
+					     ns_capture_emit, &cap),
+			     0);
+		ns_encoder_add(&enc, &r[0], 1, 1700000000000ULL);
+		ns_encoder_add(&enc, &r[1], 1, 1700000000000ULL);
+		ns_encoder_flush(&enc, 1700000000000ULL);
+		ns_decoder_init(&d, (enum ns_proto)proto);
+		d.on_record = count_high;
+		high_ids = 0;
+		for (size_t i = 0; i < cap.n; i++)
+			cr_assert_eq(ns_decode(&d, cap.msg[i], cap.len[i], err, sizeof(err)), 0,
+				     "%s", err);
+		cr_assert_eq(high_ids, 2, "both records decoded with their templates");
+		ns_encoder_free(&enc);
+		ns_capture_free(&cap);
+	}
+}

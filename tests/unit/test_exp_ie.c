@@ -50,7 +50,7 @@ static const struct {
 	{ 72, "mplsLabelStackSection3", 3, 72, 3 },
 	{ 80, "destinationMacAddress", 6, 80, 6 },
 	{ 82, "interfaceName", NS_IE_VARLEN, 82, 64 },
-	{ 83, "interfaceDescription", NS_IE_VARLEN, 83, 128 },
+	{ 83, "interfaceDescription", 128, 83, 128 },
 	{ 136, "flowEndReason", 1, 136, 1 },
 	{ 139, "icmpTypeCodeIPv6", 2, 32, 2 },
 	{ 144, "exportingProcessId", 4, 0, 0 },

@@ -303,10 +303,16 @@ Test(ipfix, options_templates_and_data)
 	/* clang-format on */
 	/* clang-format off */
 	static const uint8_t iface_tmpl[] = {
-		0x01, 0x0b, 0x00, 0x03, 0x00, 0x01, /* template 267, 3 fields, 1 scope */
+		0x01, 0x0b, 0x00, 0x02, 0x00, 0x01, /* template 267, 2 fields, 1 scope */
 		0x00, 0x0a, 0x00, 0x04,		    /* scope ingressInterface */
 		0x00, 0x52, 0xff, 0xff,		    /* interfaceName, variable */
-		0x00, 0x53, 0xff, 0xff,		    /* interfaceDescription, variable */
+	};
+	/* the interface descriptions as nfdump reads them */
+	static const uint8_t ifdesc_tmpl[] = {
+		0x01, 0x54, 0x00, 0x03, 0x00, 0x01, /* template 340, 3 fields, 1 scope */
+		0x00, 0x95, 0x00, 0x04,		    /* scope observationDomainId */
+		0x00, 0x0a, 0x00, 0x04,		    /* ingressInterface */
+		0x00, 0x53, 0x00, 0x80,		    /* interfaceDescription, 128 bytes */
 	};
 	/* clang-format on */
 	/* clang-format off */
@@ -333,10 +339,15 @@ Test(ipfix, options_templates_and_data)
 	/* clang-format on */
 	/* clang-format off */
 	static const uint8_t iface_data[] = {
-		0x01, 0x0b, 0x00, 0x13,	/* set 267, 4 + 15 */
+		0x01, 0x0b, 0x00, 0x0d,	/* set 267, 4 + 9 */
 		0x00, 0x00, 0x00, 0x02, /* ingressInterface 2 */
 		0x04, 'e', 't', 'h', '0', /* 1-byte length form */
-		0x05, 'w', 'a', 'n', ' ', '1',
+	};
+	static const uint8_t ifdesc_data[] = {
+		0x01, 0x54, 0x00, 0x8c,	/* set 340, 4 + 136 */
+		0x01, 0x02, 0x03, 0x04, /* observation domain */
+		0x00, 0x00, 0x00, 0x02, /* ingressInterface 2 */
+		'w', 'a', 'n', ' ', '1', /* then NUL to 128 bytes */
 	};
 	/* clang-format on */
 	static const struct ns_sampler_info samplers[] = { { 7, 1, 100 }, { 8, 2, 50 } };
@@ -375,8 +386,16 @@ Test(ipfix, options_templates_and_data)
 	cr_assert_arr_eq(m + find_set(m, len, 265), sampler_data, sizeof(sampler_data));
 	cr_assert_arr_eq(m + find_set(m, len, 266), reliability_data, sizeof(reliability_data));
 	cr_assert_arr_eq(m + find_set(m, len, 267), iface_data, sizeof(iface_data));
+	set = find_set(m, len, 3);
+	while (set && ns_get16(m + set + 4) != 340)
+		set = ns_get16(m + set) == 3 ? set + ns_get16(m + set + 2) : 0;
+	cr_assert(set, "no options template 340");
+	cr_assert_arr_eq(m + set + 4, ifdesc_tmpl, sizeof(ifdesc_tmpl));
+	cr_assert_arr_eq(m + find_set(m, len, 340), ifdesc_data, sizeof(ifdesc_data));
+	for (size_t i = sizeof(ifdesc_data); i < 140; i++)
+		cr_assert_eq(m[find_set(m, len, 340) + i], 0);
 	cr_assert_eq(ns_get32(m + 8), 0);
-	cr_assert_eq(enc.seq, 4, "options data records count in the sequence");
+	cr_assert_eq(enc.seq, 5, "options data records count in the sequence");
 }
 
 Test(ipfix, varlen_prefix_forms)

@@ -68,7 +68,7 @@ Test(v9, header)
 	/* clang-format off */
 	static const uint8_t want[] = {
 		0x00, 0x09,		/* version 9 */
-		0x00, 0x06,		/* count: 3 options templates, 1 options record, */
+		0x00, 0x07,		/* count: 4 options templates, 1 options record, */
 					/* 1 template, 1 data record */
 		0x00, 0x36, 0xf6, 0x50, /* sysUptime 3602000 ms */
 		0x65, 0x53, 0xf1, 0x02, /* unix secs 1700000002 */
@@ -186,10 +186,16 @@ Test(v9, options_templates_and_data)
 		0x00, 0xa7, 0x00, 0x08, /* notSentPacketTotalCount */
 		0x00, 0xa8, 0x00, 0x08, /* notSentOctetTotalCount */
 		0x00, 0x00,		/* padding */
-		0x00, 0x01, 0x00, 0x18, /* options template FlowSet, 4 + 18 + 2 padding */
-		0x01, 0x0b, 0x00, 0x04, 0x00, 0x08, /* 267 */
+		0x00, 0x01, 0x00, 0x14, /* options template FlowSet, 4 + 14 + 2 padding */
+		0x01, 0x0b, 0x00, 0x04, 0x00, 0x04, /* 267 */
 		0x00, 0x02, 0x00, 0x04, /* scope Interface */
 		0x00, 0x52, 0x00, 0x40, /* IF_NAME, 64 bytes */
+		0x00, 0x00,		/* padding */
+		/* descriptions as nfdump reads them: scope, INPUT_SNMP, IF_DESC and no more */
+		0x00, 0x01, 0x00, 0x18, /* options template FlowSet, 4 + 18 + 2 padding */
+		0x01, 0x54, 0x00, 0x04, 0x00, 0x08, /* 340 */
+		0x00, 0x01, 0x00, 0x04, /* scope System */
+		0x00, 0x0a, 0x00, 0x04, /* INPUT_SNMP */
 		0x00, 0x53, 0x00, 0x80, /* IF_DESC, 128 bytes */
 		0x00, 0x00,		/* padding */
 	};
@@ -220,12 +226,16 @@ Test(v9, options_templates_and_data)
 	cr_assert_arr_eq(m + 20, want_opt_tmpl, sizeof(want_opt_tmpl));
 	cr_assert_arr_eq(m + find_set(m, cap.len[0], 265), want_sampler, sizeof(want_sampler));
 	off = find_set(m, cap.len[0], 267);
-	cr_assert_eq(ns_get16(m + off + 2), 4 + 196);
+	cr_assert_eq(ns_get16(m + off + 2), 4 + 68);
 	cr_assert_eq(ns_get32(m + off + 4), 2);
 	cr_assert_str_eq((const char *)m + off + 8, "eth0");
-	cr_assert_str_eq((const char *)m + off + 8 + 64, "wan 1");
 	cr_assert_eq(m[off + 8 + 63], 0, "NUL padded to the fixed length");
-	cr_assert_eq(ns_get16(m + 2), 3 + 1 + 1 + 1, "count: templates and options records");
+	off = find_set(m, cap.len[0], 340);
+	cr_assert_eq(ns_get16(m + off + 2), 4 + 136);
+	cr_assert_eq(ns_get32(m + off + 4), 0x01020304, "System scope: source id");
+	cr_assert_eq(ns_get32(m + off + 8), 2);
+	cr_assert_str_eq((const char *)m + off + 12, "wan 1");
+	cr_assert_eq(ns_get16(m + 2), 4 + 1 + 1 + 1 + 1, "count: templates and options records");
 }
 
 Test(v9, srh_template_has_scalars_only)
