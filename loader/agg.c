@@ -204,6 +204,7 @@ static bool key_of(const struct agg_cache *c, const struct nsflow_key *k,
 	struct agg_route src, dst;
 	bool ingress = k->direction == NSFLOW_DIR_INGRESS;
 	bool mpls = v->mpls_count || (k->mpls_top & NSFLOW_MPLS_VALID);
+	unsigned int full = c->o.ipv6 ? 128 : 32;
 
 	/* label-only MPLS flows count as IPv4, in caches that key on labels */
 	if (k->ip_version == 0
@@ -249,19 +250,14 @@ static bool key_of(const struct agg_cache *c, const struct nsflow_key *k,
 		a->dst_mask = dst.prefix_len;
 		prefix_of(a->dst, k->dst_addr, dst.prefix_len, c->o.ipv6);
 	}
+	/* a flexible record's address: under its mask, or whole (the family's full length) */
 	if (f & AGG_F_SADDR) {
 		a->src_mask = c->flex.src_plen;
-		if (a->src_mask)
-			prefix_of(a->src, k->src_addr, a->src_mask, c->o.ipv6);
-		else
-			memcpy(a->src, k->src_addr, 16);
+		prefix_of(a->src, k->src_addr, a->src_mask ? a->src_mask : full, c->o.ipv6);
 	}
 	if (f & AGG_F_DADDR) {
 		a->dst_mask = c->flex.dst_plen;
-		if (a->dst_mask)
-			prefix_of(a->dst, k->dst_addr, a->dst_mask, c->o.ipv6);
-		else
-			memcpy(a->dst, k->dst_addr, 16);
+		prefix_of(a->dst, k->dst_addr, a->dst_mask ? a->dst_mask : full, c->o.ipv6);
 	}
 	if (f & F_MPLS)
 		a->mpls_lse[0] = v->mpls_count ? v->mpls_lse[0] : k->mpls_top & ~NSFLOW_MPLS_VALID;
