@@ -122,13 +122,18 @@ static __always_inline bool meter_sample(struct nsflow_cfg *cfg, __u64 now)
 	case NSFLOW_SAMPLE_RANDOM:
 		return cfg->sample_param <= 1 || bpf_get_prandom_u32() % cfg->sample_param == 0;
 	case NSFLOW_SAMPLE_TIME:
+		/* counted so that the agent can announce how many packets each one taken stands
+		 * for: collectors scale by a packet rate, not by a time interval */
+		__sync_fetch_and_add(&cfg->sample_count, 1);
 		next = cfg->sample_next_ns;
 		if (now < next)
 			return false;
 		/* only the CPU that moves the deadline takes the packet */
-		return __sync_val_compare_and_swap(&cfg->sample_next_ns, next,
-						   now + (__u64)cfg->sample_param * 1000000) ==
-		       next;
+		if (__sync_val_compare_and_swap(&cfg->sample_next_ns, next,
+						now + (__u64)cfg->sample_param * 1000000) != next)
+			return false;
+		__sync_fetch_and_add(&cfg->sample_taken, 1);
+		return true;
 	default:
 		return true;
 	}

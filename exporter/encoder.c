@@ -128,21 +128,22 @@ static int enc_was_announced(const struct ns_encoder *enc, const struct ns_tmpl 
 /*
  * PSAMP (RFC 5476/5477) describes count-based sampling as samplingPacketInterval packets
  * taken, samplingPacketSpace skipped: 1 and N-1 for 1-in-N, which is also how collectors
- * compute the rate for random 1-in-N. Time-based sampling has no packet rate to give.
+ * compute the rate for random 1-in-N. A time-based sampler has no configured packet rate: it
+ * goes out with the rate the agent measured (packets seen per packet taken) in the same fields,
+ * beside its samplingTimeInterval, for collectors scale by packets. v9 has deterministic and
+ * random modes only: a time-based sampler takes no packet by chance, so it is deterministic.
  */
 static void sampler_row(struct ns_opt_row *row, const struct ns_sampler_info *s)
 {
 	row->selector_id = s->selector_id;
 	row->algorithm = s->algorithm;
-	if (s->algorithm == 2) {
+	if (s->algorithm == NS_SAMPLER_TIME)
 		row->time_interval_us =
 			s->interval > UINT32_MAX / 1000 ? UINT32_MAX : s->interval * 1000;
-		return;
-	}
-	row->packet_interval = s->interval ? 1 : 0;
-	row->packet_space = s->interval ? s->interval - 1 : 0;
-	row->v9_mode = s->algorithm == 1 ? 1 : 2; /* deterministic, random */
-	row->v9_interval = s->interval;
+	row->packet_interval = 1;
+	row->packet_space = s->rate - 1;
+	row->v9_mode = s->algorithm == NS_SAMPLER_RANDOM ? 2 : 1;
+	row->v9_interval = s->rate;
 }
 
 static int enc_put_options_data(struct ns_encoder *enc)
@@ -155,8 +156,9 @@ static int enc_put_options_data(struct ns_encoder *enc)
 
 	t = ns_tmpl_get(enc->tmpls, NS_TMPL_OPT_SAMPLER);
 	for (i = 0; i < ctx->n_samplers; i++) {
-		/* v9 has no way to describe time-based sampling: say nothing rather than 0 */
-		if (enc->proto == NS_PROTO_V9 && ctx->samplers[i].algorithm == 2)
+		/* a time-based sampler that has not taken a packet yet has no rate to give, and
+		 * no record names it yet */
+		if (!ctx->samplers[i].rate)
 			continue;
 		memset(&row, 0, sizeof(row));
 		row.domain = enc->domain;
@@ -165,6 +167,12 @@ static int enc_put_options_data(struct ns_encoder *enc)
 		if (err)
 			return err;
 		/* one sampler per set: nfdump reads only the first record of a sampler set */
+		ns_msg_close_set(&enc->msg);
+		if (!ctx->samplers[i].global)
+			continue;
+		err = enc_put_data(enc, ns_tmpl_get(enc->tmpls, NS_TMPL_OPT_SAMPLING), &row);
+		if (err)
+			return err;
 		ns_msg_close_set(&enc->msg);
 	}
 
@@ -212,6 +220,9 @@ static int enc_put_options_data(struct ns_encoder *enc)
  * Start a refresh cycle: options templates (unless this reliable session has them) and
  * options data now; flow templates are announced again as records need them.
  */
+static const uint16_t opt_tmpls[] = { NS_TMPL_OPT_SAMPLER, NS_TMPL_OPT_RELIABILITY,
+				      NS_TMPL_OPT_IFACE, NS_TMPL_OPT_IFDESC, NS_TMPL_OPT_SAMPLING };
+
 static int enc_put_refresh(struct ns_encoder *enc)
 {
 	unsigned int i;
@@ -223,13 +234,8 @@ static int enc_put_refresh(struct ns_encoder *enc)
 	if (!enc->reliable || !enc->templates_sent) {
 		/* flow templates follow lazily, each just before its first record */
 		memset(enc->announced, 0, sizeof(enc->announced));
-		for (i = NS_TMPL_FLOW_COUNT; i <= NS_TMPL_AGG - NS_TMPL_FIRST && !err; i++) {
-			/* the options templates, then the one past the flow templates */
-			unsigned int t = i < NS_TMPL_AGG - NS_TMPL_FIRST
-						 ? i
-						 : NS_TMPL_OPT_IFDESC - NS_TMPL_FIRST;
-
-			err = enc_announce(enc, &enc->tmpls->t[t]);
+		for (i = 0; i < sizeof(opt_tmpls) / sizeof(opt_tmpls[0]) && !err; i++) {
+			err = enc_announce(enc, ns_tmpl_get(enc->tmpls, opt_tmpls[i]));
 			/* pmacct reads only the first options template of a set correctly */
 			ns_msg_close_set(&enc->msg);
 		}
@@ -238,6 +244,7 @@ static int enc_put_refresh(struct ns_encoder *enc)
 		enc->templates_sent = 1;
 	}
 	err = enc_put_options_data(enc);
+	enc->options_gen = enc->ctx ? enc->ctx->options_gen : 0;
 	enc->msgs_since_refresh = 0;
 	enc->last_refresh_ms = enc->now_ms;
 	return err;
@@ -247,6 +254,9 @@ static void enc_set_now(struct ns_encoder *enc, uint64_t now_ms)
 {
 	enc->now_ms = now_ms;
 	if (enc->refresh_ms && now_ms - enc->last_refresh_ms >= enc->refresh_ms)
+		enc->refresh_due = 1;
+	/* what the options say changed (a time-based sampler's rate): say it before more records */
+	if (enc->ctx && enc->ctx->options_gen != enc->options_gen)
 		enc->refresh_due = 1;
 }
 

@@ -48,6 +48,7 @@ struct ns_encoder {
 	int templates_sent;    /* on this session */
 	uint64_t announced[2]; /* templates sent since the last refresh, bit per id - 256 */
 	int refresh_due;
+	uint32_t options_gen; /* ctx->options_gen when options data last went out */
 	uint32_t msgs_since_refresh;
 	uint64_t last_refresh_ms;
 	uint16_t v5_sampling; /* sampling field of the v5 message being built */

@@ -37,6 +37,9 @@ enum ns_tmpl_id {
 	/* interface descriptions the way nfdump reads them: scope observationDomainId, then
 	 * ingressInterface and interfaceDescription (NS_TMPL_OPT_IFACE has the names) */
 	NS_TMPL_OPT_IFDESC = 340,
+	/* the global sampler's rate alone, under samplingInterval (34) and scoped by the exporter:
+	 * the one sampler nfdump 1.7.1 reads (it takes no selector template) */
+	NS_TMPL_OPT_SAMPLING = 341,
 };
 
 /* Flexible records the configuration may define */
@@ -73,7 +76,7 @@ const char *ns_agg_mode_name(unsigned int mode);
 int ns_agg_mode_parse(const char *name);
 
 #define NS_TMPL_FIRST	   NS_TMPL_IPV4
-#define NS_TMPL_COUNT	   (NS_TMPL_OPT_IFDESC - NS_TMPL_FIRST + 1)
+#define NS_TMPL_COUNT	   (NS_TMPL_OPT_SAMPLING - NS_TMPL_FIRST + 1)
 #define NS_TMPL_FLOW_COUNT 9 /* original flow templates, before the options templates */
 
 static inline uint16_t ns_tmpl_agg_id(unsigned int mode, int ipv6)

@@ -57,6 +57,9 @@ static const struct ns_ie ns_ie_rows[] = {
 	{ ROW(30, "destinationIPv6PrefixLength", UNSIGNED, 1), V9(30, 1), REC(U8, dst_mask, 0) },
 	{ ROW(32, "icmpTypeCodeIPv4", UNSIGNED, 2), V9(32, 2), REC(ICMP, dst_port, IPPROTO_ICMP_),
 	  .when = NS_WHEN_ICMP },
+	/* the exporter's one sampling rate (deprecated in IPFIX for the PSAMP elements, and still
+	 * what nfdump 1.7.1, goflow2 and Akvorado read without a selector) */
+	{ ROW(34, "samplingInterval", UNSIGNED, 4), V9(34, 4), OPT(U32, v9_interval, 0) },
 	/* v9 FLOW_SAMPLER_ID: one byte in RFC 3954, two here because selector ids are 16-bit */
 	{ ROW(48, "samplerId", UNSIGNED, 1), V9(48, 2), REC(U16, selector_id, 0),
 	  OPT(U16, selector_id, 0), .when = NS_WHEN_NONZERO },

@@ -41,10 +41,23 @@ struct ns_export_opts {
 
 void ns_export_opts_default(struct ns_export_opts *o);
 
+/* selectorAlgorithm (304), PSAMP (RFC 5477 8.2.1) */
+enum ns_sampler_algorithm {
+	NS_SAMPLER_COUNT = 1,  /* systematic count-based: 1 in N */
+	NS_SAMPLER_TIME = 2,   /* systematic time-based: the first packet of each interval */
+	NS_SAMPLER_RANDOM = 3, /* random n-out-of-N */
+};
+
 struct ns_sampler_info {
 	uint16_t selector_id;
-	uint8_t algorithm; /* PSAMP 304: 1 count, 2 time, 3 random n-of-N */
+	uint8_t algorithm; /* enum ns_sampler_algorithm */
 	uint32_t interval; /* N, or ms for time */
+	/* packets each packet taken stands for, what collectors scale by: N, or for a time-based
+	 * sampler what the agent measured; 0 while unknown (the sampler is not announced) */
+	uint32_t rate;
+	/* the exporter's default sampler: its rate also goes out alone as samplingInterval (34),
+	 * which collectors that take no selector apply to records of any sampler */
+	uint8_t global;
 };
 
 struct ns_iface_info {
@@ -61,6 +74,9 @@ struct ns_export_context {
 	const struct ns_iface_info *ifaces;
 	size_t n_ifaces;
 	uint64_t not_sent_flows, not_sent_packets, not_sent_octets; /* reliability statistics */
+	/* bumped by the agent when what the options data say changed: every sink sends them
+	 * again before its next records */
+	uint32_t options_gen;
 };
 
 /*

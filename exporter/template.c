@@ -113,7 +113,8 @@ struct ns_opt_def {
 };
 
 static const uint16_t ipfix_sampler_scope[] = { 302 };
-static const uint16_t ipfix_sampler[] = { 304, 305, 306, 307 };
+/* samplerId (48) repeats the scope's selectorId among the values, where Akvorado looks */
+static const uint16_t ipfix_sampler[] = { 48, 304, 305, 306, 307 };
 static const uint16_t v9_sampler_scope[] = { 149 };
 static const uint16_t v9_sampler[] = { 48, 49, 50 };
 static const uint16_t reliability_scope[] = { 149 };
@@ -124,12 +125,16 @@ static const uint16_t iface[] = { 82 };
  * nothing else (anything more and it misreads the record) */
 static const uint16_t ifdesc_scope[] = { 149 };
 static const uint16_t ifdesc[] = { 10, 83 };
+/* no samplingAlgorithm (35) beside it: nfdump 1.7.1 then takes the template for no sampler */
+static const uint16_t sampling_scope[] = { 149 };
+static const uint16_t sampling[] = { 34 };
 
 static const struct ns_opt_def ipfix_opts[] = {
 	{ NS_TMPL_OPT_SAMPLER, LIST(ipfix_sampler_scope), LIST(ipfix_sampler) },
 	{ NS_TMPL_OPT_RELIABILITY, LIST(reliability_scope), LIST(reliability) },
 	{ NS_TMPL_OPT_IFACE, LIST(iface_scope), LIST(iface) },
 	{ NS_TMPL_OPT_IFDESC, LIST(ifdesc_scope), LIST(ifdesc) },
+	{ NS_TMPL_OPT_SAMPLING, LIST(sampling_scope), LIST(sampling) },
 };
 
 static const struct ns_opt_def v9_opts[] = {
@@ -137,6 +142,7 @@ static const struct ns_opt_def v9_opts[] = {
 	{ NS_TMPL_OPT_RELIABILITY, LIST(reliability_scope), LIST(reliability) },
 	{ NS_TMPL_OPT_IFACE, LIST(iface_scope), LIST(iface) },
 	{ NS_TMPL_OPT_IFDESC, LIST(ifdesc_scope), LIST(ifdesc) },
+	{ NS_TMPL_OPT_SAMPLING, LIST(sampling_scope), LIST(sampling) },
 };
 
 static struct ns_flex_tmpl flex_defs[2 * NS_FLEX_MAX];

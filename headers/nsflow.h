@@ -137,8 +137,9 @@ struct nsflow_cfg_key {
 };
 
 /*
- * Settings the agent writes per interface and direction. The two state words at the end are
- * the sampler's, shared by all CPUs and updated atomically so that "1 in N" is exact.
+ * Settings the agent writes per interface and direction. The three state words at the end are
+ * the sampler's, shared by all CPUs and updated atomically so that "1 in N" is exact and a
+ * time-based sampler's rate is known.
  */
 struct nsflow_cfg {
 	__u32 sample_mode;   /* enum nsflow_sample_mode */
@@ -149,8 +150,9 @@ struct nsflow_cfg {
 	__u8 src_prefix_len; /* flexible record "source mask": 0 keeps the whole address */
 	__u8 dst_prefix_len; /* in IPv6 bits (96 + n for IPv4) */
 	__u16 _pad;
-	__u64 sample_count;   /* fixed: packets seen so far */
+	__u64 sample_count;   /* fixed and time: packets seen so far */
 	__u64 sample_next_ns; /* time: when the next packet is taken */
+	__u64 sample_taken;   /* time: packets taken so far; seen / taken is the rate announced */
 };
 
 /* Per-CPU counters, one struct per CPU in a one-slot PERCPU_ARRAY. */
@@ -219,7 +221,7 @@ struct nsflow_event {
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_key) == 52, "nsflow_key layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_value) == 88, "nsflow_value layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg_key) == 8, "nsflow_cfg_key layout");
-NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg) == 40, "nsflow_cfg layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg) == 48, "nsflow_cfg layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_slot_key) == 56, "nsflow_slot_key layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_event) == 144, "nsflow_event layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_srh_segments) == 136, "nsflow_srh_segments layout");

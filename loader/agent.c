@@ -77,28 +77,6 @@ static void outbox_room(void *arg)
 	agent_send(a);
 }
 
-/* The sampler that took a flow's packets: the interface's own, else the global one. */
-static void record_sampler(const struct agent *a, struct ns_record *r, uint32_t ifindex,
-			   uint8_t dir)
-{
-	const struct nsflow_config *c = a->cfg;
-	const struct config_sampler *s = &c->sample;
-	uint16_t id = 1;
-
-	for (size_t i = 0; i < c->n_ifaces; i++)
-		if (c->ifaces[i].ifindex == ifindex && c->ifaces[i].has_sample) {
-			s = &c->ifaces[i].sample;
-			id = (uint16_t)(2 + i * 2 + dir);
-		}
-	if (s->mode == NSFLOW_SAMPLE_NONE) {
-		r->sampling_interval = 1;
-		r->selector_id = 0;
-		return;
-	}
-	r->selector_id = id;
-	r->sampling_interval = s->mode == NSFLOW_SAMPLE_TIME ? 0 : s->param;
-}
-
 static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 {
 	struct agent *a = arg;
@@ -113,7 +91,7 @@ static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 		return;
 	}
 	flow_entry_to_record(e, reason, a->boot_to_wall_ns, r);
-	record_sampler(a, r, e->key.ifindex, e->key.direction);
+	sampler_name_record(a, r, e->key.ifindex, e->key.direction);
 	agent_route_record(a, r);
 	if (r->srh_present && a->skel) {
 		struct nsflow_srh_segments segs;
@@ -132,16 +110,8 @@ static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 static void build_context(struct agent *a)
 {
 	const struct nsflow_config *c = a->cfg;
-	size_t ns = 0;
 
-	if (c->sample.mode != NSFLOW_SAMPLE_NONE)
-		a->samplers[ns++] = (struct ns_sampler_info){
-			.selector_id = 1,
-			.algorithm = c->sample.mode == NSFLOW_SAMPLE_FIXED  ? 1
-				     : c->sample.mode == NSFLOW_SAMPLE_TIME ? 2
-									    : 3,
-			.interval = c->sample.param,
-		};
+	sampler_build(a);
 	for (size_t i = 0; i < c->n_ifaces && i < AGENT_MAX_IFACES; i++) {
 		const struct config_iface *f = &c->ifaces[i];
 		struct ns_iface_info *ii = &a->ifaces[i];
@@ -149,17 +119,7 @@ static void build_context(struct agent *a)
 		ii->ifindex = f->ifindex;
 		snprintf(ii->name, sizeof(ii->name), "%s", f->name);
 		snprintf(ii->description, sizeof(ii->description), "nsflow on %s", f->name);
-		for (int dir = 0; f->has_sample && f->sample.mode && dir < 2; dir++)
-			a->samplers[ns++] = (struct ns_sampler_info){
-				.selector_id = (uint16_t)(2 + i * 2 + dir),
-				.algorithm = f->sample.mode == NSFLOW_SAMPLE_FIXED  ? 1
-					     : f->sample.mode == NSFLOW_SAMPLE_TIME ? 2
-										    : 3,
-				.interval = f->sample.param,
-			};
 	}
-	a->ctx.samplers = a->samplers;
-	a->ctx.n_samplers = ns;
 	a->ctx.ifaces = a->ifaces;
 	a->ctx.n_ifaces = c->n_ifaces < AGENT_MAX_IFACES ? c->n_ifaces : AGENT_MAX_IFACES;
 }
@@ -456,6 +416,8 @@ int agent_poll(struct agent *a, uint64_t now_ns)
 	}
 	a->drained_flows += n;
 	agent_consume_events(a);
+	/* the rates of what is exported now, announced before it */
+	sampler_measure(a);
 	flow_cache_expire(a->cache, now_ns, export_flow, a);
 	agent_read_counters(a);
 	agent_send(a);
@@ -492,6 +454,7 @@ void agent_recover(struct agent *a, uint64_t now_ns)
 
 void agent_flush_all(struct agent *a, uint8_t reason)
 {
+	sampler_measure(a);
 	flow_cache_flush(a->cache, reason, export_flow, a);
 	agent_send(a);
 	agent_aggs_flush(a, reason);

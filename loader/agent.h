@@ -14,11 +14,14 @@
 #include "agg.h"
 #include "flow_cache.h"
 #include "pcache.h"
+#include "sampler.h"
 #include "sink.h"
 #include "nsflow.skel.h"
 
 #define AGENT_BATCH	 1024
 #define AGENT_MAX_IFACES 64
+/* replayed packets run as if on the loopback device: its settings are the replay's */
+#define AGENT_REPLAY_IFINDEX 1
 
 /* Memory in use, for `show stats` and the metrics (bytes). */
 struct agent_memory {
@@ -69,6 +72,7 @@ struct agent {
 	struct ns_export_opts xopts;
 	struct ns_export_context ctx;
 	struct ns_sampler_info samplers[AGENT_MAX_IFACES * 2 + 1];
+	struct sampler_meter sampler_meters[AGENT_MAX_IFACES * 2 + 1]; /* sampler.h */
 	struct ns_iface_info ifaces[AGENT_MAX_IFACES];
 	int64_t boot_to_wall_ns; /* kernel time + this = Unix time */
 	uint64_t now_ns;	 /* kernel time of the poll in progress */

@@ -560,7 +560,7 @@ static void show_interfaces(struct agent *a, FILE *out)
 {
 	const struct nsflow_config *c = a->cfg;
 
-	fprintf(out, "%-16s %-8s %-16s %-8s %-12s %s\n", "interface", "ifindex", "ingress",
+	fprintf(out, "%-16s %-8s %-16s %-8s %-20s %s\n", "interface", "ifindex", "ingress",
 		"egress", "sampling", "mpls/srv6");
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		const struct config_iface *f = &c->ifaces[i];
@@ -576,7 +576,16 @@ static void show_interfaces(struct agent *a, FILE *out)
 				 : v.sample_mode == NSFLOW_SAMPLE_TIME ? "time"
 								       : "random",
 				 v.sample_param);
-		fprintf(out, "%-16s %-8u %-16s %-8s %-12s %s/%s\n", f->name, f->ifindex,
+		if (v.sample_mode == NSFLOW_SAMPLE_TIME) {
+			struct ns_record r;
+
+			/* the rate announced to collectors, measured */
+			sampler_name_record(a, &r, f->ifindex, NSFLOW_DIR_INGRESS);
+			if (r.sampling_interval)
+				snprintf(samp + strlen(samp), sizeof(samp) - strlen(samp),
+					 " (1 in %u)", r.sampling_interval);
+		}
+		fprintf(out, "%-16s %-8u %-16s %-8s %-20s %s/%s\n", f->name, f->ifindex,
 			f->hook ? f->hook : "-", c->egress ? "tc" : "-", samp,
 			v.mpls_mode == NSFLOW_MPLS_LABEL_ONLY ? "label-only"
 			: v.mpls_mode == NSFLOW_MPLS_IP_ONLY  ? "ip-only"

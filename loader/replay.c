@@ -36,13 +36,13 @@ static void replay_usage(FILE *f)
 /* The settings apply to the one interface test runs happen on. */
 static int write_replay_config(struct agent *a)
 {
-	struct config_iface lo = { .ifindex = 1 };
+	struct config_iface lo = { .ifindex = AGENT_REPLAY_IFINDEX };
 	struct nsflow_cfg v;
 	int ret = 0;
 
 	config_iface_cfg(a->cfg, &lo, &v);
 	for (uint32_t dir = 0; dir < 2 && !ret; dir++)
-		ret = agent_set_cfg(a->skel, 1, dir, &v);
+		ret = agent_set_cfg(a->skel, AGENT_REPLAY_IFINDEX, dir, &v);
 	return ret;
 }
 

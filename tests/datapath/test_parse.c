@@ -472,6 +472,10 @@ Test(parse, time_sampling_takes_first_packet_per_interval)
 	pb_udp(&pb, 1, 2);
 	f = run_one(5000);
 	cr_assert_eq(f->v.packets, 1, "one packet in a 30 s interval");
+	/* what the agent announces the rate from: 5000 seen for 1 taken */
+	cr_assert_eq(dp_get_cfg(skel, DP_IFINDEX, NSFLOW_DIR_INGRESS, &cfg), 0);
+	cr_assert_eq(cfg.sample_count, 5000);
+	cr_assert_eq(cfg.sample_taken, 1);
 }
 
 Test(parse, flexible_key_mask_aggregates_in_kernel)

@@ -156,140 +156,59 @@ Test(export_nfacctd, v9_and_ipfix_flows_match_tshark, .init = setup, .fini = tea
 }
 
 /*
- * Sampled 1 in 10: nfacctd must multiply what it receives by the rate announced in the
- * options data (v9 FLOW_SAMPLER_* 48-50, IPFIX selectorId/samplingPacketInterval/Space
- * 302/305/306) for the sampler each record names.
+ * Sampled 1 in 10 by each of NetStream's samplers: nfacctd must multiply what it receives by
+ * the rate announced in the options data (v9 FLOW_SAMPLER_* 48-50, IPFIX selectorId/
+ * samplingPacketInterval/Space 302/305/306) for the sampler each record names. The capture is
+ * steady, a frame a millisecond: a time-based sampler taking the first packet of each 10 ms
+ * takes every tenth, and the rate it measured and announced is 10.
  */
-static void sampled_run(int i)
+static void sampled_run(const char *mode)
 {
-	struct coll_expect_stats st;
-	uint64_t sp, sb, wp, wb, p, b;
+	enum { FRAMES = 3000, FLOWS = 37 };
+	uint64_t sp, sb, p, b;
+	char opts[64];
 
-	cr_assert_eq(coll_tshark_flows(env.capture, &env.want, &st), 0);
-	coll_flows_totals(&env.want, &wp, &wb);
+	snprintf(env.capture, sizeof(env.capture), "%s/steady.pcap", env.dir);
+	cr_assert_eq(coll_write_steady(env.capture, FRAMES, FLOWS, 1000000), 0);
 	for (int j = 0; j < N_FMT; j++)
 		start_nfacctd(j, true);
-	replay("--sample fixed:10");
+	snprintf(opts, sizeof(opts), "--sample %s:10", mode);
+	replay(opts);
 	cr_assert_eq(coll_json_sink_flows(env.json, &env.sampled), 0);
 	coll_flows_totals(&env.sampled, &sp, &sb);
 	cr_assert_gt(sp, 0, "nothing was sampled");
-	collect(i, sp * 10);
-	coll_flows_totals(&env.got[i], &p, &b);
-	cr_log_info("%s: sampled %llu packets, %llu bytes; nfacctd %llu, %llu; on the wire %llu, "
-		    "%llu",
-		    fmt_name[i], (unsigned long long)sp, (unsigned long long)sb,
-		    (unsigned long long)p, (unsigned long long)b, (unsigned long long)wp,
-		    (unsigned long long)wb);
-	cr_expect_eq(p, sp * 10, "%s: nfacctd shows %llu packets for %llu sampled 1 in 10",
-		     fmt_name[i], (unsigned long long)p, (unsigned long long)sp);
-	cr_expect_eq(b, sb * 10, "%s: nfacctd shows %llu bytes for %llu sampled 1 in 10",
-		     fmt_name[i], (unsigned long long)b, (unsigned long long)sb);
-	/* every tenth packet: the estimate is within 10% of what was sent */
-	cr_expect(p * 10 >= wp * 9 && p * 10 <= wp * 11,
-		  "%s: nfacctd estimates %llu packets, %llu were sent", fmt_name[i],
-		  (unsigned long long)p, (unsigned long long)wp);
-}
-
-Test(export_nfacctd, v9_sampling_is_scaled_up, .init = setup, .fini = teardown, .timeout = 90)
-{
-	sampled_run(V9);
-}
-
-Test(export_nfacctd, ipfix_sampling_is_scaled_up, .init = setup, .fini = teardown, .timeout = 90)
-{
-	sampled_run(IPFIX);
-}
-
-/* Packets and bytes of every line of a print plugin's CSV, addresses or not */
-static void csv_sums(const char *path, uint64_t *packets, uint64_t *bytes)
-{
-	char *text = coll_slurp(path, NULL), *line, *save = NULL;
-
-	*packets = *bytes = 0;
-	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *f[7], *p = line;
-		int n = 0;
-
-		for (; n < 7 && p; n++) {
-			f[n] = p;
-			p = strchr(p, ',');
-			if (p)
-				*p++ = 0;
-		}
-		if (n == 7 && f[5][0] >= '0' && f[5][0] <= '9') {
-			*packets += strtoull(f[5], NULL, 10);
-			*bytes += strtoull(f[6], NULL, 10);
-		}
-	}
-	free(text);
-}
-
-/*
- * Aggregated records only (protocol-port and source-index-tos, both families): nfacctd reads
- * their templates and counts, per mode, every packet and byte of the capture once.
- */
-Test(export_nfacctd, aggregated_records_add_up, .init = setup, .fini = teardown, .timeout = 90)
-{
-	struct coll_expect_stats st;
-	uint64_t wp, wb, p = 0, b = 0, drops;
-
-	cr_assert_eq(coll_tshark_flows(env.capture, &env.want, &st), 0);
-	coll_flows_totals(&env.want, &wp, &wb);
-	for (int i = 0; i < N_FMT; i++)
-		start_nfacctd(i, false);
-	replay("--no-original --aggregate protocol-port --aggregate source-index-tos");
 	for (int i = 0; i < N_FMT; i++) {
-		cr_assert_eq(coll_udp_drained(env.port[i], 10000, &drops), 0);
-		for (uint64_t end = coll_now_ms() + 20000; coll_now_ms() < end; usleep(100000)) {
-			csv_sums(env.csv[i], &p, &b);
-			if (p >= 2 * wp)
-				break;
-		}
-		cr_assert_eq(coll_stop(&env.nfacctd[i], SIGINT, 10000), 0);
-		csv_sums(env.csv[i], &p, &b);
-		cr_log_info("nfacctd (%s), aggregated: %llu packets, %llu bytes", fmt_name[i],
+		collect(i, sp * 10);
+		coll_flows_totals(&env.got[i], &p, &b);
+		cr_log_info("%s %s: sampled %llu packets, %llu bytes; nfacctd %llu, %llu", mode,
+			    fmt_name[i], (unsigned long long)sp, (unsigned long long)sb,
 			    (unsigned long long)p, (unsigned long long)b);
-		cr_expect_eq(p, 2 * wp,
-			     "%s: nfacctd counts %llu packets over two modes, tshark %llu",
-			     fmt_name[i], (unsigned long long)p, (unsigned long long)wp);
-		cr_expect_eq(b, 2 * wb, "%s: nfacctd counts %llu bytes over two modes, tshark %llu",
-			     fmt_name[i], (unsigned long long)b, (unsigned long long)wb);
+		cr_expect_eq(p, sp * 10, "%s %s: nfacctd shows %llu packets for %llu sampled", mode,
+			     fmt_name[i], (unsigned long long)p, (unsigned long long)sp);
+		cr_expect_eq(b, sb * 10, "%s %s: nfacctd shows %llu bytes for %llu sampled", mode,
+			     fmt_name[i], (unsigned long long)b, (unsigned long long)sb);
+		if (strcmp(mode, "random"))
+			cr_expect_eq(p, FRAMES, "%s %s: nfacctd estimates %llu packets, %d sent",
+				     mode, fmt_name[i], (unsigned long long)p, FRAMES);
+		/* 1 in 10 at random: 300 +- 17 taken; 20% is more than 3 standard deviations */
+		cr_expect(p * 10 >= FRAMES * 8ull && p * 10 <= FRAMES * 12ull,
+			  "%s %s: nfacctd estimates %llu packets, %d were sent", mode, fmt_name[i],
+			  (unsigned long long)p, FRAMES);
 	}
 }
 
-/*
- * Flexible records only: dports (protocol, destination port; 32-bit counters) and classes
- * (direction, ToS; 64-bit): nfacctd reads their templates and sums, per record, every packet
- * and byte once. (pmacct 1.7 reads no 16-bit counter: such records count 0 there.)
- */
-Test(export_nfacctd, flexible_records_add_up, .init = setup, .fini = teardown, .timeout = 90)
+Test(export_nfacctd, fixed_sampling_is_scaled_up, .init = setup, .fini = teardown, .timeout = 90)
 {
-	struct coll_expect_stats st;
-	uint64_t wp, wb, p = 0, b = 0, drops;
+	sampled_run("fixed");
+}
 
-	cr_assert_eq(coll_tshark_flows(env.capture, &env.want, &st), 0);
-	coll_flows_totals(&env.want, &wp, &wb);
-	for (int i = 0; i < N_FMT; i++)
-		start_nfacctd(i, false);
-	replay("--no-original --record dports:match=protocol,destination-port:collect=packets/32,"
-	       "bytes/32 --record classes:match=direction,tos");
-	for (int i = 0; i < N_FMT; i++) {
-		cr_assert_eq(coll_udp_drained(env.port[i], 10000, &drops), 0);
-		for (uint64_t end = coll_now_ms() + 20000; coll_now_ms() < end; usleep(100000)) {
-			csv_sums(env.csv[i], &p, &b);
-			if (p >= 2 * wp)
-				break;
-		}
-		cr_assert_eq(coll_stop(&env.nfacctd[i], SIGINT, 10000), 0);
-		csv_sums(env.csv[i], &p, &b);
-		cr_log_info("nfacctd (%s), flexible: %llu packets, %llu bytes", fmt_name[i],
-			    (unsigned long long)p, (unsigned long long)b);
-		cr_expect_eq(p, 2 * wp,
-			     "%s: nfacctd counts %llu packets over two records, tshark %llu",
-			     fmt_name[i], (unsigned long long)p, (unsigned long long)wp);
-		cr_expect_eq(b, 2 * wb,
-			     "%s: nfacctd counts %llu bytes over two records, tshark %llu",
-			     fmt_name[i], (unsigned long long)b, (unsigned long long)wb);
-	}
+Test(export_nfacctd, random_sampling_is_scaled_up, .init = setup, .fini = teardown, .timeout = 90)
+{
+	sampled_run("random");
+}
+
+Test(export_nfacctd, time_sampling_is_scaled_by_its_measured_rate, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	sampled_run("time");
 }

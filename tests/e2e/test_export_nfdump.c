@@ -637,3 +637,57 @@ Test(export_nfdump, icmpv6_type_and_code_in_v9_and_ipfix, .init = setup, .fini =
 				 fmt_name[i], got, want);
 	}
 }
+
+/*
+ * Sampled 1 in 10 by each of NetStream's three samplers: nfcapd must scale every record by the
+ * rate our options (v9/IPFIX) or header (v5) announce, so that nfdump shows ten times what was
+ * sampled. The capture is steady, a frame a millisecond, so that a time-based sampler taking
+ * the first packet of each 10 ms takes every tenth: its measured rate is 10 too, and the scaled
+ * totals of the fixed and time-based samplers are exactly what was sent.
+ */
+static void sampled_by(const char *mode)
+{
+	enum { FRAMES = 3000, FLOWS = 37 };
+	uint64_t sp, sb, p, b;
+	char opts[64];
+
+	snprintf(env.capture, sizeof(env.capture), "%s/steady.pcap", env.dir);
+	cr_assert_eq(coll_write_steady(env.capture, FRAMES, FLOWS, 1000000), 0);
+	snprintf(opts, sizeof(opts), "--sample %s:10", mode);
+	export_all(env.capture, opts, 60);
+	coll_flows_totals(&env.json_flows, &sp, &sb);
+	cr_assert_gt(sp, 0, "%s: nothing was sampled", mode);
+	if (strcmp(mode, "random"))
+		cr_expect_eq(sp, FRAMES / 10, "%s: %llu packets sampled of %d", mode,
+			     (unsigned long long)sp, FRAMES);
+	for (int i = 0; i < F_N; i++) {
+		coll_flows_totals(&env.got[i], &p, &b);
+		cr_log_info("%s %s: sampled %llu packets, %llu bytes; nfdump %llu, %llu", mode,
+			    fmt_name[i], (unsigned long long)sp, (unsigned long long)sb,
+			    (unsigned long long)p, (unsigned long long)b);
+		cr_expect_eq(p, sp * 10, "%s %s: nfdump shows %llu packets for %llu sampled", mode,
+			     fmt_name[i], (unsigned long long)p, (unsigned long long)sp);
+		cr_expect_eq(b, sb * 10, "%s %s: nfdump shows %llu bytes for %llu sampled", mode,
+			     fmt_name[i], (unsigned long long)b, (unsigned long long)sb);
+		/* 1 in 10 at random: 300 +- 17 taken; 20% is more than 3 standard deviations */
+		cr_expect(p * 10 >= FRAMES * 8ull && p * 10 <= FRAMES * 12ull,
+			  "%s %s: nfdump estimates %llu packets, %d were sent", mode, fmt_name[i],
+			  (unsigned long long)p, FRAMES);
+	}
+}
+
+Test(export_nfdump, fixed_sampling_is_scaled, .init = setup, .fini = teardown, .timeout = 90)
+{
+	sampled_by("fixed");
+}
+
+Test(export_nfdump, random_sampling_is_scaled, .init = setup, .fini = teardown, .timeout = 90)
+{
+	sampled_by("random");
+}
+
+Test(export_nfdump, time_sampling_is_scaled_by_its_measured_rate, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	sampled_by("time");
+}

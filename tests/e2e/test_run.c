@@ -808,6 +808,47 @@ Test(run, show_and_reset_over_the_control_socket, .timeout = 110)
 
 /* --- bad configuration: refused before anything is attached --- */
 
+/*
+ * A time-based sampler on a live interface: the rate it announces is what the datapath saw
+ * per packet it took. With a 30 s interval it takes the first packet only, so the rate is
+ * exactly what was delivered, and the one packet exported stands for all of them.
+ */
+Test(run, time_sampler_announces_the_rate_it_measured, .timeout = 60)
+{
+	static const char *const extra[] = { "--sample", "time:30000", NULL };
+	struct livegen *g = open_gen(AF_INET, IPPROTO_UDP, 64, 10000, 64);
+	struct livegen_delivery d;
+	struct lg_records rs = { 0 };
+	unsigned long long rate = 0, packets = 0;
+	uint64_t deadline;
+	char *out = NULL, want[64];
+	const char *at;
+
+	start_agent(0, "100", extra);
+	send_settled(g, 20000, &d);
+	snprintf(want, sizeof(want), "time:30000 (1 in %llu)", (unsigned long long)d.delivered);
+	/* a poll or two after the traffic, the rate covers all of it */
+	for (deadline = netns_now_ms() + 5000; netns_now_ms() < deadline; usleep(100000)) {
+		free(out);
+		cr_assert_eq(nsflow_ctl(&agent[0], &out, "show interfaces"), 0);
+		if (strstr(out, want))
+			break;
+	}
+	at = strstr(out, "(1 in ");
+	if (at)
+		sscanf(at, "(1 in %llu)", &rate);
+	cr_expect_eq(rate, d.delivered, "show interfaces: rate 1 in %llu, %llu delivered:\n%s",
+		     rate, (unsigned long long)d.delivered, out);
+	free(out);
+	stop_agent(0);
+	read_records(json[0], &rs);
+	for (size_t i = 0; i < rs.n; i++)
+		packets += rs.r[i].packets;
+	cr_expect_eq(packets, 1, "the sampler took %llu packets in its first 30 s", packets);
+	lg_records_free(&rs);
+	livegen_close(g);
+}
+
 static void assert_nothing_attached(const char *what)
 {
 	struct netns_agent once = { 0 };

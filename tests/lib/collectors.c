@@ -1100,6 +1100,30 @@ int coll_write_mix(const char *path, unsigned int parts)
 	return coll_pcap_close(w);
 }
 
+int coll_write_steady(const char *path, int frames, int flows, uint64_t gap_ns)
+{
+	uint64_t ts = MIX_START_NS;
+	struct coll_pcap *w;
+	struct pb p;
+	int ret = coll_pcap_create(&w, path);
+
+	for (int i = 0; !ret && i < frames; i++, ts += gap_ns) {
+		pb_init(&p);
+		pb_eth(&p, 0x0800);
+		pb_ipv4(&p, 17, COLL_STEADY_SRC, COLL_STEADY_DST, 0, 64, 0, 0, 0);
+		pb_udp(&p, (uint16_t)(COLL_STEADY_PORT + i % flows), COLL_STEADY_PORT);
+		/* lengths that differ per frame: scaled bytes prove the right packets were taken */
+		pb_zero(&p, (size_t)(i % 7) * 10);
+		pb_finish(&p);
+		ret = coll_pcap_write(w, ts, p.b, (uint32_t)p.len, (uint32_t)p.len);
+	}
+	if (ret) {
+		coll_pcap_close(w);
+		return ret;
+	}
+	return coll_pcap_close(w);
+}
+
 /* IPFIX over TCP */
 
 static void tcp_on_record(void *arg, const struct ns_dec_record *r)

@@ -156,6 +156,14 @@ int coll_pcap_frames(const char *path);
 #define COLL_MIX_SRH_FLAGS   0
 
 int coll_write_mix(const char *path, unsigned int parts);
+/*
+ * A steady capture for sampling: @frames IPv4 UDP frames, one every @gap_ns, round robin over
+ * @flows flows from COLL_STEADY_SRC port COLL_STEADY_PORT + i to COLL_STEADY_DST.
+ */
+#define COLL_STEADY_SRC	 "198.51.100.1"
+#define COLL_STEADY_DST	 "198.51.100.2"
+#define COLL_STEADY_PORT 20000
+int coll_write_steady(const char *path, int frames, int flows, uint64_t gap_ns);
 const char *coll_pcap_dir(void);
 const char *coll_nsflow_bin(void);
 

@@ -179,6 +179,16 @@ void dp_set_cfg(struct nsflow_bpf *s, uint32_t ifindex, uint32_t dir, const stru
 		bpf_map_update_elem(bpf_map__fd(s->maps.nsflow_config), &k, c, BPF_ANY);
 }
 
+int dp_get_cfg(struct nsflow_bpf *s, uint32_t ifindex, uint32_t dir, struct nsflow_cfg *c)
+{
+	struct nsflow_cfg_key k = { .ifindex = ifindex, .direction = dir };
+	__u32 slot = ifindex * 2 + dir;
+
+	if (ifindex < NSFLOW_CFG_DIRECT)
+		return bpf_map_lookup_elem(bpf_map__fd(s->maps.nsflow_config_direct), &slot, c);
+	return bpf_map_lookup_elem(bpf_map__fd(s->maps.nsflow_config), &k, c);
+}
+
 static void fill_addr(uint8_t *dst, int family, const char *txt)
 {
 	memset(dst, 0, 16);

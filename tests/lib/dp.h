@@ -37,6 +37,8 @@ const struct dp_flow *dp_find(const struct dp_flows *f, const struct nsflow_key 
 void dp_counters(struct nsflow_bpf *s, struct nsflow_counters *out);
 /* Writes settings for (ifindex, direction). */
 void dp_set_cfg(struct nsflow_bpf *s, uint32_t ifindex, uint32_t dir, const struct nsflow_cfg *c);
+/* Reads back what the datapath holds for it, with the sampler's state; 0 or -1 */
+int dp_get_cfg(struct nsflow_bpf *s, uint32_t ifindex, uint32_t dir, struct nsflow_cfg *c);
 /* A key for an IPv4 / IPv6 five-tuple seen on ifindex 0 ingress (what test runs produce). */
 struct nsflow_key dp_key4(uint8_t proto, const char *src, const char *dst, uint16_t sport,
 			  uint16_t dport);

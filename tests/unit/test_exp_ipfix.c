@@ -284,8 +284,9 @@ Test(ipfix, options_templates_and_data)
 {
 	/* clang-format off */
 	static const uint8_t sampler_tmpl[] = {
-		0x01, 0x09, 0x00, 0x05, 0x00, 0x01, /* template 265, 5 fields, 1 scope */
+		0x01, 0x09, 0x00, 0x06, 0x00, 0x01, /* template 265, 6 fields, 1 scope */
 		0x01, 0x2e, 0x00, 0x02,		    /* scope selectorId */
+		0x00, 0x30, 0x00, 0x01,		    /* samplerId, for Akvorado */
 		0x01, 0x30, 0x00, 0x02,		    /* selectorAlgorithm */
 		0x01, 0x31, 0x00, 0x04,		    /* samplingPacketInterval */
 		0x01, 0x32, 0x00, 0x04,		    /* samplingPacketSpace */
@@ -314,18 +315,36 @@ Test(ipfix, options_templates_and_data)
 		0x00, 0x0a, 0x00, 0x04,		    /* ingressInterface */
 		0x00, 0x53, 0x00, 0x80,		    /* interfaceDescription, 128 bytes */
 	};
+	/* the exporter's sampler as collectors that read no selector take it */
+	static const uint8_t sampling_tmpl[] = {
+		0x01, 0x55, 0x00, 0x02, 0x00, 0x01, /* template 341, 2 fields, 1 scope */
+		0x00, 0x95, 0x00, 0x04,		    /* scope observationDomainId */
+		0x00, 0x22, 0x00, 0x04,		    /* samplingInterval */
+	};
 	/* clang-format on */
 	/* clang-format off */
 	static const uint8_t sampler_data[] = {
-		0x01, 0x09, 0x00, 0x14, /* set 265, 4 + 16: one sampler per set */
-		0x00, 0x07, 0x00, 0x01, /* selector 7, count-based */
+		0x01, 0x09, 0x00, 0x15, /* set 265, 4 + 17: one sampler per set */
+		0x00, 0x07, 0x07,	/* selector 7, samplerId 7 */
+		0x00, 0x01,		/* count-based */
 		0x00, 0x00, 0x00, 0x01, /* 1 packet taken */
 		0x00, 0x00, 0x00, 0x63, /* 99 skipped: 1 in 100 */
 		0x00, 0x00, 0x00, 0x00, /* no time interval */
-		0x01, 0x09, 0x00, 0x14, /* set 265 again */
-		0x00, 0x08, 0x00, 0x02, /* selector 8, time-based */
-		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x01, 0x55, 0x00, 0x0c, /* set 341: the exporter's sampler alone */
+		0x01, 0x02, 0x03, 0x04, /* observation domain */
+		0x00, 0x00, 0x00, 0x64, /* samplingInterval 100 */
+		0x01, 0x09, 0x00, 0x15, /* set 265 again */
+		0x00, 0x08, 0x08,	/* selector 8 */
+		0x00, 0x02,		/* time-based */
+		0x00, 0x00, 0x00, 0x01, /* 1 taken ... */
+		0x00, 0x00, 0x00, 0x24, /* ... per 37 seen, as measured */
 		0x00, 0x00, 0xc3, 0x50, /* 50 ms = 50000 us */
+		0x01, 0x09, 0x00, 0x15, /* set 265 again */
+		0x00, 0x09, 0x09,	/* selector 9 */
+		0x00, 0x03,		/* random */
+		0x00, 0x00, 0x00, 0x01, /* 1 taken ... */
+		0x00, 0x00, 0x00, 0x09, /* ... per 10 */
+		0x00, 0x00, 0x00, 0x00, /* no time interval */
 	};
 	/* clang-format on */
 	/* clang-format off */
@@ -350,12 +369,18 @@ Test(ipfix, options_templates_and_data)
 		'w', 'a', 'n', ' ', '1', /* then NUL to 128 bytes */
 	};
 	/* clang-format on */
-	static const struct ns_sampler_info samplers[] = { { 7, 1, 100 }, { 8, 2, 50 } };
+	/* the time-based sampler with the rate measured; one not measured yet is left out */
+	static const struct ns_sampler_info samplers[] = {
+		{ 7, NS_SAMPLER_COUNT, 100, 100, 1 }, /* the exporter's: also as samplingInterval */
+		{ 8, NS_SAMPLER_TIME, 50, 37, 0 },
+		{ 10, NS_SAMPLER_TIME, 50, 0, 0 },
+		{ 9, NS_SAMPLER_RANDOM, 10, 10, 0 },
+	};
 	static const struct ns_iface_info ifaces[] = { { 2, "eth0", "wan 1" } };
 	struct ns_export_context octx = {
 		.boot_ms = BOOT,
 		.samplers = samplers,
-		.n_samplers = 2,
+		.n_samplers = 4,
 		.ifaces = ifaces,
 		.n_ifaces = 1,
 		.not_sent_flows = 5,
@@ -392,10 +417,15 @@ Test(ipfix, options_templates_and_data)
 	cr_assert(set, "no options template 340");
 	cr_assert_arr_eq(m + set + 4, ifdesc_tmpl, sizeof(ifdesc_tmpl));
 	cr_assert_arr_eq(m + find_set(m, len, 340), ifdesc_data, sizeof(ifdesc_data));
+	set = find_set(m, len, 3);
+	while (set && ns_get16(m + set + 4) != 341)
+		set = ns_get16(m + set) == 3 ? set + ns_get16(m + set + 2) : 0;
+	cr_assert(set, "no options template 341");
+	cr_assert_arr_eq(m + set + 4, sampling_tmpl, sizeof(sampling_tmpl));
 	for (size_t i = sizeof(ifdesc_data); i < 140; i++)
 		cr_assert_eq(m[find_set(m, len, 340) + i], 0);
 	cr_assert_eq(ns_get32(m + 8), 0);
-	cr_assert_eq(enc.seq, 5, "options data records count in the sequence");
+	cr_assert_eq(enc.seq, 7, "options data records count in the sequence");
 }
 
 Test(ipfix, varlen_prefix_forms)

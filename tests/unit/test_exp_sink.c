@@ -439,7 +439,7 @@ Test(sink, tcp_reconnects_and_resends_templates)
 	flow_count = 0;
 	tcp_read(cfd, s, T0, &d, 11);
 	cr_assert_eq(flow_count, 10);
-	cr_assert_eq(d.option_templates, 4);
+	cr_assert_eq(d.option_templates, 5);
 	cr_assert_eq(d.templates, 1);
 	ns_sink_get_stats(s, &st);
 	cr_assert(st.connected);
@@ -466,7 +466,7 @@ Test(sink, tcp_reconnects_and_resends_templates)
 	flow_count = 0;
 	tcp_read(cfd, s, T0 + 5000, &d, 6);
 	cr_assert_eq(flow_count, 5, "the queued records arrive");
-	cr_assert_eq(d.option_templates, 4, "options templates resent on the new connection");
+	cr_assert_eq(d.option_templates, 5, "options templates resent on the new connection");
 	cr_assert_eq(d.templates, 1, "flow template resent on the new connection");
 	ns_sink_get_stats(s, &st);
 	cr_assert(st.connected);

@@ -15,7 +15,11 @@
 #define T0   1700000002000ULL
 #define BOOT (1700000000000ULL - 3600000) /* sysUptime at T0: 3602000 ms */
 
-static const struct ns_sampler_info samplers[] = { { 7, 1, 100 }, { 8, 2, 50 } };
+static const struct ns_sampler_info samplers[] = {
+	{ 7, NS_SAMPLER_COUNT, 100, 100, 0 },
+	{ 8, NS_SAMPLER_TIME, 50, 37, 0 }, /* measured: 1 in 37 */
+	{ 9, NS_SAMPLER_TIME, 50, 0, 0 },  /* not measured yet */
+};
 static const struct ns_iface_info ifaces[] = { { 2, "eth0", "wan 1" } };
 static struct ns_export_context ctx = { .boot_ms = BOOT };
 static struct ns_encoder enc;
@@ -68,7 +72,7 @@ Test(v9, header)
 	/* clang-format off */
 	static const uint8_t want[] = {
 		0x00, 0x09,		/* version 9 */
-		0x00, 0x07,		/* count: 4 options templates, 1 options record, */
+		0x00, 0x08,		/* count: 5 options templates, 1 options record, */
 					/* 1 template, 1 data record */
 		0x00, 0x36, 0xf6, 0x50, /* sysUptime 3602000 ms */
 		0x65, 0x53, 0xf1, 0x02, /* unix secs 1700000002 */
@@ -208,7 +212,13 @@ Test(v9, options_templates_and_data)
 		0x01,			/* deterministic */
 		0x00, 0x00, 0x00, 0x64, /* 1 in 100 */
 		0x00,			/* padding */
-		0x01, 0x0a,		/* next: reliability; time-based sampler 8 left out */
+		0x01, 0x09, 0x00, 0x10, /* FlowSet 265 again: one sampler per set */
+		0x01, 0x02, 0x03, 0x04, /* System scope: source id */
+		0x00, 0x08,		/* sampler 8, time-based */
+		0x01,			/* deterministic */
+		0x00, 0x00, 0x00, 0x25, /* 1 in 37 as measured */
+		0x00,			/* padding */
+		0x01, 0x0a,		/* next: reliability; sampler 9 has no rate yet */
 	};
 	/* clang-format on */
 	const uint8_t *m;
@@ -216,7 +226,7 @@ Test(v9, options_templates_and_data)
 
 	setup_enc(20, 1400);
 	ctx.samplers = samplers;
-	ctx.n_samplers = 2;
+	ctx.n_samplers = 3;
 	ctx.ifaces = ifaces;
 	ctx.n_ifaces = 1;
 	ns_encoder_tick(&enc, T0);
@@ -235,7 +245,7 @@ Test(v9, options_templates_and_data)
 	cr_assert_eq(ns_get32(m + off + 4), 0x01020304, "System scope: source id");
 	cr_assert_eq(ns_get32(m + off + 8), 2);
 	cr_assert_str_eq((const char *)m + off + 12, "wan 1");
-	cr_assert_eq(ns_get16(m + 2), 4 + 1 + 1 + 1 + 1, "count: templates and options records");
+	cr_assert_eq(ns_get16(m + 2), 5 + 2 + 1 + 1 + 1, "count: templates and options records");
 }
 
 Test(v9, srh_template_has_scalars_only)
