@@ -28,11 +28,13 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/u
 DP_TESTS := $(patsubst tests/datapath/%.c,$(BUILD)/tests/datapath/%,$(wildcard tests/datapath/test_*.c))
 E2E_TESTS := $(patsubst tests/e2e/%.c,$(BUILD)/tests/e2e/%,$(wildcard tests/e2e/test_*.c))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
+# collectors of our own on other libraries (tests/tools/): libfixbuf's NetFlow v9 reader
+TEST_TOOLS := $(BUILD)/tests/tools/fixbuf_v9
 BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(wildcard tests/bench/bench_*.c))
 
 DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev \
 	libyaml-dev libcriterion-dev pkg-config iproute2 tshark nfdump pmacct tcpreplay \
-	clang-format make gcc bgpdump libfixbuf-tools
+	clang-format make gcc bgpdump libfixbuf-tools libfixbuf-dev
 # the kernel tier: an emulator, and busybox for the VM's initramfs
 KERNEL_DEPS := qemu-system-x86 busybox-static
 
@@ -111,7 +113,12 @@ $(BUILD)/tests/%: $(OBJ)/tests/%.o $(patsubst %.c,$(OBJ)/%.o,$(TEST_HELPERS)) $(
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LINK) -lcriterion $(LIBS)
 
-test: deps all $(UNIT_TESTS) $(DP_TESTS) $(E2E_TESTS)
+$(BUILD)/tests/tools/fixbuf_v9: tests/tools/fixbuf_v9.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -Wall -Wextra -Werror $$(pkg-config --cflags libfixbuf) -o $@ $< \
+		$$(pkg-config --libs libfixbuf)
+
+test: deps all $(UNIT_TESTS) $(DP_TESTS) $(E2E_TESTS) $(TEST_TOOLS)
 	@tests/run.sh $(UNIT_TESTS) -- $(DP_TESTS) -- $(E2E_TESTS)
 
 test-unit: all $(UNIT_TESTS)
@@ -120,7 +127,7 @@ test-unit: all $(UNIT_TESTS)
 test-datapath: all $(DP_TESTS)
 	@tests/run.sh -- $(DP_TESTS)
 
-test-e2e: all $(E2E_TESTS)
+test-e2e: all $(E2E_TESTS) $(TEST_TOOLS)
 	@tests/run.sh -- -- $(E2E_TESTS)
 
 # not a criterion binary: no test main, nothing but libbpf

@@ -2,10 +2,11 @@
 /*
  * libfixbuf's ipfixDump, a strict IPFIX reader of its own lineage, as the judge of every IPFIX
  * stream we write: the file sink, what an IPFIX/UDP collector receives (the datagrams one after
- * the other) and the bytes of an IPFIX/TCP session. The replay carries every kind of template
- * we have: IPv4 and IPv6, MPLS, SRv6, aggregated and flexible records, and options. ipfixDump
- * must read each stream to its end with nothing on stderr, and count as many flow records as
- * the JSON sink of the same run wrote.
+ * the other) and the bytes of an IPFIX/TCP session; and libfixbuf's NetFlow v9 translator for
+ * the v9 stream (ipfixDump reads IPFIX only: tests/tools/fixbuf_v9 collects it). The replay carries
+ * every kind of template we have: IPv4 and IPv6, MPLS, SRv6, aggregated and flexible records, and
+ * options. ipfixDump must read each stream to its end with nothing on stderr, and count as many
+ * flow records as the JSON sink of the same run wrote.
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -120,10 +121,13 @@ static uint64_t ipfixdump_flows(const char *path, const char *what)
 Test(export_ipfixdump, every_ipfix_stream_reads_clean, .init = setup, .fini = teardown,
      .timeout = 120)
 {
-	char urls[3][300], log[300], *json = NULL;
-	struct coll_proc replay = { 0 };
+	char urls[4][300], log[300], v9log[300], v9port[8], *json = NULL;
+	char *v9argv[] = { "build/tests/tools/fixbuf_v9", v9port, "30", NULL };
+	struct coll_proc replay = { 0 }, v9 = { 0 };
 	uint64_t want = 0, got, deadline;
+	unsigned long long v9_flows = 0, v9_options = 0;
 	int udp_port, tcp_port, ret;
+	const char *at;
 
 	udp_port = coll_pick_port(SOCK_DGRAM, 29700, 29799);
 	cr_assert_gt(udp_port, 0);
@@ -132,6 +136,13 @@ Test(export_ipfixdump, every_ipfix_stream_reads_clean, .init = setup, .fini = te
 	tcp_port = coll_pick_port(SOCK_STREAM, 29700, 29799);
 	cr_assert_gt(tcp_port, 0);
 	cr_assert_eq(coll_tcp_listen(&env.tcp, tcp_port), 0);
+	ret = coll_pick_port(SOCK_DGRAM, udp_port + 1, 29799);
+	cr_assert_gt(ret, 0);
+	snprintf(v9port, sizeof(v9port), "%d", ret);
+	snprintf(v9log, sizeof(v9log), "%s/fixbuf_v9.log", env.dir);
+	cr_assert_eq(coll_spawn(&v9, v9log, v9argv), 0);
+	cr_assert_eq(coll_wait_log(&v9, "listening", 10000), 0, "fixbuf_v9 did not start");
+	snprintf(urls[3], sizeof(urls[3]), "v9://127.0.0.1:%s", v9port);
 	snprintf(urls[0], sizeof(urls[0]), "file:%s", env.stream[S_FILE]);
 	snprintf(urls[1], sizeof(urls[1]), "ipfix://127.0.0.1:%d", udp_port);
 	snprintf(urls[2], sizeof(urls[2]), "ipfix+tcp://127.0.0.1:%d", tcp_port);
@@ -148,6 +159,8 @@ Test(export_ipfixdump, every_ipfix_stream_reads_clean, .init = setup, .fini = te
 			 urls[1],
 			 "-c",
 			 urls[2],
+			 "-c",
+			 urls[3],
 			 "-c",
 			 jurl,
 			 "--aggregate",
@@ -186,4 +199,23 @@ Test(export_ipfixdump, every_ipfix_stream_reads_clean, .init = setup, .fini = te
 		cr_expect_eq(got, want, "%s: ipfixDump read %llu flow records, %llu were sent",
 			     stream_name[i], (unsigned long long)got, (unsigned long long)want);
 	}
+
+	/* v9: fixbuf_v9 ends a second after the last record, with what it read */
+	for (deadline = coll_now_ms() + 30000; coll_alive(&v9) && coll_now_ms() < deadline;)
+		usleep(50000);
+	ret = coll_stop(&v9, SIGTERM, 1000);
+	json = coll_slurp(v9log, NULL);
+	cr_assert_not_null(json);
+	cr_expect_eq(ret, 0, "fixbuf_v9 exited %d:\n%s", ret, json);
+	cr_expect_null(strstr(json, "error:"), "libfixbuf on our v9:\n%s", json);
+	cr_expect_null(strstr(json, "warning:"), "libfixbuf on our v9:\n%s", json);
+	at = strstr(json, "flows ");
+	cr_assert_not_null(at, "fixbuf_v9 printed no summary:\n%s", json);
+	cr_assert_eq(sscanf(at, "flows %llu options %llu", &v9_flows, &v9_options), 2);
+	free(json);
+	cr_log_info("v9: libfixbuf read %llu flow records and %llu options records", v9_flows,
+		    v9_options);
+	cr_expect_eq(v9_flows, want, "v9: libfixbuf read %llu flow records, %llu were sent",
+		     v9_flows, (unsigned long long)want);
+	cr_expect_gt(v9_options, 0, "v9: no options record read");
 }
