@@ -34,7 +34,7 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(wildcard tests/be
 
 DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev \
 	libyaml-dev libcriterion-dev pkg-config iproute2 tshark nfdump pmacct tcpreplay \
-	clang-format make gcc bgpdump libfixbuf-tools libfixbuf-dev
+	clang-format make gcc bgpdump libfixbuf-tools libfixbuf-dev bash-completion man-db
 # the kernel tier: an emulator, and busybox for the VM's initramfs
 KERNEL_DEPS := qemu-system-x86 busybox-static
 
@@ -45,7 +45,7 @@ VERIFIER_INSNS := $(BUILD)/tests/kernels/verifier_insns
 # keep objects between runs: test binaries are built from them through a pattern rule
 .SECONDARY:
 
-.PHONY: all help deps deps-kernels vmlinux test test-unit test-datapath test-e2e test-kernels \
+.PHONY: FORCE all install uninstall help deps deps-kernels vmlinux test test-unit test-datapath test-e2e test-kernels \
 	bench format format-check run demo clean
 
 all: $(BPF_OBJ) $(SKEL) $(AGENT) $(FLOOR_OBJ) $(GEN_OBJ)
@@ -59,6 +59,8 @@ help:
 	@echo "make bench      datapath, agent and encoder benchmarks, each beside its floor"
 	@echo "make run IFACE=veth0 [ARGS='-c ipfix://127.0.0.1:4739']   attach and meter"
 	@echo "make demo       meter generated traffic in a throw-away namespace pair"
+	@echo "make install [PREFIX=/usr/local DESTDIR=]   binary, nsflow(8), systemd unit,"
+	@echo "                example settings, bash completion"
 	@echo "make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF"
 	@echo "make format     clang-format every C file; make format-check only checks"
 
@@ -103,6 +105,15 @@ $(EXPORTER_LIB): $(patsubst %.c,$(OBJ)/%.o,$(EXPORTER_SRCS))
 $(LOADER_LIB): $(patsubst %.c,$(OBJ)/%.o,$(LOADER_SRCS))
 	rm -f $@; ar rcs $@ $^
 
+# `nsflow --version`: what `git describe` says of the tree built (rewritten only when it changes)
+VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define NSFLOW_VERSION "$(VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+$(OBJ)/loader/main.o: $(BUILD)/version.h
+
 $(AGENT): $(OBJ)/loader/main.o $(LOADER_LIB) $(EXPORTER_LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
@@ -118,7 +129,38 @@ $(BUILD)/tests/tools/fixbuf_v9: tests/tools/fixbuf_v9.c
 	$(CC) -O2 -g -Wall -Wextra -Werror $$(pkg-config --cflags libfixbuf) -o $@ $< \
 		$$(pkg-config --libs libfixbuf)
 
-test: deps all $(UNIT_TESTS) $(DP_TESTS) $(E2E_TESTS) $(TEST_TOOLS)
+# nsflow(8), made from the binary's --help texts (deploy/man.sh)
+MAN := $(BUILD)/nsflow.8
+$(MAN): $(AGENT) deploy/man.sh
+	deploy/man.sh $(AGENT) '$(VERSION)' >$@
+
+# `make install [PREFIX=/usr/local] [DESTDIR=...]`: binary, man page, systemd unit, example
+# settings (an existing /etc/nsflow/nsflow.yaml is kept), bash completion, README
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+install: all $(MAN)
+	install -D -m 0755 $(AGENT) $(DESTDIR)$(PREFIX)/sbin/nsflow
+	install -D -m 0644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man8/nsflow.8
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/sbin/nsflow|$(PREFIX)/sbin/nsflow|g' \
+		-e 's|/etc/nsflow/|$(SYSCONFDIR)/nsflow/|g' deploy/nsflow.service \
+		>$(DESTDIR)$(UNITDIR)/nsflow.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/nsflow.service
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/nsflow
+	test -e $(DESTDIR)$(SYSCONFDIR)/nsflow/nsflow.yaml || \
+		install -m 0640 deploy/nsflow.yaml $(DESTDIR)$(SYSCONFDIR)/nsflow/nsflow.yaml
+	install -D -m 0644 deploy/nsflow.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nsflow
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/nsflow/README.md
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/nsflow $(DESTDIR)$(PREFIX)/share/man/man8/nsflow.8 \
+		$(DESTDIR)$(UNITDIR)/nsflow.service \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nsflow
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/nsflow
+
+test: deps all $(MAN) $(UNIT_TESTS) $(DP_TESTS) $(E2E_TESTS) $(TEST_TOOLS)
 	@tests/run.sh $(UNIT_TESTS) -- $(DP_TESTS) -- $(E2E_TESTS)
 
 test-unit: all $(UNIT_TESTS)
@@ -127,7 +169,7 @@ test-unit: all $(UNIT_TESTS)
 test-datapath: all $(DP_TESTS)
 	@tests/run.sh -- $(DP_TESTS)
 
-test-e2e: all $(E2E_TESTS) $(TEST_TOOLS)
+test-e2e: all $(MAN) $(E2E_TESTS) $(TEST_TOOLS)
 	@tests/run.sh -- -- $(E2E_TESTS)
 
 # not a criterion binary: no test main, nothing but libbpf

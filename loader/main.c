@@ -4,6 +4,7 @@
 #include <string.h>
 #include "control.h"
 #include "nsflow_cli.h"
+#include "version.h"
 
 static void usage(FILE *f)
 {
@@ -17,6 +18,7 @@ static void usage(FILE *f)
 	      "  reset cache                          age out and export every flow now\n"
 	      "  reset stats                          zero the statistics\n"
 	      "  detach -i IFACE | --all              remove what a killed agent left attached\n"
+	      "  version                              the version built (also --version)\n"
 	      "\n"
 	      "show and reset talk to the only agent running, or to the one given by\n"
 	      "-p PIN_DIR (its --pin-dir) or --control-socket PATH.\n"
@@ -44,6 +46,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		return control_request(argc - 1, argv + 1);
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
+		printf("nsflow %s\n", NSFLOW_VERSION);
+		return 0;
 	}
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
