@@ -64,8 +64,7 @@ static const struct ns_sampler_info *sampler_by_id(const struct agent *a, uint16
 	return NULL;
 }
 
-void sampler_name_record(const struct agent *a, struct ns_record *r, uint32_t ifindex,
-			 uint8_t dir)
+void sampler_name_record(const struct agent *a, struct ns_record *r, uint32_t ifindex, uint8_t dir)
 {
 	const struct nsflow_config *c = a->cfg;
 	const struct ns_sampler_info *s;
@@ -87,8 +86,7 @@ void sampler_name_record(const struct agent *a, struct ns_record *r, uint32_t if
 	r->sampling_interval = s->rate;
 }
 
-uint32_t sampler_meter_update(struct sampler_meter *m, uint32_t rate, uint64_t seen,
-			      uint64_t taken)
+uint32_t sampler_meter_update(struct sampler_meter *m, uint32_t rate, uint64_t seen, uint64_t taken)
 {
 	uint64_t ds, dt;
 
@@ -171,8 +169,8 @@ bool sampler_measure(struct agent *a)
 		if (rate == s->rate)
 			continue;
 		/* small moves are not worth another options refresh */
-		if (s->rate && rate && (rate > s->rate ? rate - s->rate : s->rate - rate) <=
-					       s->rate / 64)
+		if (s->rate && rate &&
+		    (rate > s->rate ? rate - s->rate : s->rate - rate) <= s->rate / 64)
 			continue;
 		s->rate = rate;
 		moved = true;

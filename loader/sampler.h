@@ -19,8 +19,7 @@ struct agent;
 /* Fills a->samplers from the settings and points the export context at them. */
 void sampler_build(struct agent *a);
 /* The sampler that took the packets of a flow seen on @ifindex in @dir, named in @r. */
-void sampler_name_record(const struct agent *a, struct ns_record *r, uint32_t ifindex,
-			 uint8_t dir);
+void sampler_name_record(const struct agent *a, struct ns_record *r, uint32_t ifindex, uint8_t dir);
 /*
  * Reads the time-based samplers' counts and updates their rates. A rate is announced again
  * (the context's options generation moves) when it first becomes known or moves by more than
