@@ -52,7 +52,8 @@ Test(install, man_page_renders_clean_and_names_every_option)
 
 		snprintf(head, sizeof(head), "nsflow %s", cmds[i]);
 		cr_expect(strstr(page, head), "nsflow(8) has no section for %s", cmds[i]);
-		snprintf(cmd, sizeof(cmd), "%s %s --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u",
+		snprintf(cmd, sizeof(cmd),
+			 "%s %s --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u",
 			 coll_nsflow_bin(), cmds[i]);
 		opts = sh(&st, "%s", cmd);
 		cr_assert(opts && opts[0], "%s --help names no option", cmds[i]);
