@@ -17,16 +17,10 @@
 #include <bpf/libbpf.h>
 #include "dp.h"
 #include "pcap.h"
+#include "collectors.h"
 
 #define XDP_PASS_  2
 #define MAX_FRAMES 20000
-
-static const char *pcap_dir(void)
-{
-	const char *d = getenv("NSFLOW_PCAPS");
-
-	return d ? d : "../shared/pcaps";
-}
 
 /* What tshark says of one frame. */
 struct expect {
@@ -310,7 +304,7 @@ static void replay_file(const char *name, struct summary *sum)
 	struct nsflow_bpf *s;
 	int n, i = 0, ret, ether;
 
-	snprintf(path, sizeof(path), "%s/%s", pcap_dir(), name);
+	snprintf(path, sizeof(path), "%s/%s", coll_pcap_dir(), name);
 	ret = pcap_reader_open(&r, path, err, sizeof(err));
 	cr_assert_eq(ret, 0, "%s", err);
 	n = tshark_expect(path, exp, MAX_FRAMES);
@@ -397,9 +391,10 @@ Test(pcaps, every_capture_passes_and_keys_match_tshark, .timeout = 600)
 {
 	const char *only = getenv("NSFLOW_PCAPS_ONLY");
 	struct dirent **ents;
-	int n = scandir(pcap_dir(), &ents, NULL, alphasort), files = 0, verified = 0, wanted = 0;
+	int n = scandir(coll_pcap_dir(), &ents, NULL, alphasort), files = 0, verified = 0,
+	    wanted = 0;
 
-	cr_assert_gt(n, 0, "no captures in %s (set NSFLOW_PCAPS)", pcap_dir());
+	cr_assert_gt(n, 0, "no captures in %s (set NSFLOW_PCAPS)", coll_pcap_dir());
 	if (only && !only[0])
 		only = NULL;
 	for (const char *p = only; p && *p; p += strcspn(p, " ")) {
@@ -424,7 +419,7 @@ Test(pcaps, every_capture_passes_and_keys_match_tshark, .timeout = 600)
 	free(ents);
 	if (only) {
 		cr_assert_eq(files, wanted, "NSFLOW_PCAPS_ONLY names %d captures, %d are in %s",
-			     wanted, files, pcap_dir());
+			     wanted, files, coll_pcap_dir());
 		cr_assert_gt(verified, 0, "flow keys checked against tshark: none");
 		return;
 	}

@@ -31,6 +31,7 @@
 #include "netns.h"
 #include "pcap.h"
 #include "pkt.h"
+#include "collectors.h"
 
 #define N_AGENTS       4
 #define AGENT_START_MS 15000
@@ -639,13 +640,6 @@ static void replay_vs_live(const char *capture)
 	unlink(json[N_AGENTS]);
 }
 
-static const char *pcap_dir(void)
-{
-	const char *d = getenv("NSFLOW_PCAPS");
-
-	return d ? d : "../shared/pcaps";
-}
-
 Test(run, replay_gives_the_records_live_metering_gives, .timeout = 110)
 {
 	static const char *const shared[] = { "afs.pcap", "dns_tcp.pcap", "dns_udp.pcap" };
@@ -654,7 +648,7 @@ Test(run, replay_gives_the_records_live_metering_gives, .timeout = 110)
 	write_capture(scratch);
 	replay_vs_live(scratch);
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", pcap_dir(), shared[i]);
+		snprintf(path, sizeof(path), "%s/%s", coll_pcap_dir(), shared[i]);
 		cr_assert_eq(access(path, R_OK), 0, "no capture %s (NSFLOW_PCAPS?)", path);
 		replay_vs_live(path);
 	}

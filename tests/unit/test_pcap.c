@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pcap.h"
+#include "collectors.h"
 
 #define MAX_FRAMES 4096
 #define SUPPORTED                                                                                \
@@ -26,13 +27,6 @@ struct tshark_frame {
 };
 
 static char tmpdir[64];
-
-static const char *pcaps_dir(void)
-{
-	const char *d = getenv("NSFLOW_PCAPS");
-
-	return d && *d ? d : "../shared/pcaps";
-}
 
 static void make_tmpdir(void)
 {
@@ -143,13 +137,13 @@ static const char *pcap_path(const char *name)
 {
 	static char path[512];
 
-	snprintf(path, sizeof(path), "%s/%s", pcaps_dir(), name);
+	snprintf(path, sizeof(path), "%s/%s", coll_pcap_dir(), name);
 	return path;
 }
 
 Test(pcap, every_shared_capture_matches_tshark)
 {
-	const char *dir = pcaps_dir();
+	const char *dir = coll_pcap_dir();
 	struct pcap_reader_stats st;
 	struct dirent *de;
 	size_t files = 0;
