@@ -19,10 +19,12 @@
 int ns_json_format(const struct ns_tmpl_set *ipfix, const struct ns_record *r, char *buf,
 		   size_t cap);
 
+/* The line of column names above ns_text_format()'s lines (newline included) */
+const char *ns_text_header(void);
 /*
- * One readable line and a newline: start time, interface, direction, protocol, addresses,
- * packets, bytes, TCP flags, end reason. @ctx names interfaces (may be NULL).
- * Returns the length, or -ENOSPC.
+ * One readable line and a newline, in the header's columns: first seen, duration, interface,
+ * direction, protocol, source, destination, TCP flags, packets, bytes, end reason. @ctx names
+ * interfaces (may be NULL). Returns the length, or -ENOSPC.
  */
 int ns_text_format(const struct ns_export_context *ctx, const struct ns_record *r, char *buf,
 		   size_t cap);

@@ -30,6 +30,7 @@ struct ns_file_sink {
 	int own;	 /* we opened it: close it */
 	int regular;	 /* a regular file: sync, and cut back a short write */
 	int interactive; /* stdout: every write reaches the reader at once */
+	int header_done; /* text: the column names went out, above the first line */
 	enum ns_url_kind kind;
 	struct ns_tmpl_set *ipfix; /* JSON: which fields a record has */
 	char *buf;
@@ -107,6 +108,12 @@ static int lines_write(struct ns_file_sink *fs, const struct ns_record *recs, si
 	size_t i;
 	int len;
 
+	if (fs->kind == NS_URL_TEXT && n && !fs->header_done) {
+		const char *h = ns_text_header();
+
+		file_append(fs, h, strlen(h), 0);
+		fs->header_done = 1;
+	}
 	for (i = 0; i < n; i++) {
 		if (fs->kind == NS_URL_JSON)
 			len = ns_json_format(fs->ipfix, &recs[i], fs->line, sizeof(fs->line));

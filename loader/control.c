@@ -289,6 +289,8 @@ static void show_record(struct show_ctx *s, const struct ns_record *r)
 		if (ready && ns_json_format(&ipfix, r, line, sizeof(line)) > 0)
 			fputs(line, s->out);
 	} else if (ns_text_format(&s->a->ctx, r, line, sizeof(line)) > 0) {
+		if (!s->n)
+			fputs(ns_text_header(), s->out);
 		fputs(line, s->out);
 	}
 	s->n++;

@@ -121,8 +121,9 @@ Test(text, ipv4_tcp)
 
 	exp_rec_v4_tcp(&r);
 	cr_assert_gt(ns_text_format(&ctx, &r, line, sizeof(line)), 0);
-	cr_assert_str_eq(line, "2023-11-14T22:13:20.123Z eth0 in TCP 192.0.2.1:40000 -> "
-			       "198.51.100.7:443 10 pkts 5000 bytes ...AP.SF end\n");
+	cr_assert_str_eq(line,
+			 "2023-11-14 22:13:20.123    1.333 eth0     in  TCP    192.0.2.1:40000     "
+			 "    198.51.100.7:443        ...AP.SF         10         5000 end\n");
 }
 
 Test(text, ipv6_icmp_egress)
@@ -133,8 +134,9 @@ Test(text, ipv6_icmp_egress)
 	r.direction = 1;
 	r.end_reason = NS_END_IDLE;
 	cr_assert_gt(ns_text_format(&ctx, &r, line, sizeof(line)), 0);
-	cr_assert_str_eq(line, "2023-11-14T22:13:20.123Z eth1 out ICMPv6 [2001:db8::1] -> "
-			       "[2001:db8::2] type 128 code 0 10 pkts 5000 bytes idle\n");
+	cr_assert_str_eq(line,
+			 "2023-11-14 22:13:20.123    1.333 eth1     out ICMPv6 [2001:db8::1]       "
+			 "    [2001:db8::2] 128.0     -                10         5000 idle\n");
 }
 
 Test(text, ipv6_ports_in_brackets_unknown_iface)
@@ -148,8 +150,33 @@ Test(text, ipv6_ports_in_brackets_unknown_iface)
 	r.ingress_ifindex = 9;
 	r.end_reason = NS_END_LACK_OF_RESOURCES;
 	cr_assert_gt(ns_text_format(NULL, &r, line, sizeof(line)), 0);
-	cr_assert_str_eq(line, "2023-11-14T22:13:20.123Z if9 in UDP [2001:db8::1]:5353 -> "
-			       "[2001:db8::2]:53 10 pkts 5000 bytes cache-full\n");
+	cr_assert_str_eq(
+		line, "2023-11-14 22:13:20.123    1.333 if9      in  UDP    [2001:db8::1]:5353     "
+		      " [2001:db8::2]:53        -                10         5000 cache-full\n");
+}
+
+/* every value ends where its column name does (right-aligned) or starts where it does */
+Test(text, header_names_the_columns_of_the_lines)
+{
+	static const char *const left[] = { "Iface",	   "Dir",   "Proto", "Source",
+					    "Destination", "Flags", "End" };
+	static const char *const right[] = { "Duration", "Packets", "Bytes" };
+	const char *h = ns_text_header();
+	struct ns_record r;
+
+	exp_rec_v4_tcp(&r);
+	cr_assert_gt(ns_text_format(&ctx, &r, line, sizeof(line)), 0);
+	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		size_t at = (size_t)(strstr(h, left[i]) - h);
+
+		cr_expect(line[at] != ' ' && line[at - 1] == ' ', "%s: '%s'", left[i], line + at);
+	}
+	for (size_t i = 0; i < sizeof(right) / sizeof(right[0]); i++) {
+		size_t end = (size_t)(strstr(h, right[i]) - h) + strlen(right[i]);
+
+		cr_expect(line[end - 1] != ' ' && line[end] == ' ', "%s: '%s'", right[i],
+			  line + end);
+	}
 }
 
 Test(text, mpls_label_only)
@@ -164,6 +191,7 @@ Test(text, mpls_label_only)
 	r.mpls_lse[1] = 200 << 4 | 1;
 	r.end_reason = NS_END_ACTIVE;
 	cr_assert_gt(ns_text_format(&ctx, &r, line, sizeof(line)), 0);
-	cr_assert_str_eq(line, "2023-11-14T22:13:20.123Z eth0 in MPLS labels 100/200 10 pkts "
-			       "5000 bytes active\n");
+	cr_assert_str_eq(line,
+			 "2023-11-14 22:13:20.123    1.333 eth0     in  MPLS   labels 100/200      "
+			 "                            -                10         5000 active\n");
 }
