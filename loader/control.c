@@ -268,14 +268,28 @@ static const char *ifname_of(uint32_t ifindex, char *buf)
 	return buf;
 }
 
+enum show_sort { SHOW_SORT_NONE, SHOW_SORT_PACKETS, SHOW_SORT_OCTETS };
+
 struct show_ctx {
 	struct agent *a;
 	FILE *out;
 	bool json;
-	size_t n;
+	size_t n; /* flows that passed the filters */
+	size_t printed;
+	/* --sort / --top: flows held back, printed in order at the end. With --top N a min-heap
+	 * of the N largest, so that memory stays N records whatever the cache holds. */
+	enum show_sort sort;
+	size_t top; /* 0: every flow */
+	struct ns_record *held;
+	size_t n_held, cap_held;
 };
 
-static void show_record(struct show_ctx *s, const struct ns_record *r)
+static uint64_t sort_key(const struct show_ctx *s, const struct ns_record *r)
+{
+	return s->sort == SHOW_SORT_OCTETS ? r->octets : r->packets;
+}
+
+static void show_print(struct show_ctx *s, const struct ns_record *r)
 {
 	char line[NS_LINE_MAX];
 
@@ -289,11 +303,92 @@ static void show_record(struct show_ctx *s, const struct ns_record *r)
 		if (ready && ns_json_format(&ipfix, r, line, sizeof(line)) > 0)
 			fputs(line, s->out);
 	} else if (ns_text_format(&s->a->ctx, r, line, sizeof(line)) > 0) {
-		if (!s->n)
+		if (!s->printed)
 			fputs(ns_text_header(), s->out);
 		fputs(line, s->out);
 	}
+	s->printed++;
+}
+
+static void heap_swap(struct ns_record *a, struct ns_record *b)
+{
+	struct ns_record t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* the smallest of the held flows at the root */
+static void heap_down(struct show_ctx *s, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < s->n_held && sort_key(s, &s->held[l]) < sort_key(s, &s->held[m]))
+			m = l;
+		if (r < s->n_held && sort_key(s, &s->held[r]) < sort_key(s, &s->held[m]))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(&s->held[i], &s->held[m]);
+		i = m;
+	}
+}
+
+static int hold(struct show_ctx *s, const struct ns_record *r)
+{
+	if (s->top && s->n_held == s->top) {
+		/* full: a flow larger than the smallest held takes its place */
+		if (!s->sort || sort_key(s, r) <= sort_key(s, &s->held[0]))
+			return 0;
+		s->held[0] = *r;
+		heap_down(s, 0);
+		return 0;
+	}
+	if (s->n_held == s->cap_held) {
+		size_t cap = s->cap_held ? s->cap_held * 2 : 1024;
+		struct ns_record *h;
+
+		if (s->top && cap > s->top)
+			cap = s->top;
+		h = realloc(s->held, cap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		s->held = h;
+		s->cap_held = cap;
+	}
+	s->held[s->n_held++] = *r;
+	if (s->top && s->n_held == s->top && s->sort)
+		for (size_t i = s->top / 2 + 1; i-- > 0;)
+			heap_down(s, i);
+	return 0;
+}
+
+static int record_order(const void *a, const void *b, void *arg)
+{
+	uint64_t ka = sort_key(arg, a), kb = sort_key(arg, b);
+
+	return ka < kb ? 1 : ka > kb ? -1 : 0;
+}
+
+static void show_record(struct show_ctx *s, const struct ns_record *r)
+{
 	s->n++;
+	if ((s->sort || s->top) && !hold(s, r))
+		return;
+	show_print(s, r);
+}
+
+/* What --sort / --top held back, largest first */
+static void show_held(struct show_ctx *s)
+{
+	if (s->sort)
+		qsort_r(s->held, s->n_held, sizeof(*s->held), record_order, s);
+	for (size_t i = 0; i < s->n_held; i++)
+		show_print(s, &s->held[i]);
+	free(s->held);
+	s->held = NULL;
+	s->n_held = s->cap_held = 0;
 }
 
 static int show_flow(void *arg, const struct flow_entry *e)
@@ -364,6 +459,7 @@ static int show_aggregation(struct show_ctx *s, const char *which, bool record,
 			which, which);
 		return -ENOENT;
 	}
+	show_held(s);
 	if (!s->json)
 		fprintf(s->out, "%zu %s flow%s in the %s cache%s (of %zu)\n", s->n,
 			record ? "flexible" : "aggregated", s->n == 1 ? "" : "s", which,
@@ -395,6 +491,19 @@ static int parse_addr_filter(const char *txt, uint8_t *addr, uint8_t *plen)
 	return -EINVAL;
 }
 
+/* after the count of flows, when --top left some out */
+static const char *top_note(const struct show_ctx *s)
+{
+	static char note[80];
+
+	if (s->sort)
+		snprintf(note, sizeof(note), ", the %zu with the most %s shown", s->printed,
+			 s->sort == SHOW_SORT_OCTETS ? "bytes" : "packets");
+	else
+		snprintf(note, sizeof(note), ", the first %zu shown", s->printed);
+	return note;
+}
+
 static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 {
 	struct show_ctx s = { .a = a, .out = out };
@@ -414,7 +523,24 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 			return -EINVAL;
 		}
 		i++;
-		if (!strcmp(o, "--aggregation") || !strcmp(o, "--record")) {
+		if (!strcmp(o, "--sort")) {
+			if (!strcmp(v, "packets") || !strcmp(v, "octets") || !strcmp(v, "bytes")) {
+				s.sort = v[0] == 'p' ? SHOW_SORT_PACKETS : SHOW_SORT_OCTETS;
+			} else {
+				fprintf(out, "show cache: --sort '%s' is not packets or octets\n",
+					v);
+				return -EINVAL;
+			}
+		} else if (!strcmp(o, "--top")) {
+			char *end;
+			unsigned long n = strtoul(v, &end, 10);
+
+			if (*end || !n || n > 1000000) {
+				fprintf(out, "show cache: --top '%s' is not 1..1000000\n", v);
+				return -EINVAL;
+			}
+			s.top = n;
+		} else if (!strcmp(o, "--aggregation") || !strcmp(o, "--record")) {
 			aggregation = v;
 			record = o[2] == 'r';
 		} else if (!strcmp(o, "--src") || !strcmp(o, "--dst")) {
@@ -462,7 +588,7 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 				"show cache: unknown filter '%s' (use --src ADDR[/LEN], --dst "
 				"ADDR[/LEN], --sport N, --dport N, --proto NAME|N, --interface "
 				"IFACE, --json, --aggregation MODE[:v4|v6], --record "
-				"NAME[:v4|v6])\n",
+				"NAME[:v4|v6], --sort packets|octets, --top N)\n",
 				o);
 			return -EINVAL;
 		}
@@ -470,9 +596,10 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 	if (aggregation)
 		return show_aggregation(&s, aggregation, record, &f);
 	flow_cache_foreach(a->cache, &f, show_flow, &s);
+	show_held(&s);
 	if (!s.json)
-		fprintf(out, "%zu flow%s in the cache (of %zu)\n", s.n, s.n == 1 ? "" : "s",
-			flow_cache_count(a->cache));
+		fprintf(out, "%zu flow%s in the cache (of %zu)%s\n", s.n, s.n == 1 ? "" : "s",
+			flow_cache_count(a->cache), s.printed < s.n ? top_note(&s) : "");
 	return 0;
 }
 

@@ -843,6 +843,52 @@ Test(run, time_sampler_announces_the_rate_it_measured, .timeout = 60)
 	livegen_close(g);
 }
 
+/*
+ * show cache --sort packets --top N: 64 flows of 10 frames each and 5 of them one more, so the
+ * top 5 by packets are exactly the 5 that got 11, largest first; --top without --sort shows
+ * the first N found, and the count line says how many there were.
+ */
+Test(run, show_cache_sorts_and_keeps_the_top, .timeout = 60)
+{
+	struct livegen *g = open_gen(AF_INET, IPPROTO_UDP, 64, 10000, 64);
+	struct livegen_delivery d;
+	struct lg_record r;
+	char *out = NULL, *line, *save = NULL;
+	int n = 0;
+
+	start_agent(0, "100", NULL);
+	send_settled(g, 64 * 10 + 5, &d);
+	cr_assert_eq(d.dropped, 0, "frames were dropped: the shares are not known");
+	for (uint64_t end = netns_now_ms() + 5000; netns_now_ms() < end; usleep(100000)) {
+		free(out);
+		cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --proto udp"), 0);
+		if (strstr(out, "64 flows in the cache"))
+			break;
+	}
+	free(out);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --json --sort packets --top 5"), 0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		cr_assert_eq(lg_parse_json(line, &r), 0, "not a flow: %s", line);
+		cr_expect_eq(r.packets, 11, "top 5 by packets: a flow of %llu packets",
+			     (unsigned long long)r.packets);
+		n++;
+	}
+	cr_expect_eq(n, 5, "--top 5 listed %d flows", n);
+	free(out);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --top 3 --sort octets --proto udp"),
+		     0);
+	cr_expect(strstr(out, "64 flows in the cache (of ") &&
+			  strstr(out, "), the 3 with the most bytes shown"),
+		  "%s", out);
+	cr_expect(!strncmp(out, "First seen", 10), "no header:\n%s", out);
+	free(out);
+	cr_expect_neq(nsflow_ctl(&agent[0], &out, "show cache --sort size"), 0);
+	cr_expect(strstr(out, "--sort 'size' is not packets or octets"), "%s", out);
+	free(out);
+	stop_agent(0);
+	livegen_close(g);
+}
+
 static void assert_nothing_attached(const char *what)
 {
 	struct netns_agent once = { 0 };
