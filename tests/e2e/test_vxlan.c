@@ -106,9 +106,18 @@ static void start_collectors(void)
 static void start_agent(const char *mode)
 {
 	char ipfix[64], v9[64];
-	const char *args[] = { "-i",	  env.pair.rx, "-c",		ipfix,
-			       "-c",	  v9,	       "--pin-dir",	env.pin_dir,
-			       "--vxlan", mode,	       "--poll-interval", "100",
+	const char *args[] = { "-i",
+			       env.pair.rx,
+			       "-c",
+			       ipfix,
+			       "-c",
+			       v9,
+			       "--pin-dir",
+			       env.pin_dir,
+			       "--vxlan",
+			       mode,
+			       "--poll-interval",
+			       "100",
 			       NULL };
 	int ret;
 
@@ -135,9 +144,9 @@ static void send_frames(void)
 		pb_udp(&pb, 5000, 53);
 		pb_zero(&pb, 40);
 		pb_finish(&pb);
-		cr_assert_eq(netns_send_frames(env.pair.ns_tx, env.pair.tx, pb.b, pb.len,
-					       frames[v]),
-			     (long)frames[v]);
+		cr_assert_eq(
+			netns_send_frames(env.pair.ns_tx, env.pair.tx, pb.b, pb.len, frames[v]),
+			(long)frames[v]);
 	}
 }
 
@@ -177,14 +186,15 @@ static void check_export(const char *src, const char *dst, int sport, int dport)
 	char *out = NULL, *line, *save = NULL;
 	int records = 0;
 
-	cr_assert_eq(coll_run(&out,
-			      "tshark -r '%s' -d udp.port==%d,cflow -d udp.port==%d,cflow -T fields "
-			      "-E separator=/t -E occurrence=a -E aggregator=, -e udp.dstport "
-			      "-e cflow.layer2_segment_id -e cflow.srcaddr -e cflow.dstaddr "
-			      "-e cflow.srcport -e cflow.dstport -e cflow.packets "
-			      "-Y cflow.layer2_segment_id 2>&1",
-			      env.capture, env.port[0], env.port[1]),
-		     0, "tshark: %s", out ? out : "");
+	cr_assert_eq(
+		coll_run(&out,
+			 "tshark -r '%s' -d udp.port==%d,cflow -d udp.port==%d,cflow -T fields "
+			 "-E separator=/t -E occurrence=a -E aggregator=, -e udp.dstport "
+			 "-e cflow.layer2_segment_id -e cflow.srcaddr -e cflow.dstaddr "
+			 "-e cflow.srcport -e cflow.dstport -e cflow.packets "
+			 "-Y cflow.layer2_segment_id 2>&1",
+			 env.capture, env.port[0], env.port[1]),
+		0, "tshark: %s", out ? out : "");
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *f[7], *s = line, v[32], a[64], b[64], sp[16], dp[16], pk[32];
 		int fmt;
