@@ -834,7 +834,7 @@ void config_usage(FILE *f)
 	      "                            destination-port protocol tos\n"
 	      "                            direction tcp-flags input-interface\n"
 	      "                            output-interface vlan source-as destination-as\n"
-	      "                            next-hop bgp-next-hop mpls-label1..3\n"
+	      "                            next-hop bgp-next-hop mpls-label1..3 vni\n"
 	      "                            (a /LEN mask needs :v4 or :v6).\n"
 	      "                            collect: packets[/16|/32|/64] bytes[/16|/32|/64]\n"
 	      "                            first-switched last-switched (default: all four,\n"
