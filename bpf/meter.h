@@ -186,6 +186,8 @@ __noinline int nsflow_mask_key(struct nsflow_key *k, __u32 f, __u32 src_plen, __
 		}
 		if (!(f & NSFLOW_KF_MPLS))
 			k->mpls_top = 0;
+		if (!(f & NSFLOW_KF_VNI))
+			k->vni = 0;
 	}
 	/* source / destination mask: keep the prefix, zero the host bits */
 	s = (__u32 *)k->src_addr;
@@ -225,7 +227,6 @@ static __always_inline void meter_overflow(struct nsflow_counters *cnt, struct n
 		return;
 	}
 	__builtin_memcpy(&e->key, k, sizeof(*k));
-	e->_pad = 0;
 	__builtin_memcpy(&e->val, v, sizeof(*v));
 	bpf_ringbuf_submit(e, 0);
 	meter_keep_segments(k, m);
@@ -384,6 +385,15 @@ static __always_inline struct nsflow_counters *meter_begin(__u32 ifindex, __u8 d
 	st->frame_len = frame_len;
 	st->mpls_mode = cfg ? cfg->mpls_mode : NSFLOW_MPLS_LABEL_AND_IP;
 	return cnt;
+}
+
+/* A VXLAN header that was not one: counted, the packet metered as plain UDP all the same. */
+static __always_inline void meter_count_vxlan(struct nsflow_counters *cnt, int why)
+{
+	if (why == NSFLOW_CNT_ERR_VXLAN_FLAGS)
+		cnt->c[NSFLOW_CNT_ERR_VXLAN_FLAGS]++;
+	else
+		cnt->c[NSFLOW_CNT_ERR_VXLAN_TRUNC]++;
 }
 
 /* Second half: count a parse failure by reason, or key the packet into the current epoch. */

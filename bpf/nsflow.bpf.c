@@ -48,7 +48,9 @@ static __always_inline void pkt_from_skb(struct __sk_buff *skb, struct pkt *p, _
 		if (!st)                                                                          \
 			return NSFLOW_CNT_ERR_ETH_TRUNC;                                          \
 		pkt_from_##SFX(ctx, &p, st->frame_len);                                           \
-		return parse_l2(&p, st);                                                          \
+		if (pkt_shift(&p, st->base))                                                      \
+			return NSFLOW_CNT_ERR_ETH_TRUNC;                                          \
+		return parse_l2(&p, st, st->base);                                                \
 	}                                                                                         \
 	__noinline int nsflow_ipv4_##SFX(CTX_T *ctx, struct parse_state *st)                      \
 	{                                                                                         \
@@ -65,6 +67,15 @@ static __always_inline void pkt_from_skb(struct __sk_buff *skb, struct pkt *p, _
 			return NSFLOW_CNT_ERR_IPV6_TRUNC;                                         \
 		pkt_from_##SFX(ctx, &p, st->frame_len);                                           \
 		return parse_l3_ipv6(&p, st);                                                     \
+	}                                                                                         \
+	/* the VXLAN header of the outer packet, which is not parsed again after it */            \
+	__noinline int nsflow_vxlan_##SFX(CTX_T *ctx, struct parse_state *st)                     \
+	{                                                                                         \
+		struct pkt p;                                                                     \
+		if (!st)                                                                          \
+			return NSFLOW_CNT_ERR_VXLAN_TRUNC;                                        \
+		pkt_from_##SFX(ctx, &p, st->frame_len);                                           \
+		return parse_vxlan(&p, st);                                                       \
 	}                                                                                         \
 	/* everything parse_plain leaves to the stages, parsed from the start */                  \
 	static __always_inline int nsflow_parse_staged_##SFX(CTX_T *ctx, struct parse_state *st,  \
@@ -100,6 +111,18 @@ static __always_inline void pkt_from_skb(struct __sk_buff *skb, struct pkt *p, _
 		ret = parse_plain(&p, &st);                                                       \
 		if (ret == PARSE_SLOW)                                                            \
 			ret = nsflow_parse_staged_##SFX(ctx, &st, cfg);                           \
+		if (ret == PARSE_OK && vxlan_candidate(&st, cfg)) {                               \
+			ret = nsflow_vxlan_##SFX(ctx, &st);                                       \
+			/* no valid VXLAN header: still the UDP packet it was parsed as */        \
+			if (ret != PARSE_OK) {                                                    \
+				meter_count_vxlan(cnt, ret);                                      \
+				ret = PARSE_OK;                                                   \
+			} else if (cfg && cfg->vxlan_mode == NSFLOW_VXLAN_INNER) {                \
+				/* the inner frame is metered as if it were on the wire */        \
+				parse_enter_inner(&st);                                           \
+				ret = nsflow_parse_staged_##SFX(ctx, &st, cfg);                   \
+			}                                                                         \
+		}                                                                                 \
 		meter_commit(cnt, cfg, &st, ret, now);                                            \
 	}
 

@@ -67,6 +67,8 @@ struct pkt_meta {
 	__u8 src_mac[6];
 	__u8 dst_mac[6];
 	struct pkt_srh srh;
+	__u16 l4_off; /* where the L4 header starts: VXLAN is looked for after it */
+	__u16 _pad;
 };
 
 /* 802.1Q / 802.1ad tag, as it sits after the MAC addresses. */
@@ -166,6 +168,7 @@ static __always_inline int parse_ipv4(struct pkt *p, __u32 l3off, struct nsflow_
 	addr_v4mapped((__u32 *)k->dst_addr, iph->daddr);
 	m->ttl = iph->ttl;
 	m->octets = tot;
+	m->l4_off = l3off + ihl;
 
 	/* fragment offset != 0: the L4 header is in the first fragment, not here */
 	if (iph->frag_off & bpf_htons(0x1fff))
@@ -269,6 +272,10 @@ static __always_inline int parse_ipv6(struct pkt *p, void *pos, struct nsflow_ke
 	if (ret != PARSE_OK)
 		return ret;
 	pos = ip6 + 1;
+	/* VXLAN is looked for in UDP right after the fixed header only: an offset taken after
+	 * the chain walk costs the verifier a third more states on every IPv6 packet */
+	if (nh == IPPROTO_UDP)
+		m->l4_off = pos - p->data;
 
 	for (i = 0; i < NSFLOW_MAX_EXTHDR; i++) {
 		__u8 *eh = pos;
@@ -328,7 +335,8 @@ struct parse_state {
 	__u16 proto; /* L2 out: EtherType of the L3 packet, 0 when metered by label only */
 	__u16 inner; /* IPv6 out: EtherType of the packet under an SRH, else 0 */
 	__u8 mpls_mode; /* in: enum nsflow_mpls_mode */
-	__u8 _pad[3];
+	__u8 _pad;
+	__u16 base; /* in: where the frame parsed starts: 0, or a VXLAN inner frame's offset */
 };
 
 /* Highest L3 offset: 14 Ethernet + 2 tags + 8 labels; an inner packet may start further in,
@@ -336,11 +344,12 @@ struct parse_state {
 #define PARSE_MAX_OFF 4096
 
 /*
- * Layer 2: Ethernet, up to NSFLOW_MAX_VLAN tags (plus one the NIC stripped), an MPLS stack.
+ * Layer 2: Ethernet, up to NSFLOW_MAX_VLAN tags (plus one the NIC stripped), an MPLS stack,
+ * in the frame p holds, which starts base bytes into the whole one.
  * Returns PARSE_OK with st->proto/st->off set (proto 0: an MPLS packet metered by label only,
  * its length already in st->m.octets), or the counter index of why there is no key.
  */
-static __always_inline int parse_l2(struct pkt *p, struct parse_state *st)
+static __always_inline int parse_l2(struct pkt *p, struct parse_state *st, __u32 base)
 {
 	struct nsflow_key *k = &st->k;
 	struct pkt_meta *m = &st->m;
@@ -427,7 +436,8 @@ static __always_inline int parse_l2(struct pkt *p, struct parse_state *st)
 		return NSFLOW_CNT_NON_IP;
 	}
 	st->proto = proto;
-	st->off = pos - p->data;
+	/* from the start of the whole frame: the L3 stages read the packet from there */
+	st->off = base + (pos - p->data);
 	return PARSE_OK;
 }
 
@@ -489,7 +499,91 @@ static __always_inline int parse_plain(struct pkt *p, struct parse_state *st)
 	if (IPV6_IS_EXTHDR(nh))
 		return PARSE_SLOW;
 	st->sk.flow.protocol = nh;
+	st->m.l4_off = sizeof(*eth) + sizeof(*ip6);
 	return parse_l4(ip6 + 1, p->data_end, nh, &st->sk.flow, &st->m);
+}
+
+/*
+ * The L2 stage parses the frame that starts st->base bytes in: the VXLAN inner frame in inner
+ * mode. A tag the NIC stripped belongs to the outer frame. It hands the L3 stages an offset
+ * from the start of the whole frame, which they read unshifted.
+ */
+static __always_inline int pkt_shift(struct pkt *p, __u32 base)
+{
+	if (!base)
+		return 0;
+	if (base > PARSE_MAX_OFF || base > p->frame_len)
+		return -1;
+	p->data += base;
+	p->frame_len -= base;
+	p->hw_vlan = 0;
+	p->hw_vlan_set = 0;
+	return 0;
+}
+
+/* The VXLAN header (RFC 7348): flags (I: the VNI is valid), 24 reserved bits, the VNI and 8
+ * reserved bits, after the UDP header. */
+struct vxlan_hdr_ {
+	__u8 flags;
+	__u8 _rsvd[3];
+	__u8 vni[3];
+	__u8 _rsvd2;
+};
+#define VXLAN_FLAG_I 0x08
+#define UDP_HLEN     8
+
+/* A UDP packet to the interface's VXLAN port, VXLAN not turned off there. */
+static __always_inline bool vxlan_candidate(struct parse_state *st, struct nsflow_cfg *cfg)
+{
+	__u16 port = NSFLOW_VXLAN_PORT;
+
+	if (cfg) {
+		if (cfg->vxlan_mode == NSFLOW_VXLAN_OFF)
+			return false;
+		if (cfg->vxlan_port)
+			port = cfg->vxlan_port;
+	}
+	return st->k.protocol == IPPROTO_UDP && st->k.dst_port == port && st->m.l4_off;
+}
+
+/*
+ * The VXLAN header after the UDP header the key was read from: the VNI into the key and
+ * st->base set to where the inner Ethernet frame starts. A header cut short or without the I
+ * flag leaves the key as it is (the caller meters the packet as plain UDP) and says why.
+ */
+static __always_inline int parse_vxlan(struct pkt *p, struct parse_state *st)
+{
+	__u32 off = st->m.l4_off + UDP_HLEN;
+	struct vxlan_hdr_ *vx;
+
+	if (off > PARSE_MAX_OFF)
+		return NSFLOW_CNT_ERR_VXLAN_TRUNC;
+	vx = p->data + off;
+	if ((void *)(vx + 1) > p->data_end)
+		return NSFLOW_CNT_ERR_VXLAN_TRUNC;
+	if (!(vx->flags & VXLAN_FLAG_I))
+		return NSFLOW_CNT_ERR_VXLAN_FLAGS;
+	st->k.vni =
+		NSFLOW_VNI_VALID | (__u32)vx->vni[0] << 16 | (__u32)vx->vni[1] << 8 | vx->vni[2];
+	st->base = off + sizeof(*vx);
+	return PARSE_OK;
+}
+
+/* VXLAN inner mode: start over on the inner frame, keeping where the packet was seen, its
+ * VNI and the interface's settings. */
+static __always_inline void parse_enter_inner(struct parse_state *st)
+{
+	__u32 ifindex = st->k.ifindex, vni = st->k.vni, frame_len = st->frame_len;
+	__u8 direction = st->k.direction, mpls_mode = st->mpls_mode;
+	__u16 base = st->base;
+
+	__builtin_memset(st, 0, sizeof(*st));
+	st->k.ifindex = ifindex;
+	st->k.direction = direction;
+	st->k.vni = vni;
+	st->frame_len = frame_len;
+	st->mpls_mode = mpls_mode;
+	st->base = base;
 }
 
 #endif /* NSFLOW_PARSE_H */

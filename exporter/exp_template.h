@@ -13,7 +13,8 @@
 #include "exp_plan.h"
 #include "record.h"
 
-/* Flow template ids: 256 + (IPv6 ? 1 : 0) + (MPLS ? 2 : 0) + (SRH ? 4 : 0) */
+/* Flow template ids: 256 + (IPv6 ? 1 : 0) + (MPLS ? 2 : 0) + (SRH ? 4 : 0); VXLAN flows take
+ * the twin NS_TMPL_VXLAN + (that - 256), routed VXLAN flows NS_TMPL_ROUTED_VXLAN + (that - 256) */
 enum ns_tmpl_id {
 	NS_TMPL_IPV4 = 256,
 	NS_TMPL_IPV6 = 257,
@@ -37,9 +38,14 @@ enum ns_tmpl_id {
 	/* interface descriptions the way nfdump reads them: scope observationDomainId, then
 	 * ingressInterface and interfaceDescription (NS_TMPL_OPT_IFACE has the names) */
 	NS_TMPL_OPT_IFDESC = 340,
+	/* VXLAN flows: the templates 256..263 with layer2SegmentId (351), the VNI */
+	NS_TMPL_VXLAN = 341,
+	/* and their routed twins (--routes) */
+	NS_TMPL_ROUTED_VXLAN = 349,
 	/* the global sampler's rate alone, under samplingInterval (34) and scoped by the exporter:
 	 * the one sampler nfdump 1.7.1 reads (it takes no selector template) */
-	NS_TMPL_OPT_SAMPLING = 341,
+	NS_TMPL_OPT_SAMPLING = 357,
+	NS_TMPL_LAST = 357,
 };
 
 /* Flexible records the configuration may define */
@@ -76,7 +82,7 @@ const char *ns_agg_mode_name(unsigned int mode);
 int ns_agg_mode_parse(const char *name);
 
 #define NS_TMPL_FIRST	   NS_TMPL_IPV4
-#define NS_TMPL_COUNT	   (NS_TMPL_OPT_SAMPLING - NS_TMPL_FIRST + 1)
+#define NS_TMPL_COUNT	   (NS_TMPL_LAST - NS_TMPL_FIRST + 1)
 #define NS_TMPL_FLOW_COUNT 9 /* original flow templates, before the options templates */
 
 static inline uint16_t ns_tmpl_agg_id(unsigned int mode, int ipv6)
@@ -89,9 +95,12 @@ static inline uint16_t ns_tmpl_flex_id(unsigned int record, int ipv6)
 	return (uint16_t)(NS_TMPL_FLEX + 2 * record + (ipv6 ? 1 : 0));
 }
 
-/* The routed twin of original template id (NS_TMPL_IPV4 .. NS_TMPL_IPV6_MPLS_SRH) */
+/* The routed twin of original template id (NS_TMPL_IPV4 .. NS_TMPL_IPV6_MPLS_SRH, or their
+ * VXLAN twins) */
 static inline uint16_t ns_tmpl_routed_id(uint16_t id)
 {
+	if (id >= NS_TMPL_VXLAN && id < NS_TMPL_ROUTED_VXLAN)
+		return (uint16_t)(NS_TMPL_ROUTED_VXLAN + id - NS_TMPL_VXLAN);
 	return (uint16_t)(NS_TMPL_ROUTED + id - NS_TMPL_IPV4);
 }
 
@@ -99,7 +108,7 @@ static inline uint16_t ns_tmpl_routed_id(uint16_t id)
 static inline int ns_tmpl_is_flow(uint16_t id)
 {
 	return (id < NS_TMPL_FIRST + NS_TMPL_FLOW_COUNT || id >= NS_TMPL_AGG) &&
-	       id != NS_TMPL_OPT_IFDESC;
+	       id != NS_TMPL_OPT_IFDESC && id != NS_TMPL_OPT_SAMPLING;
 }
 
 struct ns_tmpl_field {
@@ -155,15 +164,17 @@ static inline const struct ns_tmpl *ns_tmpl_get(const struct ns_tmpl_set *ts, ui
 }
 
 /* The flow template a record is exported with: its own tmpl_id (aggregated records), else
- * from ip_version, mpls_count and srh_present */
+ * from ip_version, mpls_count, srh_present and vni_present */
 static inline uint16_t ns_tmpl_id_for(const struct ns_record *r)
 {
+	unsigned int kind;
+
 	if (r->tmpl_id)
 		return r->tmpl_id;
 	if (r->ip_version != 4 && r->ip_version != 6)
 		return NS_TMPL_MPLS;
-	return NS_TMPL_IPV4 + (r->ip_version == 6) + (r->mpls_count ? 2 : 0) +
-	       (r->srh_present ? 4 : 0);
+	kind = (r->ip_version == 6) + (r->mpls_count ? 2 : 0) + (r->srh_present ? 4 : 0);
+	return (uint16_t)((r->vni_present ? NS_TMPL_VXLAN : NS_TMPL_IPV4) + kind);
 }
 
 /* Bytes of the template record (or options template record) describing @t */

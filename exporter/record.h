@@ -67,6 +67,7 @@ struct ns_record {
 	uint8_t bgp_nexthop[16]; /* bgpNextHopIPv4/IPv6Address (18/63), IPv4 v4-mapped */
 	uint8_t ip_nexthop[16];	 /* ipNextHopIPv4/IPv6Address (15/62), IPv4 v4-mapped */
 	uint64_t vni;		 /* layer2SegmentId (351): VXLAN VNI */
+	uint8_t vni_present;	 /* a VXLAN flow: vni is meaningful (VNI 0 is a VNI) */
 };
 
 #endif /* NSFLOW_RECORD_H */

@@ -25,6 +25,7 @@ static const uint16_t body[] = { 10, 14, 61, 60, 58, 243, 245, 56,  80, 52,
 				 53, 25, 26, 2,	 1,  152, 153, 136, 302 };
 static const uint16_t grp_mpls[] = { 70, 71, 72 };
 static const uint16_t grp_srh[] = { 492, 493, 498, 495, 496 };
+static const uint16_t grp_vxlan[] = { 351 };
 /* routing information (--routes): mask lengths, AS numbers, BGP and IP next hops */
 static const uint16_t grp_route_v4[] = { 9, 13, 16, 17, 18, 15 };
 static const uint16_t grp_route_v6[] = { 29, 30, 16, 17, 63, 62 };
@@ -218,9 +219,11 @@ static int tmpl_add_list(struct ns_tmpl *t, enum ns_proto proto, const uint16_t 
 	return 0;
 }
 
+/* Original flow template 256..264, or a VXLAN twin of 256..263 */
 static int tmpl_build_flow(struct ns_tmpl *t, enum ns_proto proto, uint16_t id)
 {
-	unsigned int bits = id - NS_TMPL_IPV4;
+	int vxlan = id >= NS_TMPL_VXLAN;
+	unsigned int bits = id - (vxlan ? NS_TMPL_VXLAN : NS_TMPL_IPV4);
 	int err;
 
 	if (id == NS_TMPL_MPLS)
@@ -235,6 +238,23 @@ static int tmpl_build_flow(struct ns_tmpl *t, enum ns_proto proto, uint16_t id)
 		err = tmpl_add_list(t, proto, grp_mpls, N(grp_mpls), 0, 0);
 	if (!err && (bits & 4))
 		err = tmpl_add_list(t, proto, grp_srh, N(grp_srh), 0, 0);
+	if (!err && vxlan)
+		err = tmpl_add_list(t, proto, grp_vxlan, N(grp_vxlan), 0, 0);
+	return err;
+}
+
+/* Template routed_id: flow template id (256..263 or a VXLAN twin) and the routing group */
+static int tmpl_build_routed(struct ns_tmpl *t, enum ns_proto proto, uint16_t id,
+			     uint16_t routed_id)
+{
+	int ipv6 = (id - (id >= NS_TMPL_VXLAN ? NS_TMPL_VXLAN : NS_TMPL_IPV4)) & 1;
+	int err = tmpl_build_flow(t, proto, id);
+
+	if (!err && ipv6)
+		err = tmpl_add_list(t, proto, grp_route_v6, N(grp_route_v6), 0, 0);
+	else if (!err)
+		err = tmpl_add_list(t, proto, grp_route_v4, N(grp_route_v4), 0, 0);
+	t->id = routed_id;
 	return err;
 }
 
@@ -268,15 +288,18 @@ int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto)
 	}
 	for (i = 0; i < 8; i++) {
 		struct ns_tmpl *t = &ts->t[NS_TMPL_ROUTED - NS_TMPL_FIRST + i];
+		struct ns_tmpl *x = &ts->t[NS_TMPL_VXLAN - NS_TMPL_FIRST + i];
+		struct ns_tmpl *xr = &ts->t[NS_TMPL_ROUTED_VXLAN - NS_TMPL_FIRST + i];
 
-		err = tmpl_build_flow(t, proto, (uint16_t)(NS_TMPL_IPV4 + i));
-		if (!err && (i & 1))
-			err = tmpl_add_list(t, proto, grp_route_v6, N(grp_route_v6), 0, 0);
-		else if (!err)
-			err = tmpl_add_list(t, proto, grp_route_v4, N(grp_route_v4), 0, 0);
+		err = tmpl_build_routed(t, proto, (uint16_t)(NS_TMPL_IPV4 + i),
+					(uint16_t)(NS_TMPL_ROUTED + i));
+		x->id = (uint16_t)(NS_TMPL_VXLAN + i);
+		err = err ?: tmpl_build_flow(x, proto, x->id);
+		err = err
+			      ?: tmpl_build_routed(xr, proto, x->id,
+						   (uint16_t)(NS_TMPL_ROUTED_VXLAN + i));
 		if (err)
 			return err;
-		t->id = (uint16_t)(NS_TMPL_ROUTED + i);
 	}
 	for (i = 0; i < N(flex_defs); i++) {
 		const struct ns_flex_tmpl *d = &flex_defs[i];

@@ -45,9 +45,14 @@ struct nsflow_key {
 	__u16 vlan_outer; /* VLAN id of the outer (or only) tag, 0 if untagged */
 	__u16 vlan_inner; /* VLAN id of the inner tag of a QinQ frame */
 	__u32 mpls_top;	  /* NSFLOW_MPLS_VALID | label << 4 | exp << 1 | s; 0 when not keyed */
+	__u32 vni;	  /* NSFLOW_VNI_VALID | VXLAN VNI (24 bits); 0 when not VXLAN */
 };
 #define NSFLOW_MPLS_VALID	       0x80000000u
 #define NSFLOW_MPLS_LSE(label, exp, s) (((label) << 4) | ((exp) << 1) | (s))
+/* VNI 0 is a valid VNI: the bit tells a VXLAN flow of VNI 0 from a flow that is not VXLAN */
+#define NSFLOW_VNI_VALID  0x80000000u
+#define NSFLOW_VNI_MASK	  0x00ffffffu
+#define NSFLOW_VXLAN_PORT 4789 /* IANA's VXLAN port (RFC 7348), the default */
 
 /*
  * Counters of one flow on one CPU. Packets/octets and the min/max fields change per packet; the
@@ -83,6 +88,13 @@ enum nsflow_mpls_mode {
 	NSFLOW_MPLS_IP_ONLY = 2,      /* key on the IP packet, labels kept as values only */
 };
 
+/* What is metered of VXLAN traffic (RFC 7348: UDP to the VXLAN port, I flag set) */
+enum nsflow_vxlan_mode {
+	NSFLOW_VXLAN_OUTER = 0, /* default: the outer headers, the VNI in the key */
+	NSFLOW_VXLAN_INNER = 1, /* the inner Ethernet frame's packet, the VNI in the key */
+	NSFLOW_VXLAN_OFF = 2,	/* no VXLAN parsing: plain UDP */
+};
+
 /* Which header of SRv6 traffic is metered (NetStream srv6-aware) */
 enum nsflow_srv6_mode {
 	NSFLOW_SRV6_OUTER = 0, /* default: the outer IPv6 header */
@@ -108,7 +120,8 @@ enum nsflow_key_field {
 	NSFLOW_KF_DST_PORT = 1 << 7,
 	NSFLOW_KF_VLAN = 1 << 8,
 	NSFLOW_KF_MPLS = 1 << 9,
-	NSFLOW_KF_ALL = (1 << 10) - 1,
+	NSFLOW_KF_VNI = 1 << 10,
+	NSFLOW_KF_ALL = (1 << 11) - 1,
 };
 
 /*
@@ -142,14 +155,15 @@ struct nsflow_cfg_key {
  * time-based sampler's rate is known.
  */
 struct nsflow_cfg {
-	__u32 sample_mode;   /* enum nsflow_sample_mode */
-	__u32 sample_param;  /* N for fixed/random (1..65535), milliseconds for time (5..30000) */
-	__u32 mpls_mode;     /* enum nsflow_mpls_mode */
-	__u32 srv6_mode;     /* enum nsflow_srv6_mode */
-	__u32 key_fields;    /* enum nsflow_key_field bits; 0 is read as NSFLOW_KF_ALL */
-	__u8 src_prefix_len; /* flexible record "source mask": 0 keeps the whole address */
-	__u8 dst_prefix_len; /* in IPv6 bits (96 + n for IPv4) */
-	__u16 _pad;
+	__u32 sample_mode;    /* enum nsflow_sample_mode */
+	__u32 sample_param;   /* N for fixed/random (1..65535), milliseconds for time (5..30000) */
+	__u32 mpls_mode;      /* enum nsflow_mpls_mode */
+	__u32 srv6_mode;      /* enum nsflow_srv6_mode */
+	__u32 key_fields;     /* enum nsflow_key_field bits; 0 is read as NSFLOW_KF_ALL */
+	__u32 vxlan_mode;     /* enum nsflow_vxlan_mode */
+	__u8 src_prefix_len;  /* flexible record "source mask": 0 keeps the whole address */
+	__u8 dst_prefix_len;  /* in IPv6 bits (96 + n for IPv4) */
+	__u16 vxlan_port;     /* UDP destination port of VXLAN; 0 is NSFLOW_VXLAN_PORT */
 	__u64 sample_count;   /* fixed and time: packets seen so far */
 	__u64 sample_next_ns; /* time: when the next packet is taken */
 	__u64 sample_taken;   /* time: packets taken so far; seen / taken is the rate announced */
@@ -181,6 +195,9 @@ enum nsflow_counter {
 	NSFLOW_CNT_ERR_SRH,	     /* SRH runs past its length or the frame, or is inconsistent */
 	NSFLOW_CNT_ERR_L4_TRUNC,     /* TCP/UDP/SCTP/ICMP header cut short */
 	NSFLOW_CNT_ERR_TCP_DOFF,     /* TCP data offset < 5 */
+	/* VXLAN: the packet is still metered, as the plain UDP packet it also is */
+	NSFLOW_CNT_ERR_VXLAN_TRUNC, /* VXLAN header cut short */
+	NSFLOW_CNT_ERR_VXLAN_FLAGS, /* I flag clear: no valid VNI (RFC 7348) */
 	NSFLOW_CNT_MAX,
 };
 
@@ -198,7 +215,8 @@ static const char *const nsflow_counter_names[NSFLOW_CNT_MAX] __attribute__((unu
 	"ipv4_trunc",	"ipv4_ihl",	"ipv4_len",
 	"ipv6_trunc",	"ipv6_len",	"ip_version",
 	"exthdr_trunc", "exthdr_depth", "srh",
-	"l4_trunc",	"tcp_doff",
+	"l4_trunc",	"tcp_doff",	"vxlan_trunc",
+	"vxlan_flags",
 };
 #endif
 
@@ -209,7 +227,6 @@ static const char *const nsflow_counter_names[NSFLOW_CNT_MAX] __attribute__((unu
  */
 struct nsflow_event {
 	struct nsflow_key key;
-	__u32 _pad;
 	struct nsflow_value val;
 };
 
@@ -218,11 +235,11 @@ struct nsflow_event {
 #else
 #define NSFLOW_STATIC_ASSERT _Static_assert
 #endif
-NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_key) == 52, "nsflow_key layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_key) == 56, "nsflow_key layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_value) == 88, "nsflow_value layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg_key) == 8, "nsflow_cfg_key layout");
-NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg) == 48, "nsflow_cfg layout");
-NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_slot_key) == 56, "nsflow_slot_key layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg) == 56, "nsflow_cfg layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_slot_key) == 60, "nsflow_slot_key layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_event) == 144, "nsflow_event layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_srh_segments) == 136, "nsflow_srh_segments layout");
 

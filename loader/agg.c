@@ -215,6 +215,8 @@ static bool key_of(const struct agg_cache *c, const struct nsflow_key *k,
 		return false;
 	if ((f & F_VLAN) && !k->vlan_outer)
 		return false;
+	if ((f & F_VNI) && !(k->vni & NSFLOW_VNI_VALID))
+		return false;
 	if (!flex_applies(c, k))
 		return false;
 	memset(a, 0, sizeof(*a));
@@ -267,6 +269,8 @@ static bool key_of(const struct agg_cache *c, const struct nsflow_key *k,
 		a->mpls_lse[2] = v->mpls_lse[2];
 	if (f & F_VLAN)
 		a->vlan = k->vlan_outer;
+	if (f & F_VNI)
+		a->vni = k->vni & NSFLOW_VNI_MASK;
 	if (f & F_NH)
 		memcpy(a->nexthop, dst.bgp_nexthop, 16);
 	if (f & AGG_F_IPNH)
@@ -319,6 +323,7 @@ static void to_record(const struct agg_cache *c, const struct agg_entry *e, uint
 	if (!c->o.ipv6 && (c->fields & AGG_F_IPNH))
 		r->ip_nexthop[10] = r->ip_nexthop[11] = 0xff;
 	r->vni = k->vni;
+	r->vni_present = (c->fields & F_VNI) != 0;
 	r->packets = totals ? e->total_packets : e->packets;
 	r->octets = totals ? e->total_octets : e->octets;
 	r->start_ms = wall_ms(c, totals ? e->created_first_ns : e->first_ns);

@@ -10,7 +10,7 @@
  * is 0. AS numbers, prefix lengths and BGP next hops come from the route lookup the caller gives
  * (none: 0, and a prefix of length 0). mpls-label takes MPLS traffic only (keyed by the top label
  * stack entry), vlan-id tagged traffic only; label-only MPLS flows count as IPv4. vni-sip-dip
- * keys on the VNI of VXLAN traffic, 0 for other traffic.
+ * (and a flexible record matching vni) takes VXLAN traffic only, keyed by its VNI.
  *
  * The caches live in the agent's memory: a kill -9 loses the period they were summing (the
  * original flows are kept; see README "Flow state").
@@ -46,12 +46,12 @@ enum agg_field {
 	AGG_F_PROTO = 1 << 5,
 	AGG_F_SPORT = 1 << 6,
 	AGG_F_DPORT = 1 << 7,
-	AGG_F_SPFX = 1 << 8,  /* source prefix of its route, and its length */
-	AGG_F_DPFX = 1 << 9,  /* destination prefix of its route, and its length */
-	AGG_F_MPLS = 1 << 10, /* top label stack entry: MPLS traffic only */
-	AGG_F_VLAN = 1 << 11, /* outer VLAN id: tagged traffic only */
-	AGG_F_NH = 1 << 12,   /* BGP next hop */
-	AGG_F_VNI = 1 << 13,
+	AGG_F_SPFX = 1 << 8,	   /* source prefix of its route, and its length */
+	AGG_F_DPFX = 1 << 9,	   /* destination prefix of its route, and its length */
+	AGG_F_MPLS = 1 << 10,	   /* top label stack entry: MPLS traffic only */
+	AGG_F_VLAN = 1 << 11,	   /* outer VLAN id: tagged traffic only */
+	AGG_F_NH = 1 << 12,	   /* BGP next hop */
+	AGG_F_VNI = 1 << 13,	   /* VXLAN VNI: VXLAN traffic only */
 	AGG_F_SADDR = 1 << 14,	   /* source address, whole or under a fixed mask */
 	AGG_F_DADDR = 1 << 15,	   /* destination address, likewise */
 	AGG_F_DIR = 1 << 16,	   /* flowDirection */

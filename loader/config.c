@@ -30,6 +30,8 @@ const struct setting config_settings[] = {
 	{ "pin-dir", "pin-dir", OPT_PIN_DIR, true, "a bpffs directory" },
 	{ "mpls", "mpls", OPT_MPLS, true, "label-only, ip-only or label-and-ip" },
 	{ "srv6", "srv6", OPT_SRV6, true, "outer or inner-header" },
+	{ "vxlan", "vxlan", OPT_VXLAN, true, "outer, inner or off" },
+	{ "vxlan-port", "vxlan-port", OPT_VXLAN_PORT, true, "a UDP port" },
 	{ "counter-bits", "counter-bits", OPT_COUNTER_BITS, true, "32 or 64" },
 	{ "observation-domain", "observation-domain", OPT_OBS_DOMAIN, true, "a number" },
 	{ "template-refresh-packets", "template-refresh-packets", OPT_TPL_PACKETS, true,
@@ -74,6 +76,7 @@ static const struct range ranges[] = {
 	{ OPT_TPL_SECONDS, 1, 86400, "seconds", CFG_OFF(template_refresh_s) },
 	{ OPT_MTU, 576, 65535, "bytes", CFG_OFF(mtu) },
 	{ OPT_EXPORT_DSCP, 0, 63, "", CFG_OFF(export_dscp) },
+	{ OPT_VXLAN_PORT, 1, 65535, "", CFG_OFF(vxlan_port) },
 	{ OPT_AGG_ACTIVE, 1, 3600, "seconds", CFG_OFF(agg_active_s) },
 	{ OPT_AGG_INACTIVE, 5, 600, "seconds", CFG_OFF(agg_inactive_s) },
 	{ OPT_AGG_CACHE, 1024, 16777216, "entries", CFG_OFF(agg_cache_entries) },
@@ -93,11 +96,24 @@ const struct choice config_mpls_modes[] = { { "label-only", NSFLOW_MPLS_LABEL_ON
 const struct choice config_srv6_modes[] = { { "outer", NSFLOW_SRV6_OUTER },
 					    { "inner-header", NSFLOW_SRV6_INNER },
 					    { NULL, 0 } };
+const struct choice config_vxlan_modes[] = { { "outer", NSFLOW_VXLAN_OUTER },
+					     { "inner", NSFLOW_VXLAN_INNER },
+					     { "off", NSFLOW_VXLAN_OFF },
+					     { NULL, 0 } };
+const char *config_vxlan_mode_name(uint32_t mode)
+{
+	for (const struct choice *ch = config_vxlan_modes; ch->name; ch++)
+		if (ch->value == mode)
+			return ch->name;
+	return "?";
+}
+
 static const struct choice counter_widths[] = { { "32", 32 }, { "64", 64 }, { NULL, 0 } };
 static const struct choice booleans[] = { { "true", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 },
 					  { "on", 1 },	 { "off", 0 },	 { NULL, 0 } };
 
-const char *const config_iface_keys[] = { "name", "sample", "mpls", "srv6", NULL };
+const char *const config_iface_keys[] = { "name",  "sample",	 "mpls", "srv6",
+					  "vxlan", "vxlan-port", NULL };
 
 __attribute__((format(printf, 3, 4))) int config_errf(char *err, size_t errlen, const char *fmt,
 						      ...)
@@ -448,6 +464,9 @@ int config_apply_value(struct nsflow_config *c, int id, const char *v, const cha
 		return config_parse_choice(v, config_mpls_modes, where, &c->mpls_mode, err, errlen);
 	case OPT_SRV6:
 		return config_parse_choice(v, config_srv6_modes, where, &c->srv6_mode, err, errlen);
+	case OPT_VXLAN:
+		return config_parse_choice(v, config_vxlan_modes, where, &c->vxlan_mode, err,
+					   errlen);
 	case OPT_COUNTER_BITS:
 		ret = config_parse_choice(v, counter_widths, where, &u, err, errlen);
 		c->counter_bits = ret ? c->counter_bits : (uint8_t)u;
@@ -659,6 +678,8 @@ void config_init(struct nsflow_config *c)
 		.pin_dir = CONFIG_DEFAULT_PIN_DIR,
 		.mpls_mode = NSFLOW_MPLS_LABEL_AND_IP,
 		.srv6_mode = NSFLOW_SRV6_OUTER,
+		.vxlan_mode = NSFLOW_VXLAN_OUTER,
+		.vxlan_port = NSFLOW_VXLAN_PORT,
 		.counter_bits = 64,
 		.template_refresh_packets = 20,
 		.template_refresh_s = 600,
@@ -731,6 +752,8 @@ void config_iface_cfg(const struct nsflow_config *c, const struct config_iface *
 		.sample_param = s->param,
 		.mpls_mode = ifc->has_mpls ? ifc->mpls_mode : c->mpls_mode,
 		.srv6_mode = ifc->has_srv6 ? ifc->srv6_mode : c->srv6_mode,
+		.vxlan_mode = ifc->has_vxlan ? ifc->vxlan_mode : c->vxlan_mode,
+		.vxlan_port = (uint16_t)(ifc->has_vxlan_port ? ifc->vxlan_port : c->vxlan_port),
 		.key_fields = NSFLOW_KF_ALL,
 	};
 	config_record_key_mask(c, ifc->ifindex, out);
@@ -811,7 +834,7 @@ void config_usage(FILE *f)
 	      "                            destination-port protocol tos\n"
 	      "                            direction tcp-flags input-interface\n"
 	      "                            output-interface vlan source-as destination-as\n"
-	      "                            next-hop bgp-next-hop mpls-label1..3\n"
+	      "                            next-hop bgp-next-hop mpls-label1..3 vni\n"
 	      "                            (a /LEN mask needs :v4 or :v6).\n"
 	      "                            collect: packets[/16|/32|/64] bytes[/16|/32|/64]\n"
 	      "                            first-switched last-switched (default: all four,\n"
@@ -831,6 +854,13 @@ void config_usage(FILE *f)
 	      "      --srv6 MODE           outer (default: the outer IPv6 header) or\n"
 	      "                            inner-header (the packet under the SRH, with the\n"
 	      "                            SRv6 fields as values)\n"
+	      "      --vxlan MODE          VXLAN (UDP to --vxlan-port, I flag set): outer\n"
+	      "                            (default: the outer headers, the VNI in the key),\n"
+	      "                            inner (the inner frame's packet: its tags,\n"
+	      "                            addresses and ports, the VNI in the key) or off\n"
+	      "                            (plain UDP); VXLAN flows carry layer2SegmentId\n"
+	      "      --vxlan-port PORT     UDP destination port of VXLAN (1..65535, default\n"
+	      "                            4789)\n"
 	      "      --xdp-mode MODE       auto (default), native or generic\n"
 	      "      --ingress-hook HOOK   xdp (default) or tc\n"
 	      "      --no-egress           do not meter egress (metered at TC otherwise)\n"
@@ -863,16 +893,17 @@ void config_usage(FILE *f)
 	      "The YAML file holds the same settings under the long flag names: "
 	      "'interfaces'\n"
 	      "and 'collectors' are lists, 'no-egress' is true or false, 'verbose' is 0..3.\n"
-	      "An interface may come with settings of its own (sample, mpls, srv6), which "
-	      "win\n"
-	      "over the global ones on it. Flags win over the file: -i or -c replace the\n"
-	      "file's list, an interface named in both keeping the file's settings.\n"
+	      "An interface may come with settings of its own (sample, mpls, srv6, vxlan,\n"
+	      "vxlan-port), which win over the global ones on it. Flags win over the file: -i\n"
+	      "or -c replace the file's list, an interface named in both keeping the file's\n"
+	      "settings.\n"
 	      "\n"
 	      "  interfaces:\n"
 	      "    - eth0\n"
 	      "    - name: eth1\n"
 	      "      sample: fixed:100\n"
 	      "      mpls: label-only\n"
+	      "      vxlan: inner\n"
 	      "  collectors: [ipfix://192.0.2.10:4739]\n"
 	      "  active-timeout: 600\n"
 	      "  inactive-timeout: 15\n"

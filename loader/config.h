@@ -47,11 +47,15 @@ struct config_iface {
 	bool has_sample;
 	bool has_mpls;
 	bool has_srv6;
+	bool has_vxlan;
+	bool has_vxlan_port;
 	struct config_sampler sample;
-	uint32_t mpls_mode; /* enum nsflow_mpls_mode */
-	uint32_t srv6_mode; /* enum nsflow_srv6_mode */
-	bool dropped;	    /* internal: listed in the file but not in the -i flags */
-	const char *hook;   /* set by the agent: where ingress is metered ("xdp-native" ...) */
+	uint32_t mpls_mode;  /* enum nsflow_mpls_mode */
+	uint32_t srv6_mode;  /* enum nsflow_srv6_mode */
+	uint32_t vxlan_mode; /* enum nsflow_vxlan_mode */
+	uint32_t vxlan_port; /* UDP destination port of VXLAN, 1..65535 */
+	bool dropped;	     /* internal: listed in the file but not in the -i flags */
+	const char *hook;    /* set by the agent: where ingress is metered ("xdp-native" ...) */
 };
 
 /* One aggregation cache: a NetStream aggregation mode for one address family. */
@@ -86,6 +90,8 @@ struct nsflow_config {
 
 	uint32_t mpls_mode;   /* enum nsflow_mpls_mode, default label-and-ip */
 	uint32_t srv6_mode;   /* enum nsflow_srv6_mode, default outer */
+	uint32_t vxlan_mode;  /* enum nsflow_vxlan_mode, default outer */
+	uint32_t vxlan_port;  /* 1..65535, default 4789 */
 	uint8_t counter_bits; /* 32 or 64 (default): width of exported counters */
 
 	/* export */
@@ -117,6 +123,9 @@ struct nsflow_config {
 };
 
 void config_init(struct nsflow_config *c);
+
+/* "outer", "inner" or "off", as --vxlan spells mode */
+const char *config_vxlan_mode_name(uint32_t mode);
 
 /*
  * The control socket of the agent whose pin dir is pin_dir: /run/nsflow/control.sock for the

@@ -41,6 +41,8 @@ enum opt_id {
 	OPT_ROUTES,
 	OPT_RECORD,
 	OPT_EXPORT_DSCP,
+	OPT_VXLAN,
+	OPT_VXLAN_PORT,
 	OPT_MAX,
 };
 
@@ -61,6 +63,7 @@ extern const struct setting config_settings[];
 extern const size_t config_n_settings;
 extern const struct choice config_mpls_modes[];
 extern const struct choice config_srv6_modes[];
+extern const struct choice config_vxlan_modes[];
 extern const char *const config_iface_keys[];
 
 __attribute__((format(printf, 3, 4))) int config_errf(char *err, size_t errlen, const char *fmt,

@@ -89,13 +89,14 @@ static int yaml_iface(struct yaml_ctx *y, const yaml_node_t *n)
 		snprintf(where, sizeof(where), "%s:%u: %s", y->path, node_line(val), key);
 		if (!strcmp(key, "name"))
 			continue;
-		if (strcmp(key, "sample") && strcmp(key, "mpls") && strcmp(key, "srv6"))
+		if (strcmp(key, "sample") && strcmp(key, "mpls") && strcmp(key, "srv6") &&
+		    strcmp(key, "vxlan") && strcmp(key, "vxlan-port"))
 			return config_errf(
 				y->err, y->errlen,
 				"%s:%u: unknown interface setting '%s'%s (an interface takes "
-				"name, sample, mpls and srv6)",
+				"name, sample, mpls, srv6, vxlan and vxlan-port)",
 				y->path, node_line(k), key,
-				config_suggest(hint, sizeof(hint), key, config_iface_keys, 4, ""));
+				config_suggest(hint, sizeof(hint), key, config_iface_keys, 6, ""));
 		v = scalar(y, val, key);
 		if (!v)
 			return -EINVAL;
@@ -106,10 +107,18 @@ static int yaml_iface(struct yaml_ctx *y, const yaml_node_t *n)
 			ret = config_parse_choice(v, config_mpls_modes, where, &ifc->mpls_mode,
 						  y->err, y->errlen);
 			ifc->has_mpls = true;
-		} else {
+		} else if (!strcmp(key, "srv6")) {
 			ret = config_parse_choice(v, config_srv6_modes, where, &ifc->srv6_mode,
 						  y->err, y->errlen);
 			ifc->has_srv6 = true;
+		} else if (!strcmp(key, "vxlan")) {
+			ret = config_parse_choice(v, config_vxlan_modes, where, &ifc->vxlan_mode,
+						  y->err, y->errlen);
+			ifc->has_vxlan = true;
+		} else {
+			ret = config_parse_range(OPT_VXLAN_PORT, v, where, &ifc->vxlan_port, y->err,
+						 y->errlen);
+			ifc->has_vxlan_port = true;
 		}
 	}
 	return ret;

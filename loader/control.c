@@ -576,6 +576,16 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 			}
 			f.protocol = (uint8_t)p;
 			f.fields |= FLOW_FILTER_PROTOCOL;
+		} else if (!strcmp(o, "--vni")) {
+			char *end;
+			unsigned long vni = strtoul(v, &end, 10);
+
+			if (!*v || *end || vni > NSFLOW_VNI_MASK) {
+				fprintf(out, "show cache: VNI '%s' is not 0..16777215\n", v);
+				return -EINVAL;
+			}
+			f.vni = (uint32_t)vni;
+			f.fields |= FLOW_FILTER_VNI;
 		} else if (!strcmp(o, "--interface")) {
 			f.ifindex = if_nametoindex(v);
 			if (!f.ifindex) {
@@ -586,8 +596,8 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 		} else {
 			fprintf(out,
 				"show cache: unknown filter '%s' (use --src ADDR[/LEN], --dst "
-				"ADDR[/LEN], --sport N, --dport N, --proto NAME|N, --interface "
-				"IFACE, --json, --aggregation MODE[:v4|v6], --record "
+				"ADDR[/LEN], --sport N, --dport N, --proto NAME|N, --vni N, "
+				"--interface IFACE, --json, --aggregation MODE[:v4|v6], --record "
 				"NAME[:v4|v6], --sort packets|octets, --top N)\n",
 				o);
 			return -EINVAL;
@@ -690,7 +700,7 @@ static void show_interfaces(struct agent *a, FILE *out)
 	const struct nsflow_config *c = a->cfg;
 
 	fprintf(out, "%-16s %-8s %-16s %-8s %-20s %s\n", "interface", "ifindex", "ingress",
-		"egress", "sampling", "mpls/srv6");
+		"egress", "sampling", "mpls/srv6/vxlan");
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		const struct config_iface *f = &c->ifaces[i];
 		struct nsflow_cfg v;
@@ -714,12 +724,13 @@ static void show_interfaces(struct agent *a, FILE *out)
 				snprintf(samp + strlen(samp), sizeof(samp) - strlen(samp),
 					 " (1 in %u)", r.sampling_interval);
 		}
-		fprintf(out, "%-16s %-8u %-16s %-8s %-20s %s/%s\n", f->name, f->ifindex,
+		fprintf(out, "%-16s %-8u %-16s %-8s %-20s %s/%s/%s:%u\n", f->name, f->ifindex,
 			f->hook ? f->hook : "-", c->egress ? "tc" : "-", samp,
 			v.mpls_mode == NSFLOW_MPLS_LABEL_ONLY ? "label-only"
 			: v.mpls_mode == NSFLOW_MPLS_IP_ONLY  ? "ip-only"
 							      : "label-and-ip",
-			v.srv6_mode == NSFLOW_SRV6_INNER ? "inner-header" : "outer");
+			v.srv6_mode == NSFLOW_SRV6_INNER ? "inner-header" : "outer",
+			config_vxlan_mode_name(v.vxlan_mode), v.vxlan_port);
 	}
 }
 

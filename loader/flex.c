@@ -35,6 +35,7 @@ static const struct match_def matches[] = {
 	{ "mpls-label1", AGG_F_MPLS, { 70, 70 }, { 0, 0 }, 0 },
 	{ "mpls-label2", AGG_F_MPLS2, { 71, 71 }, { 0, 0 }, 0 },
 	{ "mpls-label3", AGG_F_MPLS3, { 72, 72 }, { 0, 0 }, 0 },
+	{ "vni", AGG_F_VNI, { 351, 351 }, { 0, 0 }, NSFLOW_KF_VNI },
 };
 #define N_MATCHES (sizeof(matches) / sizeof(matches[0]))
 

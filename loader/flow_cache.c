@@ -505,6 +505,8 @@ bool flow_cache_filter_match(const struct flow_filter *f, const struct flow_entr
 		return false;
 	if ((f->fields & FLOW_FILTER_DIRECTION) && k->direction != f->direction)
 		return false;
+	if ((f->fields & FLOW_FILTER_VNI) && k->vni != (NSFLOW_VNI_VALID | f->vni))
+		return false;
 	if ((f->fields & FLOW_FILTER_TIME) &&
 	    (e->last_seen_ns < f->since_ns || (f->until_ns && e->last_seen_ns > f->until_ns)))
 		return false;
@@ -531,6 +533,8 @@ bool flow_filter_match_record(const struct flow_filter *f, const struct ns_recor
 	    r->egress_ifindex != f->ifindex)
 		return false;
 	if ((f->fields & FLOW_FILTER_DIRECTION) && r->direction != f->direction)
+		return false;
+	if ((f->fields & FLOW_FILTER_VNI) && (!r->vni_present || r->vni != f->vni))
 		return false;
 	return true;
 }
@@ -621,6 +625,10 @@ void flow_entry_to_record(const struct flow_entry *e, uint8_t reason, int64_t bo
 		/* keyed by the top label with no stack recorded: the key still names it */
 		r->mpls_count = 1;
 		r->mpls_lse[0] = k->mpls_top & ~NSFLOW_MPLS_VALID;
+	}
+	if (k->vni & NSFLOW_VNI_VALID) {
+		r->vni = k->vni & NSFLOW_VNI_MASK;
+		r->vni_present = 1;
 	}
 	/* the datapath keeps only the active segment, not the list (IE 496) */
 	if (v->srh_present)

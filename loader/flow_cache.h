@@ -104,6 +104,7 @@ enum flow_filter_field {
 	FLOW_FILTER_IFINDEX = 1 << 5,
 	FLOW_FILTER_DIRECTION = 1 << 6,
 	FLOW_FILTER_TIME = 1 << 7, /* last packet within [since_ns, until_ns] */
+	FLOW_FILTER_VNI = 1 << 8,  /* VXLAN flows of VNI vni */
 };
 
 struct flow_filter {
@@ -119,6 +120,7 @@ struct flow_filter {
 	uint32_t ifindex;
 	uint64_t since_ns;
 	uint64_t until_ns;
+	uint32_t vni;
 };
 
 /* The same filter over an exported record (aggregated ones: --interface is either ifIndex) */

@@ -23,7 +23,8 @@ static void replay_usage(FILE *f)
 {
 	fputs("usage: nsflow replay CAPTURE [-c URL ...] [--config FILE] [--active-timeout SEC]\n"
 	      "                     [--inactive-timeout SEC] [--poll-interval MS] [--sample ...]\n"
-	      "                     [--mpls MODE] [--srv6 MODE] [-v]\n"
+	      "                     [--mpls MODE] [--srv6 MODE] [--vxlan MODE]\n"
+	      "                     [--vxlan-port PORT] [-v]\n"
 	      "\n"
 	      "Runs the datapath over CAPTURE (pcap or pcapng; Ethernet, Linux cooked SLL/SLL2,\n"
 	      "raw IP or PPP) as if its packets arrived now, with the capture's timestamps as\n"

@@ -73,6 +73,8 @@ enum f_idx {
 	F_I6C,
 	F_MALFORMED,
 	F_SEVERITY,
+	F_VNI,
+	F_VNI_I,
 	F_N
 };
 
@@ -81,7 +83,8 @@ enum f_idx {
 	"-e ip.src -e ip.dst -e ip.proto -e ip.dsfield -e ip.frag_offset -e ipv6.src -e ipv6.dst " \
 	"-e ipv6.tclass -e ipv6.fraghdr.offset -e tcp.srcport -e tcp.dstport -e udp.srcport "      \
 	"-e udp.dstport -e sctp.srcport -e sctp.dstport -e icmp.type -e icmp.code "                \
-	"-e icmpv6.type -e icmpv6.code -e _ws.malformed -e _ws.expert.severity"
+	"-e icmpv6.type -e icmpv6.code -e _ws.malformed -e _ws.expert.severity "                   \
+	"-e vxlan.vni -e vxlan.flag_i"
 
 static const struct {
 	const char *name;
@@ -172,6 +175,12 @@ static void expect_from_fields(char **f, struct expect *e)
 		nth(f[F_MBOS], 0, a, sizeof(a));
 		bos = strtoul(a, NULL, 0);
 		e->k.mpls_top = NSFLOW_MPLS_VALID | NSFLOW_MPLS_LSE(label, exp, bos);
+	}
+	/* VXLAN (tshark decodes port 4789 as it): the outer headers keyed, with the VNI */
+	nth(f[F_VNI_I], 0, b, sizeof(b));
+	if (f[F_VNI][0] && (!strcmp(b, "1") || !strcmp(b, "True"))) {
+		nth(f[F_VNI], 0, a, sizeof(a));
+		e->k.vni = NSFLOW_VNI_VALID | (uint32_t)strtoul(a, NULL, 0);
 	}
 	if (v4) {
 		nth(f[F_IPPROTO], 0, a, sizeof(a));
@@ -370,6 +379,85 @@ static void replay_file(const char *name, struct summary *sum)
 	cr_assert_eq(after.c[NSFLOW_CNT_SEEN], (uint64_t)sum->frames);
 	pcap_reader_close(r);
 	nsflow_bpf__destroy(s);
+}
+
+/* Replays the one frame of a capture in VXLAN mode mode; returns the one flow it made. */
+static void replay_vxlan(const char *path, uint32_t mode, struct dp_flows *out)
+{
+	struct nsflow_cfg cfg = { .vxlan_mode = mode };
+	struct pcap_reader *r;
+	struct pcap_frame fr;
+	struct nsflow_bpf *s = dp_open();
+	char err[256];
+
+	cr_assert_not_null(s);
+	dp_set_cfg(s, DP_IFINDEX, NSFLOW_DIR_INGRESS, &cfg);
+	cr_assert_eq(pcap_reader_open(&r, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(pcap_reader_next(r, &fr), 1);
+	cr_assert_eq(dp_run(s, DP_XDP, fr.data, fr.len, 1), XDP_PASS_);
+	pcap_reader_close(r);
+	dp_read_flows(s, out);
+	nsflow_bpf__destroy(s);
+	cr_assert_eq(out->n, 1, "%zu flows", out->n);
+}
+
+/*
+ * The VXLAN capture in both modes, against tshark's decode of it: outer mode keys the outer
+ * IPv4/UDP header (tshark's first occurrences), inner mode the inner IPv4/TCP packet (the
+ * second), both with tshark's vxlan.vni; octets are the IP length tshark reads at that layer.
+ */
+Test(pcaps, vxlan_capture_outer_and_inner_against_tshark)
+{
+	char path[1024], cmd[1400], *line = NULL, *f[9], *s;
+	char src[2][64], dst[2][64], len[2][16], tos[2][16];
+	struct dp_flows got = { 0 };
+	struct nsflow_key want;
+	size_t cap = 0;
+	uint32_t vni;
+	FILE *p;
+
+	snprintf(path, sizeof(path), "%s/gso-ipv4-vxlan-ipv4.pcap", coll_pcap_dir());
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -r '%s' -T fields -E separator=/t -E occurrence=a -E aggregator=, "
+		 "-e ip.src -e ip.dst -e ip.len -e ip.dsfield -e udp.srcport -e udp.dstport "
+		 "-e tcp.srcport -e tcp.dstport -e vxlan.vni 2>/dev/null",
+		 path);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_gt(getline(&line, &cap, p), 0, "tshark read nothing from %s", path);
+	pclose(p);
+	line[strcspn(line, "\n")] = 0;
+	s = line;
+	for (int i = 0; i < 9; i++) {
+		f[i] = s ? s : (char *)"";
+		if (s && (s = strchr(s, '\t')))
+			*s++ = 0;
+	}
+	for (int l = 0; l < 2; l++) {
+		nth(f[0], l, src[l], sizeof(src[l]));
+		nth(f[1], l, dst[l], sizeof(dst[l]));
+		nth(f[2], l, len[l], sizeof(len[l]));
+		nth(f[3], l, tos[l], sizeof(tos[l]));
+	}
+	vni = (uint32_t)strtoul(f[8], NULL, 0);
+	cr_assert(src[1][0] && f[8][0], "tshark sees no VXLAN in %s", path);
+
+	replay_vxlan(path, NSFLOW_VXLAN_OUTER, &got);
+	want = dp_key4(17, src[0], dst[0], (uint16_t)atoi(f[4]), (uint16_t)atoi(f[5]));
+	want.tos = (uint8_t)strtoul(tos[0], NULL, 0);
+	want.vni = NSFLOW_VNI_VALID | vni;
+	cr_assert(dp_find(&got, &want), "outer mode: no flow of the outer header, VNI %u", vni);
+	cr_assert_eq(got.f[0].v.octets, strtoull(len[0], NULL, 10));
+	dp_flows_free(&got);
+
+	replay_vxlan(path, NSFLOW_VXLAN_INNER, &got);
+	want = dp_key4(6, src[1], dst[1], (uint16_t)atoi(f[6]), (uint16_t)atoi(f[7]));
+	want.tos = (uint8_t)strtoul(tos[1], NULL, 0);
+	want.vni = NSFLOW_VNI_VALID | vni;
+	cr_assert(dp_find(&got, &want), "inner mode: no flow of the inner packet, VNI %u", vni);
+	cr_assert_eq(got.f[0].v.octets, strtoull(len[1], NULL, 10));
+	dp_flows_free(&got);
+	free(line);
 }
 
 /* Is nm one of the captures NSFLOW_PCAPS_ONLY names (space-separated)? Unset: every one. */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Every aggregation mode, both families, against sums the test makes on its own: a capture of
- * IPv4 and IPv6 traffic (some tagged, some MPLS, several ToS values, routed and unrouted
- * addresses) is replayed once per mode with a routes file; tshark reads each packet's fields,
- * the test keys each packet by the mode's fields as NETSTREAM.md defines them (its own prefix
- * lookup in the routes it wrote), and every aggregated record's packets and octets must equal
- * the sums of its key, with no key missing, none extra and none twice.
+ * IPv4 and IPv6 traffic (some tagged, some MPLS, some VXLAN of three VNIs, VNI 0 among them,
+ * several ToS values, routed and unrouted addresses) is replayed once per mode with a routes file;
+ * tshark reads each packet's fields, the test keys each packet by the mode's fields as NETSTREAM.md
+ * defines them (its own prefix lookup in the routes it wrote), and every aggregated record's
+ * packets and octets must equal the sums of its key, with no key missing, none extra and none
+ * twice.
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -80,6 +81,7 @@ static const char *const dst4[] = { "192.0.2.10", "192.0.2.11", "198.51.100.7", 
 static const char *const src6[] = { "2001:db8:1:1::1", "2001:db8:1:2::7", "2001:db8:2::5" };
 static const char *const dst6[] = { "2001:db8:a::10", "2001:db8:b::9" };
 static const uint8_t tos[] = { 0, 0x20, 0xb8 };
+static const uint32_t vnis[] = { 0, 5001, 0xabcdef };
 
 struct sum {
 	char key[512];
@@ -123,7 +125,11 @@ static void write_inputs(void)
 		uint8_t proto = r & 1 ? 6 : 17, t = tos[r / 2 % 3];
 		uint16_t sport = (uint16_t)(1000 + r / 8 % 3),
 			 dport = (uint16_t)(r / 32 % 2 ? 53 : 443);
-		unsigned int wrap = v6 ? 0 : r / 64 % 5; /* IPv4: 1 tagged, 1 MPLS of 5 */
+		/* IPv4: 1 tagged, 1 MPLS, 1 VXLAN of 5; IPv6: 1 VXLAN of 4 */
+		unsigned int wrap = v6 ? (r / 64 % 4 == 3 ? 3 : 0) : r / 64 % 5;
+
+		if (wrap == 3)
+			proto = 17; /* VXLAN is UDP */
 
 		pb_init(&p);
 		if (wrap == 1) {
@@ -139,10 +145,23 @@ static void write_inputs(void)
 			pb_ipv6(&p, proto, src6[r / 1024 % 3], dst6[r / 4096 % 2], t, 64);
 		else
 			pb_ipv4(&p, proto, src4[r / 1024 % 5], dst4[r / 8192 % 4], t, 64, 0, 0, 0);
-		if (proto == 6)
+		if (wrap == 3) {
+			/* VXLAN: the outer UDP header is what the default (outer) mode keys */
+			/* an ephemeral source port, as VXLAN sends: tshark gives a frame to the
+			 * lower port's dissector, and 1000..1002 have their own */
+			pb_udp(&p, (uint16_t)(49152 + sport), 4789);
+			pb_vxlan(&p, 0x08, vnis[r / 16 % 3]);
+			pb_eth(&p, v6 ? 0x86dd : 0x0800);
+			if (v6)
+				pb_ipv6(&p, 17, "2001:db8:99::1", "2001:db8:99::2", 0, 64);
+			else
+				pb_ipv4(&p, 17, "10.99.0.1", "10.99.0.2", 0, 64, 0, 0, 0);
+			pb_udp(&p, 7, 7);
+		} else if (proto == 6) {
 			pb_tcp(&p, sport, dport, 0x18, 5);
-		else
+		} else {
 			pb_udp(&p, sport, dport);
+		}
 		pb_zero(&p, r % 300);
 		pb_finish(&p);
 		cr_assert_eq(coll_pcap_write(w, 1700000000000000000ull + (uint64_t)i * 1000000, p.b,
@@ -203,7 +222,7 @@ static void add(struct sum *s, size_t *n, const char *key, uint64_t packets, uin
 /* The key of a packet (tshark's fields) in a mode, as "name=value;..." in the record's names */
 static void packet_key(unsigned int keys, bool v6, const char *src, const char *dst, unsigned int t,
 		       unsigned int proto, unsigned int sport, unsigned int dport, int vlan,
-		       int label, char *key, size_t len)
+		       int label, long vni, char *key, size_t len)
 {
 	int fam = v6 ? AF_INET6 : AF_INET;
 	uint8_t sp[16], dp[16];
@@ -244,7 +263,7 @@ static void packet_key(unsigned int keys, bool v6, const char *src, const char *
 		    : v6    ? "::"
 			    : "0.0.0.0");
 	if (keys & VNI)
-		KEY("layer2SegmentId=0;");
+		KEY("layer2SegmentId=%ld;", vni);
 	if (keys & ADDRS)
 		KEY("source%sAddress=%s;destination%sAddress=%s;", v, src, v, dst);
 #undef KEY
@@ -302,7 +321,7 @@ Test(agg_modes, every_mode_sums_what_the_test_sums, .init = setup, .fini = teard
 			 "-e ip.dst -e ipv6.src -e ipv6.dst -e ip.dsfield -e ipv6.tclass "
 			 "-e ip.proto -e ipv6.nxt -e ip.len -e ipv6.plen -e tcp.srcport "
 			 "-e tcp.dstport -e udp.srcport -e udp.dstport -e vlan.id -e mpls.label "
-			 "2>/dev/null",
+			 "-e vxlan.vni 2>/dev/null",
 			 env.capture),
 		0);
 
@@ -314,13 +333,14 @@ Test(agg_modes, every_mode_sums_what_the_test_sums, .init = setup, .fini = teard
 		memset(env.n_want, 0, sizeof(env.n_want));
 		memset(env.n_got, 0, sizeof(env.n_got));
 		for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			char *f[16], *s = line;
+			char *f[17], *s = line;
 			bool v6;
 			unsigned int t, proto, sport, dport;
 			uint64_t octets;
 			int vlan, label;
+			long vni;
 
-			for (int i = 0; i < 16; i++) {
+			for (int i = 0; i < 17; i++) {
 				f[i] = s ? s : (char *)"";
 				if (s && (s = strchr(s, '\t')))
 					*s++ = 0;
@@ -333,15 +353,20 @@ Test(agg_modes, every_mode_sums_what_the_test_sums, .init = setup, .fini = teard
 			dport = (unsigned int)num(proto == 6 ? f[11] : f[13]);
 			vlan = (int)num(f[14]);
 			label = (int)num(f[15]);
+			vni = num(f[16]);
 			if ((modes[m].keys & MPLS) && label < 0)
 				continue; /* mpls-label: labelled traffic only */
 			if ((modes[m].keys & VLAN) && vlan < 0)
 				continue; /* vlan-id: tagged traffic only */
+			if ((modes[m].keys & VNI) && vni < 0)
+				continue; /* vni-sip-dip: VXLAN traffic only */
 			packet_key(modes[m].keys, v6, v6 ? f[2] : f[0], v6 ? f[3] : f[1], t, proto,
-				   sport, dport, vlan, label, key, sizeof(key));
+				   sport, dport, vlan, label, vni, key, sizeof(key));
 			add(env.want[v6], &env.n_want[v6], key, 1, octets, false);
 		}
 		free(copy);
+		cr_assert_gt(env.n_want[0] + env.n_want[1], 0, "%s: no packet has its keys",
+			     modes[m].name);
 
 		remove(env.json);
 		ret = coll_run(&out,

@@ -20,11 +20,11 @@ Test(demo, shows_its_flows_every_time, .timeout = 120)
 		cr_assert_eq(ret, 0, "run %d: make demo exited %d:\n%s", run, ret, out);
 		cache = strstr(out, "== nsflow show cache");
 		cr_assert_not_null(cache, "run %d: no cache shown:\n%s", run, out);
-		for (char *l = strstr(cache, "192.0.2.1:500"); l && l < strstr(cache, "== stopping");
-		     l = strstr(l + 1, "192.0.2.1:500"))
+		for (char *l = strstr(cache, "192.0.2.1:500");
+		     l && l < strstr(cache, "== stopping"); l = strstr(l + 1, "192.0.2.1:500"))
 			flows++;
-		cr_expect_eq(flows, 60, "run %d: show cache lists %d of the 60 UDP flows:\n%s",
-			     run, flows, out);
+		cr_expect_eq(flows, 60, "run %d: show cache lists %d of the 60 UDP flows:\n%s", run,
+			     flows, out);
 		free(out);
 		coll_run(&left,
 			 "{ ip netns list | grep -E '^ns(demo|probe)'; ls /sys/fs/bpf | grep "

@@ -3,7 +3,7 @@
 # inside a VM of the kernel under test (vm.sh), on what `make` built on the host. Checks:
 #   btf        the kernel has BTF, which nsflow needs for CO-RE
 #   verifier   the datapath loads; verifier instructions per program (fails above 80%)
-#   parse malformed epoch pcaps   the datapath tests (BPF_PROG_TEST_RUN); pcaps on the
+#   parse vxlan malformed epoch pcaps   the datapath tests (BPF_PROG_TEST_RUN); pcaps on the
 #              captures in KERNEL_PCAPS only ("all": every capture)
 #   agent      `nsflow run` on a veth pair in namespaces: live frames (their count divided by
 #              KERNEL_LIVE_FRAMES_DIV), exact totals per flow, across kill -9 and restarts;
@@ -17,7 +17,7 @@
 set -u
 results=$1
 shift
-checks=${*:-btf verifier parse malformed epoch pcaps agent coexist}
+checks=${*:-btf verifier parse vxlan malformed epoch pcaps agent coexist}
 pcap_src=${NSFLOW_PCAPS:-../shared/pcaps}
 # captures that give the datapath TCP, UDP/ESP, ICMPv6, an SRH, MPLS stacks, fragments and a
 # packet to refuse: tshark and a load of the object per capture cost ~15 s each under emulation
@@ -97,6 +97,11 @@ parse() {
 	criterion_record parse ""
 }
 
+vxlan() {
+	criterion vxlan build/tests/datapath/test_vxlan --jobs "$jobs"
+	criterion_record vxlan ""
+}
+
 malformed() {
 	criterion malformed build/tests/datapath/test_malformed --jobs "$jobs"
 	criterion_record malformed ""
@@ -143,7 +148,7 @@ coexist() {
 
 for c in $checks; do
 	case $c in
-	btf | verifier | parse | malformed | pcaps | epoch | agent | coexist) $c ;;
+	btf | verifier | parse | vxlan | malformed | pcaps | epoch | agent | coexist) $c ;;
 	*) record "$c" FAIL 0 1 "$(date +%s)" "no such check" ;;
 	esac
 done

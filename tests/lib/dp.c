@@ -243,7 +243,8 @@ void dp_key_str(const struct nsflow_key *k, char *buf, size_t len)
 
 	inet_ntop(AF_INET6, k->src_addr, s, sizeof(s));
 	inet_ntop(AF_INET6, k->dst_addr, d, sizeof(d));
-	snprintf(buf, len, "if%u dir%u v%u proto %u tos %u %s:%u -> %s:%u vlan %u/%u mpls %#x",
+	snprintf(buf, len,
+		 "if%u dir%u v%u proto %u tos %u %s:%u -> %s:%u vlan %u/%u mpls %#x vni %#x",
 		 k->ifindex, k->direction, k->ip_version, k->protocol, k->tos, s, k->src_port, d,
-		 k->dst_port, k->vlan_outer, k->vlan_inner, k->mpls_top);
+		 k->dst_port, k->vlan_outer, k->vlan_inner, k->mpls_top, k->vni);
 }

@@ -26,13 +26,28 @@ void pb_init(struct pb *p)
 	memset(p, 0, sizeof(*p));
 }
 
-void pb_eth(struct pb *p, uint16_t ethertype)
+void pb_eth_macs(struct pb *p, const uint8_t src[6], const uint8_t dst[6], uint16_t ethertype)
 {
 	uint8_t *h = put(p, 14);
 
-	memcpy(h, pb_dst_mac, 6);
-	memcpy(h + 6, pb_src_mac, 6);
+	memcpy(h, dst, 6);
+	memcpy(h + 6, src, 6);
 	put16(h + 12, ethertype);
+}
+
+void pb_eth(struct pb *p, uint16_t ethertype)
+{
+	pb_eth_macs(p, pb_src_mac, pb_dst_mac, ethertype);
+}
+
+void pb_vxlan(struct pb *p, uint8_t flags, uint32_t vni)
+{
+	uint8_t *h = put(p, 8);
+
+	h[0] = flags;
+	h[4] = (uint8_t)(vni >> 16);
+	h[5] = (uint8_t)(vni >> 8);
+	h[6] = (uint8_t)vni;
 }
 
 void pb_vlan(struct pb *p, uint16_t vid, uint8_t pcp, uint16_t next_type)

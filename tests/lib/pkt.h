@@ -37,6 +37,10 @@ void pb_tcp(struct pb *p, uint16_t sport, uint16_t dport, uint8_t flags, int dof
 void pb_udp(struct pb *p, uint16_t sport, uint16_t dport);
 void pb_sctp(struct pb *p, uint16_t sport, uint16_t dport);
 void pb_icmp(struct pb *p, uint8_t type, uint8_t code);
+/* VXLAN header (RFC 7348): flags (0x08 is the I flag) and the 24-bit VNI; the inner Ethernet
+ * frame follows with pb_eth_macs() */
+void pb_vxlan(struct pb *p, uint8_t flags, uint32_t vni);
+void pb_eth_macs(struct pb *p, const uint8_t src[6], const uint8_t dst[6], uint16_t ethertype);
 void pb_bytes(struct pb *p, const void *data, size_t n);
 void pb_zero(struct pb *p, size_t n);
 /* Fixes IPv4 total length / IPv6 payload length / UDP length to reach the end of the frame. */

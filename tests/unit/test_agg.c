@@ -283,6 +283,7 @@ static void encode_every_mode(enum ns_proto proto)
 			}
 			k.vlan_outer = 7;
 			k.mpls_top = NSFLOW_MPLS_VALID | NSFLOW_MPLS_LSE(16, 0, 1);
+			k.vni = NSFLOW_VNI_VALID | 5001;
 			val(&v, 2, T0, T0);
 			cr_assert(agg_cache_add(c, &k, &v, T0), "%s", ns_agg_mode_name(m));
 			agg_cache_flush(c, NS_END_FORCED, collect, NULL);

@@ -87,6 +87,8 @@ Test(config, defaults)
 	cr_assert_str_eq(c.pin_dir, "/sys/fs/bpf/nsflow");
 	cr_assert_eq(c.mpls_mode, NSFLOW_MPLS_LABEL_AND_IP);
 	cr_assert_eq(c.srv6_mode, NSFLOW_SRV6_OUTER);
+	cr_assert_eq(c.vxlan_mode, NSFLOW_VXLAN_OUTER);
+	cr_assert_eq(c.vxlan_port, 4789);
 	cr_assert_eq(c.counter_bits, 64);
 	cr_assert_eq(c.template_refresh_packets, 20);
 	cr_assert_eq(c.template_refresh_s, 600);
@@ -110,8 +112,9 @@ Test(config, every_flag)
 			   "--inactive-timeout", "15", "--poll-interval", "250", "--cache-entries",
 			   "262144", "--sample", "random:100", "--xdp-mode", "generic",
 			   "--ingress-hook", "tc", "--no-egress", "--pin-dir", "/sys/fs/bpf/x",
-			   "--mpls", "label-only", "--srv6", "inner-header", "--counter-bits", "32",
-			   "--observation-domain", "4294967295", "--template-refresh-packets", "5",
+			   "--mpls", "label-only", "--srv6", "inner-header", "--vxlan", "inner",
+			   "--vxlan-port", "8472", "--counter-bits", "32", "--observation-domain",
+			   "4294967295", "--template-refresh-packets", "5",
 			   "--template-refresh-seconds", "60", "--mtu", "9000", "--source-address",
 			   "[2001:db8::1]:2055", "--metrics", "127.0.0.1:9100", "--control-socket",
 			   "/run/x.sock", "-v", "-v", NULL),
@@ -134,6 +137,8 @@ Test(config, every_flag)
 	cr_assert_str_eq(c.pin_dir, "/sys/fs/bpf/x");
 	cr_assert_eq(c.mpls_mode, NSFLOW_MPLS_LABEL_ONLY);
 	cr_assert_eq(c.srv6_mode, NSFLOW_SRV6_INNER);
+	cr_assert_eq(c.vxlan_mode, NSFLOW_VXLAN_INNER);
+	cr_assert_eq(c.vxlan_port, 8472);
 	cr_assert_eq(c.counter_bits, 32);
 	cr_assert_eq(c.observation_domain, 4294967295u);
 	cr_assert_eq(c.template_refresh_packets, 5);
@@ -248,6 +253,11 @@ static const struct flag_error flag_errors[] = {
 	{ { "--ingress-hook", "nf" }, "--ingress-hook: 'nf' is not xdp or tc" },
 	{ { "--mpls", "labels" }, "--mpls: 'labels' is not label-only, ip-only or label-and-ip" },
 	{ { "--srv6", "inner" }, "--srv6: 'inner' is not outer or inner-header" },
+	{ { "--vxlan", "inner-header" }, "--vxlan: 'inner-header' is not outer, inner or off" },
+	{ { "--vxlan", "" }, "--vxlan: '' is not outer, inner or off" },
+	{ { "--vxlan-port", "0" }, "--vxlan-port: 0 is out of range 1..65535" },
+	{ { "--vxlan-port", "65536" }, "--vxlan-port: 65536 is out of range 1..65535" },
+	{ { "--vxlan-port", "47x" }, "--vxlan-port: '47x' is not a number (1..65535)" },
 	{ { "--counter-bits", "16" }, "--counter-bits: '16' is not 32 or 64" },
 	{ { "--pin-dir", "bpf/nsflow" }, "--pin-dir: 'bpf/nsflow' is not an absolute path" },
 	{ { "--control-socket", "x.sock" }, "--control-socket: 'x.sock' is not an absolute path" },
@@ -350,6 +360,9 @@ Test(config, usage_answers_the_operator)
 		"/sys/fs/bpf/nsflow",
 		"--mpls MODE",
 		"--srv6 MODE",
+		"--vxlan MODE",
+		"--vxlan-port PORT",
+		"layer2SegmentId",
 		"--counter-bits",
 		"--observation-domain",
 		"--template-refresh-packets",
@@ -385,6 +398,8 @@ static const char good_yaml[] = "# every setting\n"
 				"    sample: fixed:100\n"
 				"    mpls: label-only\n"
 				"    srv6: inner-header\n"
+				"    vxlan: inner\n"
+				"    vxlan-port: 8472\n"
 				"collectors:\n"
 				"  - ipfix://192.0.2.1:4739\n"
 				"  - v9://192.0.2.2:2055\n"
@@ -399,6 +414,8 @@ static const char good_yaml[] = "# every setting\n"
 				"pin-dir: /sys/fs/bpf/test\n"
 				"mpls: ip-only\n"
 				"srv6: outer\n"
+				"vxlan: off\n"
+				"vxlan-port: 4790\n"
 				"counter-bits: 32\n"
 				"observation-domain: 7\n"
 				"template-refresh-packets: 100\n"
@@ -435,6 +452,8 @@ Test(config, yaml_good_file)
 	cr_assert_str_eq(c.pin_dir, "/sys/fs/bpf/test");
 	cr_assert_eq(c.mpls_mode, NSFLOW_MPLS_IP_ONLY);
 	cr_assert_eq(c.srv6_mode, NSFLOW_SRV6_OUTER);
+	cr_assert_eq(c.vxlan_mode, NSFLOW_VXLAN_OFF);
+	cr_assert_eq(c.vxlan_port, 4790);
 	cr_assert_eq(c.counter_bits, 32);
 	cr_assert_eq(c.observation_domain, 7);
 	cr_assert_eq(c.template_refresh_packets, 100);
@@ -451,11 +470,15 @@ Test(config, yaml_good_file)
 	cr_assert_eq(cfg.sample_param, 100);
 	cr_assert_eq(cfg.mpls_mode, NSFLOW_MPLS_LABEL_ONLY);
 	cr_assert_eq(cfg.srv6_mode, NSFLOW_SRV6_INNER);
+	cr_assert_eq(cfg.vxlan_mode, NSFLOW_VXLAN_INNER);
+	cr_assert_eq(cfg.vxlan_port, 8472);
 	config_iface_cfg(&c, &c.ifaces[0], &cfg);
 	cr_assert_eq(cfg.sample_mode, NSFLOW_SAMPLE_TIME);
 	cr_assert_eq(cfg.sample_param, 100);
 	cr_assert_eq(cfg.mpls_mode, NSFLOW_MPLS_IP_ONLY);
 	cr_assert_eq(cfg.srv6_mode, NSFLOW_SRV6_OUTER);
+	cr_assert_eq(cfg.vxlan_mode, NSFLOW_VXLAN_OFF);
+	cr_assert_eq(cfg.vxlan_port, 4790);
 	cr_assert_eq(cfg.key_fields, NSFLOW_KF_ALL);
 	config_free(&c);
 }
@@ -522,7 +545,16 @@ static const struct yaml_error yaml_errors[] = {
 	  "nsflow.yaml:2: interface settings without a 'name'" },
 	{ "interfaces:\n  - name: lo\n    smaple: fixed:2\n",
 	  "nsflow.yaml:3: unknown interface setting 'smaple' (did you mean 'sample'?) (an "
-	  "interface takes name, sample, mpls and srv6)" },
+	  "interface takes name, sample, mpls, srv6, vxlan and vxlan-port)" },
+	{ "interfaces:\n  - name: lo\n    vxlan: inner-header\n",
+	  "nsflow.yaml:3: vxlan: 'inner-header' is not outer, inner or off" },
+	{ "interfaces:\n  - name: lo\n    vxlan-port: 70000\n",
+	  "nsflow.yaml:3: vxlan-port: 70000 is out of range 1..65535" },
+	{ "interfaces:\n  - name: lo\n    vxlan-prot: 4789\n",
+	  "nsflow.yaml:3: unknown interface setting 'vxlan-prot' (did you mean 'vxlan-port'?) (an "
+	  "interface takes name, sample, mpls, srv6, vxlan and vxlan-port)" },
+	{ "vxlan-port: [4789]\n",
+	  "nsflow.yaml:1: vxlan-port: expected a single value, not a list" },
 	{ "interfaces:\n  - name: lo\n    sample: time:1\n",
 	  "nsflow.yaml:3: sample: 'time:1' out of range (MS is 5..30000)" },
 	{ "interfaces:\n  - name: lo\n    srv6: [inner]\n",

@@ -203,6 +203,16 @@ Test(ie, template_selection)
 	r.ip_version = 0;
 	r.mpls_count = 3;
 	cr_assert_eq(ns_tmpl_id_for(&r), NS_TMPL_MPLS);
+	/* VXLAN flows (VNI 0 included) take the twin of their kind */
+	r.ip_version = 6;
+	r.mpls_count = 0;
+	r.srh_present = 0;
+	r.vni_present = 1;
+	cr_assert_eq(ns_tmpl_id_for(&r), NS_TMPL_VXLAN + 1);
+	r.ip_version = 4;
+	r.srh_present = 1;
+	cr_assert_eq(ns_tmpl_id_for(&r), NS_TMPL_VXLAN + 4);
+	cr_assert_eq(ns_tmpl_routed_id(ns_tmpl_id_for(&r)), NS_TMPL_ROUTED_VXLAN + 4);
 }
 
 static int has_field(const struct ns_tmpl *t, uint16_t type)
@@ -241,6 +251,21 @@ Test(ie, templates_build_for_both_protocols)
 		cr_assert(has_field(r, i & 1 ? 62 : 15) && has_field(r, i & 1 ? 30 : 13));
 		cr_assert_eq(ns_tmpl_get(&v9, ns_tmpl_routed_id(NS_TMPL_IPV4 + i))->id,
 			     NS_TMPL_ROUTED + i);
+	}
+	/* the VXLAN twins: the same fields and layer2SegmentId, in both protocols, routed too */
+	for (i = 0; i < 8; i++) {
+		const struct ns_tmpl *x = ns_tmpl_get(&ipfix, NS_TMPL_VXLAN + i);
+		const struct ns_tmpl *o = ns_tmpl_get(&ipfix, NS_TMPL_IPV4 + i);
+		const struct ns_tmpl *xr =
+			ns_tmpl_get(&ipfix, ns_tmpl_routed_id(NS_TMPL_VXLAN + i));
+
+		cr_assert_eq(x->id, NS_TMPL_VXLAN + i);
+		cr_assert_eq(x->n_fields, o->n_fields + 1);
+		cr_assert(has_field(x, 351) && !has_field(o, 351));
+		cr_assert(has_field(ns_tmpl_get(&v9, NS_TMPL_VXLAN + i), 351));
+		cr_assert_eq(xr->id, NS_TMPL_ROUTED_VXLAN + i);
+		cr_assert(has_field(xr, 351) && has_field(xr, i & 1 ? 62 : 15));
+		cr_assert(ns_tmpl_is_flow(x->id) && ns_tmpl_is_flow(xr->id));
 	}
 	cr_assert(has_field(&ipfix.t[0], 152) && !has_field(&ipfix.t[0], 22));
 	cr_assert(has_field(&v9.t[0], 22) && !has_field(&v9.t[0], 152));

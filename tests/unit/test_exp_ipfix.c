@@ -317,7 +317,7 @@ Test(ipfix, options_templates_and_data)
 	};
 	/* the exporter's sampler as collectors that read no selector take it */
 	static const uint8_t sampling_tmpl[] = {
-		0x01, 0x55, 0x00, 0x02, 0x00, 0x01, /* template 341, 2 fields, 1 scope */
+		0x01, 0x65, 0x00, 0x02, 0x00, 0x01, /* template 357, 2 fields, 1 scope */
 		0x00, 0x95, 0x00, 0x04,		    /* scope observationDomainId */
 		0x00, 0x22, 0x00, 0x04,		    /* samplingInterval */
 	};
@@ -330,7 +330,7 @@ Test(ipfix, options_templates_and_data)
 		0x00, 0x00, 0x00, 0x01, /* 1 packet taken */
 		0x00, 0x00, 0x00, 0x63, /* 99 skipped: 1 in 100 */
 		0x00, 0x00, 0x00, 0x00, /* no time interval */
-		0x01, 0x55, 0x00, 0x0c, /* set 341: the exporter's sampler alone */
+		0x01, 0x65, 0x00, 0x0c, /* set 357: the exporter's sampler alone */
 		0x01, 0x02, 0x03, 0x04, /* observation domain */
 		0x00, 0x00, 0x00, 0x64, /* samplingInterval 100 */
 		0x01, 0x09, 0x00, 0x15, /* set 265 again */
@@ -418,9 +418,9 @@ Test(ipfix, options_templates_and_data)
 	cr_assert_arr_eq(m + set + 4, ifdesc_tmpl, sizeof(ifdesc_tmpl));
 	cr_assert_arr_eq(m + find_set(m, len, 340), ifdesc_data, sizeof(ifdesc_data));
 	set = find_set(m, len, 3);
-	while (set && ns_get16(m + set + 4) != 341)
+	while (set && ns_get16(m + set + 4) != NS_TMPL_OPT_SAMPLING)
 		set = ns_get16(m + set) == 3 ? set + ns_get16(m + set + 2) : 0;
-	cr_assert(set, "no options template 341");
+	cr_assert(set, "no options template 357");
 	cr_assert_arr_eq(m + set + 4, sampling_tmpl, sizeof(sampling_tmpl));
 	for (size_t i = sizeof(ifdesc_data); i < 140; i++)
 		cr_assert_eq(m[find_set(m, len, 340) + i], 0);

@@ -132,6 +132,39 @@ Test(flex, match_fields_and_masks_make_the_key)
 	agg_cache_free(c);
 }
 
+Test(flex, vni_takes_vxlan_traffic_only_and_keys_by_it)
+{
+	struct config_record r;
+	struct agg_cache *c;
+	struct nsflow_key k;
+	struct nsflow_value v;
+
+	uint8_t sp, dp;
+
+	record(&r, "vx:v4:match=vni,destination-port");
+	c = cache(&r, 0);
+	val(&v, 1, 100);
+	key4(&k, "10.0.1.5", "192.0.2.1", 1000, 4789);
+	cr_assert_not(agg_cache_add(c, &k, &v, T0), "not VXLAN: no VNI to key by");
+	k.vni = NSFLOW_VNI_VALID | 0;
+	cr_assert(agg_cache_add(c, &k, &v, T0));
+	k.vni = NSFLOW_VNI_VALID | 5001;
+	cr_assert(agg_cache_add(c, &k, &v, T0));
+	key4(&k, "10.0.1.6", "192.0.2.2", 1001, 4789); /* another flow, the same VNI */
+	k.vni = NSFLOW_VNI_VALID | 5001;
+	cr_assert(agg_cache_add(c, &k, &v, T0));
+	cr_assert_eq(agg_cache_count(c), 2);
+	agg_cache_flush(c, NS_END_FORCED, collect, NULL);
+	cr_assert_eq(n_out, 2);
+	for (size_t i = 0; i < n_out; i++) {
+		cr_assert(out[i].vni_present);
+		cr_assert_eq(out[i].packets, out[i].vni ? 2 : 1, "VNI %llu",
+			     (unsigned long long)out[i].vni);
+	}
+	cr_assert(flex_kernel_key(&r, &sp, &dp) & NSFLOW_KF_VNI, "the kernel can key by the VNI");
+	agg_cache_free(c);
+}
+
 Test(flex, label_positions_take_mpls_traffic_only)
 {
 	struct config_record r;

@@ -681,6 +681,9 @@ Test(flow_cache, show_cache_filters)
 
 		k.ifindex = 1 + i % 4;
 		k.direction = i % 8 == 0;
+		/* a quarter VXLAN of VNI 0, a quarter of VNI 7 */
+		if (i % 4 < 2)
+			k.vni = NSFLOW_VNI_VALID | (i % 4 ? 7 : 0);
 		merge1(c, &k, val(1, 100, i * SEC, i * SEC), 300 * SEC);
 	}
 	cr_assert_eq(flow_cache_foreach(c, NULL, count_visit, &visited), 256);
@@ -711,6 +714,14 @@ Test(flow_cache, show_cache_filters)
 	memcpy(f.dst_addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\xa8\x00\x00", 16);
 	f.dst_prefix_len = 96 + 16;
 	cr_assert_eq(flow_cache_foreach(c, &f, count_visit, &visited), 256);
+	/* VNI 0 is a VNI: flows that are not VXLAN do not match it */
+	f.fields = FLOW_FILTER_VNI;
+	f.vni = 0;
+	cr_assert_eq(flow_cache_foreach(c, &f, count_visit, &visited), 64);
+	f.vni = 7;
+	cr_assert_eq(flow_cache_foreach(c, &f, count_visit, &visited), 64);
+	f.vni = 8;
+	cr_assert_eq(flow_cache_foreach(c, &f, count_visit, &visited), 0);
 	/* the visitor can stop the walk */
 	visited = 990;
 	cr_assert_eq(flow_cache_foreach(c, NULL, count_visit, &visited), 10);
