@@ -37,6 +37,14 @@ enum ns_tmpl_id {
 	/* interface descriptions the way nfdump reads them: scope observationDomainId, then
 	 * ingressInterface and interfaceDescription (NS_TMPL_OPT_IFACE has the names) */
 	NS_TMPL_OPT_IFDESC = 340,
+	/* VRF names the way nfdump reads them: scope observationDomainId, then ingressVRFID and
+	 * VRFname */
+	NS_TMPL_OPT_VRF = 341,
+	/* traffic of a VRF or VPN instance: NS_TMPL_VPN + (id - 256) for the templates 256..264,
+	 * NS_TMPL_ROUTED_VPN + (id - NS_TMPL_ROUTED) for the routed ones; they gain ingressVRFID,
+	 * egressVRFID and mplsVpnRouteDistinguisher */
+	NS_TMPL_VPN = 342,
+	NS_TMPL_ROUTED_VPN = 351,
 };
 
 /* Flexible records the configuration may define */
@@ -73,7 +81,7 @@ const char *ns_agg_mode_name(unsigned int mode);
 int ns_agg_mode_parse(const char *name);
 
 #define NS_TMPL_FIRST	   NS_TMPL_IPV4
-#define NS_TMPL_COUNT	   (NS_TMPL_OPT_IFDESC - NS_TMPL_FIRST + 1)
+#define NS_TMPL_COUNT	   (NS_TMPL_ROUTED_VPN + 8 - NS_TMPL_FIRST)
 #define NS_TMPL_FLOW_COUNT 9 /* original flow templates, before the options templates */
 
 static inline uint16_t ns_tmpl_agg_id(unsigned int mode, int ipv6)
@@ -92,11 +100,21 @@ static inline uint16_t ns_tmpl_routed_id(uint16_t id)
 	return (uint16_t)(NS_TMPL_ROUTED + id - NS_TMPL_IPV4);
 }
 
+/* The VPN twin of an original or routed template id; other ids (aggregated, flexible) stay */
+static inline uint16_t ns_tmpl_vpn_id(uint16_t id)
+{
+	if (id >= NS_TMPL_IPV4 && id <= NS_TMPL_MPLS)
+		return (uint16_t)(NS_TMPL_VPN + id - NS_TMPL_IPV4);
+	if (id >= NS_TMPL_ROUTED && id < NS_TMPL_ROUTED + 8)
+		return (uint16_t)(NS_TMPL_ROUTED_VPN + id - NS_TMPL_ROUTED);
+	return id;
+}
+
 /* Does template id describe flow records (original or aggregated), not options? */
 static inline int ns_tmpl_is_flow(uint16_t id)
 {
 	return (id < NS_TMPL_FIRST + NS_TMPL_FLOW_COUNT || id >= NS_TMPL_AGG) &&
-	       id != NS_TMPL_OPT_IFDESC;
+	       id != NS_TMPL_OPT_IFDESC && id != NS_TMPL_OPT_VRF;
 }
 
 struct ns_tmpl_field {
