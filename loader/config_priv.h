@@ -41,6 +41,7 @@ enum opt_id {
 	OPT_ROUTES,
 	OPT_RECORD,
 	OPT_EXPORT_DSCP,
+	OPT_VPN,
 	OPT_MAX,
 };
 
