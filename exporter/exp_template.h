@@ -45,6 +45,9 @@ enum ns_tmpl_id {
 	 * egressVRFID and mplsVpnRouteDistinguisher */
 	NS_TMPL_VPN = 342,
 	NS_TMPL_ROUTED_VPN = 351,
+	/* VPN templates of MPLS traffic whose top label is a VPN instance's: NS_TMPL_VPN_TOP +
+	 * (VPN id - NS_TMPL_VPN), with mplsTopLabelType and mplsTopLabelIPv4Address too */
+	NS_TMPL_VPN_TOP = 359,
 };
 
 /* Flexible records the configuration may define */
@@ -81,7 +84,7 @@ const char *ns_agg_mode_name(unsigned int mode);
 int ns_agg_mode_parse(const char *name);
 
 #define NS_TMPL_FIRST	   NS_TMPL_IPV4
-#define NS_TMPL_COUNT	   (NS_TMPL_ROUTED_VPN + 8 - NS_TMPL_FIRST)
+#define NS_TMPL_COUNT	   (NS_TMPL_VPN_TOP + 17 - NS_TMPL_FIRST)
 #define NS_TMPL_FLOW_COUNT 9 /* original flow templates, before the options templates */
 
 static inline uint16_t ns_tmpl_agg_id(unsigned int mode, int ipv6)
@@ -108,6 +111,23 @@ static inline uint16_t ns_tmpl_vpn_id(uint16_t id)
 	if (id >= NS_TMPL_ROUTED && id < NS_TMPL_ROUTED + 8)
 		return (uint16_t)(NS_TMPL_ROUTED_VPN + id - NS_TMPL_ROUTED);
 	return id;
+}
+
+/* Does VPN template id (ns_tmpl_vpn_id()) describe MPLS traffic? */
+static inline int ns_tmpl_vpn_has_mpls(uint16_t vpn_id)
+{
+	unsigned int i = vpn_id - NS_TMPL_VPN; /* 0..8 originals, 9..16 routed (bit 1: MPLS) */
+
+	if (i == NS_TMPL_MPLS - NS_TMPL_IPV4)
+		return 1;
+	return i < 17 && ((i < 8 ? i : i - 9) & 2);
+}
+
+/* Its twin with the top label's type and address, for a VPN template of MPLS traffic */
+static inline uint16_t ns_tmpl_vpn_top_id(uint16_t vpn_id)
+{
+	return ns_tmpl_vpn_has_mpls(vpn_id) ? (uint16_t)(NS_TMPL_VPN_TOP + vpn_id - NS_TMPL_VPN)
+					    : vpn_id;
 }
 
 /* Does template id describe flow records (original or aggregated), not options? */

@@ -30,6 +30,7 @@ static const uint16_t grp_route_v4[] = { 9, 13, 16, 17, 18, 15 };
 static const uint16_t grp_route_v6[] = { 29, 30, 16, 17, 63, 62 };
 /* traffic of a VRF / VPN instance */
 static const uint16_t grp_vpn[] = { 234, 235, 90 };
+static const uint16_t grp_vpn_top[] = { 46, 47 };
 /* MPLS label-only flows have no IP header to describe */
 static const uint16_t body_mpls[] = { 70, 71, 72, 10, 14,  61,	58,  243, 245,
 				      56, 80, 2,  1,  152, 153, 136, 302 };
@@ -257,7 +258,7 @@ static int tmpl_build_vpn(struct ns_tmpl_set *ts, enum ns_proto proto)
 	for (unsigned int i = 0; i < NS_TMPL_FLOW_COUNT + 8; i++) {
 		uint16_t base = i < NS_TMPL_FLOW_COUNT ? (uint16_t)(NS_TMPL_IPV4 + i)
 						       : (uint16_t)(NS_TMPL_ROUTED + i - 9);
-		struct ns_tmpl *t = &ts->t[ns_tmpl_vpn_id(base) - NS_TMPL_FIRST];
+		struct ns_tmpl *t = &ts->t[ns_tmpl_vpn_id(base) - NS_TMPL_FIRST], *top;
 		int err = i < NS_TMPL_FLOW_COUNT ? tmpl_build_flow(t, proto, base)
 						 : tmpl_build_routed(t, proto, i - 9);
 
@@ -266,6 +267,14 @@ static int tmpl_build_vpn(struct ns_tmpl_set *ts, enum ns_proto proto)
 		if (err)
 			return err;
 		t->id = ns_tmpl_vpn_id(base);
+		if (!ns_tmpl_vpn_has_mpls(t->id))
+			continue;
+		top = &ts->t[ns_tmpl_vpn_top_id(t->id) - NS_TMPL_FIRST];
+		*top = *t;
+		top->id = ns_tmpl_vpn_top_id(t->id);
+		err = tmpl_add_list(top, proto, grp_vpn_top, N(grp_vpn_top), 0, 0);
+		if (err)
+			return err;
 	}
 	return 0;
 }

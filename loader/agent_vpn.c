@@ -61,10 +61,11 @@ int vpn_resolve_ids(struct vpn_instance *vpns, size_t n, const struct vrf_track 
 					v->name, v->id, v->vrf, d->table),
 			       -EINVAL;
 		if (!d && !v->has_id)
-			return snprintf(err, errlen,
-					"vpn-instance %s: no VRF device %s (ip link add %s type vrf "
-					"table N) and no id=N to know it by",
-					v->name, v->vrf, v->vrf),
+			return snprintf(
+				       err, errlen,
+				       "vpn-instance %s: no VRF device %s (ip link add %s type vrf "
+				       "table N) and no id=N to know it by",
+				       v->name, v->vrf, v->vrf),
 			       -EINVAL;
 		if (d)
 			v->id = d->table;
@@ -162,6 +163,8 @@ void agent_vpn_record(struct agent *a, struct ns_record *r)
 	if (!vpn_record_fill(c->vpns, c->n_vpns, &a->vrf, r))
 		return;
 	r->tmpl_id = ns_tmpl_vpn_id(ns_tmpl_id_for(r));
+	if (r->mpls_top_type)
+		r->tmpl_id = ns_tmpl_vpn_top_id(r->tmpl_id);
 	vrf_stat_add(a, r);
 }
 

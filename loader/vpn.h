@@ -13,12 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VPN_NAME_MAX	 32 /* VRFname (236) is sent in 32 bytes, NUL padded */
-#define VPN_LABEL_RANGES 16
-#define VPN_MAX		 32
-#define VPN_LABEL_MAX	 1048575u /* 20 bits */
-#define VPN_LABEL_MIN	 16u	  /* 0..15 are reserved (RFC 3032) */
-#define VPN_TOP_LABEL_TYPE 3	  /* IANA mplsTopLabelType: VPN */
+#define VPN_NAME_MAX	   32 /* VRFname (236) is sent in 32 bytes, NUL padded */
+#define VPN_LABEL_RANGES   16
+#define VPN_MAX		   32
+#define VPN_LABEL_MAX	   1048575u /* 20 bits */
+#define VPN_LABEL_MIN	   16u	    /* 0..15 are reserved (RFC 3032) */
+#define VPN_TOP_LABEL_TYPE 3	    /* IANA mplsTopLabelType: VPN */
 
 struct vpn_label_range {
 	uint32_t lo, hi;
@@ -55,12 +55,10 @@ int vpn_instance_add(struct vpn_instance *list, size_t *n, const struct vpn_inst
 		     const char *where, char *err, size_t errlen);
 
 /* The instance whose VPN labels hold label, or NULL */
-const struct vpn_instance *vpn_by_label(const struct vpn_instance *list, size_t n,
-					uint32_t label);
+const struct vpn_instance *vpn_by_label(const struct vpn_instance *list, size_t n, uint32_t label);
 /* The instance whose VRF id is id, or NULL */
 const struct vpn_instance *vpn_by_id(const struct vpn_instance *list, size_t n, uint32_t id);
 /* The instance named name, or NULL */
-const struct vpn_instance *vpn_by_name(const struct vpn_instance *list, size_t n,
-				       const char *name);
+const struct vpn_instance *vpn_by_name(const struct vpn_instance *list, size_t n, const char *name);
 
 #endif
