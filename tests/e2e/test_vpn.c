@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include "cflow.h"
 #include "collectors.h"
 #include "pkt.h"
 
@@ -33,14 +34,20 @@
 static const struct vpn_case {
 	const char *name, *rd, *src;
 	uint32_t id, label;
-	int lone;	       /* the VPN label alone on the stack (it is also the top label) */
+	int lone;	     /* the VPN label alone on the stack (it is also the top label) */
 	uint8_t rd_bytes[8]; /* RFC 4364 4.2, written out here by hand */
-	const char *address;   /* address= of the instance: mplsTopLabelIPv4Address */
+	const char *address; /* address= of the instance: mplsTopLabelIPv4Address */
 } cases[] = {
 	{ "blue", "65000:100", "10.1.0.1", 10, 100, 0, { 0, 0, 0xfd, 0xe8, 0, 0, 0, 100 }, NULL },
 	{ "red", "192.0.2.1:7", "10.1.0.2", 20, 205, 0, { 0, 1, 192, 0, 2, 1, 0, 7 }, NULL },
-	{ "green", "4200000000:5", "10.1.0.3", 30, 300, 1,
-	  { 0, 2, 0xfa, 0x56, 0xea, 0x00, 0, 5 }, "198.51.100.9" },
+	{ "green",
+	  "4200000000:5",
+	  "10.1.0.3",
+	  30,
+	  300,
+	  1,
+	  { 0, 2, 0xfa, 0x56, 0xea, 0x00, 0, 5 },
+	  "198.51.100.9" },
 };
 #define N_CASES	  (sizeof(cases) / sizeof(cases[0]))
 #define PLAIN_SRC "10.1.0.9" /* no label: the default VRF */
@@ -144,8 +151,8 @@ static void vpn_flags(char *buf, size_t len)
 
 	for (size_t i = 0; i < N_CASES; i++)
 		off += (size_t)snprintf(buf + off, len - off,
-					" --vpn-instance %s:rd=%s:labels=%u:id=%u%s%s", cases[i].name,
-					cases[i].rd, cases[i].label, cases[i].id,
+					" --vpn-instance %s:rd=%s:labels=%u:id=%u%s%s",
+					cases[i].name, cases[i].rd, cases[i].label, cases[i].id,
 					cases[i].address ? ":address=" : "",
 					cases[i].address ? cases[i].address : "");
 }
@@ -153,8 +160,8 @@ static void vpn_flags(char *buf, size_t len)
 static void start_nfcapd(void)
 {
 	char port[8];
-	char *argv[] = { "nfcapd", "-b", "127.0.0.1", "-p", port, "-w", env.nfdir, "-t", "3600",
-			 NULL };
+	char *argv[] = { "nfcapd", "-b",      "127.0.0.1", "-p",   port,
+			 "-w",	   env.nfdir, "-t",	   "3600", NULL };
 	char log[300];
 
 	env.nf_port = coll_pick_port(SOCK_DGRAM, 29300, 29399);
@@ -172,8 +179,8 @@ static void replay(const char *collectors)
 	int ret;
 
 	vpn_flags(flags, sizeof(flags));
-	ret = coll_run(&out, "timeout 60 %s replay '%s'%s %s 2>&1", coll_nsflow_bin(),
-		       env.capture, flags, collectors);
+	ret = coll_run(&out, "timeout 60 %s replay '%s'%s %s 2>&1", coll_nsflow_bin(), env.capture,
+		       flags, collectors);
 	cr_log_info("replay: %s", out ? out : "");
 	cr_assert_eq(ret, 0, "nsflow replay exited %d: %s", ret, out ? out : "");
 	free(out);
@@ -185,61 +192,16 @@ static void rd_hex(const uint8_t *rd, char *buf)
 		sprintf(buf + 2 * i, "%02x", rd[i]);
 }
 
-/* One decoded record of tshark -V: its "Name: value" lines */
-struct tshark_rec {
-	int port; /* the collector it went to */
-	char src[32], vrf[16], rd[40], top_type[16], top_addr[32], name[40], packets[16];
-};
-
-static void rec_field(struct tshark_rec *r, const char *key, const char *val)
+static size_t tshark_records(struct cflow_rec *recs, size_t cap)
 {
-	static const struct {
-		const char *key;
-		size_t off, len;
-	} keys[] = {
-#define K(k, f) { k, offsetof(struct tshark_rec, f), sizeof(((struct tshark_rec *)0)->f) }
-		K("SrcAddr", src),	   K("Ingress VRFID", vrf), K("MPLS VPN RD", rd),
-		K("TopLabelType", top_type), K("TopLabelAddr", top_addr), K("VRFname", name),
-		K("Packets", packets),
-#undef K
-	};
+	char args[64];
+	ssize_t n;
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!strcmp(key, keys[i].key))
-			snprintf((char *)r + keys[i].off, keys[i].len, "%s", val);
-}
-
-/* Every record of the export, as tshark -V shows them; also fails on a malformed message */
-static size_t tshark_records(struct tshark_rec *recs, size_t cap)
-{
-	char *out = NULL, *line, *save = NULL;
-	size_t n = 0;
-	int ret, port = 0;
-
-	ret = coll_run(&out, "tshark -r '%s' -d udp.port==%d,cflow -d udp.port==%d,cflow -V 2>&1",
-		       env.export, env.port[0], env.port[1]);
-	cr_assert_eq(ret, 0, "tshark: %s", out ? out : "");
-	cr_assert_null(strstr(out, "Malformed"), "tshark: a malformed export message");
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *p = line + strspn(line, " "), *colon;
-		int num;
-
-		if (sscanf(p, "Destination Port: %d", &num) == 1)
-			port = num;
-		if (sscanf(p, "Flow %d", &num) == 1 && !strchr(p, ':')) {
-			cr_assert_lt(n, cap, "more than %zu records", cap);
-			memset(&recs[n], 0, sizeof(recs[n]));
-			recs[n++].port = port;
-			continue;
-		}
-		colon = strstr(p, ": ");
-		if (!n || !colon || line[0] != ' ')
-			continue;
-		*colon = 0;
-		rec_field(&recs[n - 1], p, colon + 2);
-	}
-	free(out);
-	return n;
+	snprintf(args, sizeof(args), "-d udp.port==%d,cflow -d udp.port==%d,cflow", env.port[0],
+		 env.port[1]);
+	n = cflow_records(env.export, args, recs, cap);
+	cr_assert_geq(n, 0, "tshark could not read %s, or found it malformed", env.export);
+	return (size_t)n;
 }
 
 static const struct vpn_case *case_of(const char *src)
@@ -252,7 +214,7 @@ static const struct vpn_case *case_of(const char *src)
 
 Test(vpn, tshark_decodes_vrf_id_rd_and_names, .init = setup, .fini = teardown, .timeout = 120)
 {
-	static struct tshark_rec recs[256];
+	static struct cflow_rec recs[256];
 	char collectors[128], hex[17];
 	unsigned int flows[2][N_CASES + 1] = { { 0 } }, names[2][N_CASES] = { { 0 } };
 	size_t n;
@@ -270,7 +232,7 @@ Test(vpn, tshark_decodes_vrf_id_rd_and_names, .init = setup, .fini = teardown, .
 	cr_assert_gt(save_export(), 1);
 	n = tshark_records(recs, sizeof(recs) / sizeof(recs[0]));
 	for (size_t i = 0; i < n; i++) {
-		const struct tshark_rec *r = &recs[i];
+		const struct cflow_rec *r = &recs[i];
 		int fmt = r->port == env.port[1];
 		const struct vpn_case *c;
 
@@ -301,13 +263,14 @@ Test(vpn, tshark_decodes_vrf_id_rd_and_names, .init = setup, .fini = teardown, .
 		cr_expect_str_eq(r->rd, hex, "%s (%s, rd %s): mplsVpnRouteDistinguisher", r->src,
 				 c->name, c->rd);
 		if (c->lone) {
-			/* its VPN label is also the top label: type VPN (3), the instance's address */
+			/* its VPN label is also the top label: type VPN (3), the instance's address
+			 */
 			cr_expect_str_eq(r->top_type, "VPN (3)", "%s: mplsTopLabelType", r->src);
 			cr_expect_str_eq(r->top_addr, c->address, "%s: mplsTopLabelIPv4Address",
 					 r->src);
 		} else {
-			cr_expect_str_empty(r->top_type, "%s: top label %u is no instance's", r->src,
-					    TRANSPORT_LABEL);
+			cr_expect_str_empty(r->top_type, "%s: top label %u is no instance's",
+					    r->src, TRANSPORT_LABEL);
 		}
 		flows[fmt][c - cases]++;
 	}
