@@ -2,6 +2,7 @@
 /* VRFs and VPN instances of the agent's records (agent_vpn.h). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "agent.h"
 #include "agent_vpn.h"
@@ -181,4 +182,50 @@ const char *agent_vrf_name(const struct agent *a, uint32_t id)
 		if (a->ctx.vrfs[i].id == id)
 			return a->ctx.vrfs[i].name;
 	return NULL;
+}
+
+int agent_vrf_id_of(const struct agent *a, const char *name, uint32_t *id)
+{
+	const struct vpn_instance *v = vpn_by_name(a->cfg->vpns, a->cfg->n_vpns, name);
+	const struct vrf_link *l = vrf_device_named(&a->vrf, name);
+	char *end;
+	unsigned long n;
+
+	if (v || l) {
+		*id = v ? v->id : l->table;
+		return 0;
+	}
+	n = strtoul(name, &end, 10);
+	if (!*name || *end || n > UINT32_MAX)
+		return -ENOENT;
+	*id = (uint32_t)n; /* a VRF id; 0 is the default VRF */
+	return 0;
+}
+
+bool agent_vpn_in_vrf(struct agent *a, struct ns_record *r, uint32_t id)
+{
+	const struct nsflow_config *c = a->cfg;
+
+	if (a->vrf_open)
+		vpn_record_fill(c->vpns, c->n_vpns, &a->vrf, r);
+	return r->ingress_vrf == id || r->egress_vrf == id;
+}
+
+void agent_vpn_show_stats(const struct agent *a, FILE *out)
+{
+	if (!a->n_vrf_stats)
+		return;
+	fprintf(out, "\n\n%-24s %8s %10s %14s %18s\n", "vrf (exported)", "id", "flows", "packets",
+		"octets");
+	for (size_t i = 0; i < a->n_vrf_stats; i++) {
+		const struct agent_vrf_stat *st = &a->vrf_stats[i];
+		const char *name = agent_vrf_name(a, st->id);
+
+		fprintf(out, "%-24s %8u %10llu %14llu %18llu\n",
+			name	 ? name
+			: st->id ? "?"
+				 : "(default)",
+			st->id, (unsigned long long)st->flows, (unsigned long long)st->packets,
+			(unsigned long long)st->octets);
+	}
 }

@@ -8,6 +8,7 @@
 #define NSFLOW_AGENT_VPN_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "record.h"
 #include "vpn.h"
@@ -46,6 +47,12 @@ void agent_vpn_poll(struct agent *a);
 /* An original record's VRFs, RD and the VPN template */
 void agent_vpn_record(struct agent *a, struct ns_record *r);
 void agent_vpn_close(struct agent *a);
+/* The VRF id of NAME: an instance, a VRF device, or a number; -ENOENT for none of them */
+int agent_vrf_id_of(const struct agent *a, const char *name, uint32_t *id);
+/* Fills r's VRFs (vpn_record_fill()); is r's ingress or egress VRF id? */
+bool agent_vpn_in_vrf(struct agent *a, struct ns_record *r, uint32_t id);
+/* `show stats`: records exported per VRF since the start (or `reset stats`) */
+void agent_vpn_show_stats(const struct agent *a, FILE *out);
 /* The name of VRF id (instance, else VRF device), or NULL */
 const char *agent_vrf_name(const struct agent *a, uint32_t id);
 

@@ -4,7 +4,8 @@
  * add blue type vrf table 10`) before the agent starts, then moved to another one while it
  * runs. Frames sent in each phase must come out (IPFIX file, decoded by tshark) with the VRF
  * id of the device the veth was in at the time (its table), the instance's route
- * distinguisher, and the VRF names in options.
+ * distinguisher, and the VRF names in options; `show cache --vrf` and `show stats` list them by
+ * VRF.
  *
  * KERNEL TIER ONLY: VRF devices need CONFIG_NET_VRF, which the host's kernel lacks. This
  * binary is not among the host's e2e tests; tests/kernels/checks.sh runs it as check "vrf" in
@@ -93,6 +94,40 @@ static void enslave(const struct vrf_case *v)
 	free(out);
 }
 
+/* `show cache --vrf` lists the flow of this phase's VRF alone, by name and by id */
+static void show_cache_by_vrf(const struct vrf_case *in, const struct vrf_case *other)
+{
+	char words[64], *out = NULL;
+	int ret;
+
+	snprintf(words, sizeof(words), "show cache --vrf %s", in->name);
+	ret = nsflow_ctl(&agent, &out, words);
+	cr_assert_eq(ret, 0, "%s: %s", words, out);
+	cr_expect(strstr(out, in->src), "%s: no flow from %s: %s", words, in->src, out);
+	cr_expect(strstr(out, "1 flow in the cache"), "%s: %s", words, out);
+	free(out);
+	snprintf(words, sizeof(words), "show cache --vrf %u", other->table);
+	ret = nsflow_ctl(&agent, &out, words);
+	cr_assert_eq(ret, 0, "%s: %s", words, out);
+	cr_expect(strstr(out, "0 flows in the cache"), "%s: %s", words, out);
+	free(out);
+}
+
+/* `show stats` has a line per VRF with the packets exported in it */
+static void stats_have_vrf(const struct vrf_case *v)
+{
+	char *out = NULL, *line, want[96];
+	int ret = nsflow_ctl(&agent, &out, "show stats");
+
+	cr_assert_eq(ret, 0, "show stats: %s", out);
+	line = strstr(out, "vrf (exported)");
+	cr_assert_not_null(line, "show stats has no VRF lines: %s", out);
+	snprintf(want, sizeof(want), "%u %10u %14u", v->table, 1, FRAMES);
+	cr_expect(strstr(line, v->name) && strstr(line, want), "show stats: no '%s %s': %s",
+		  v->name, want, line);
+	free(out);
+}
+
 static void reset_cache(void)
 {
 	char *out = NULL;
@@ -112,7 +147,8 @@ Test(vrf, enslaved_veth_exports_its_vrf_id_name_and_rd, .init = setup, .fini = t
 	int ret;
 
 	for (size_t i = 0; i < 2; i++) {
-		ret = netns_sh(pair.ns_rx, &out, "ip link add %s type vrf table %u && ip link set %s up",
+		ret = netns_sh(pair.ns_rx, &out,
+			       "ip link add %s type vrf table %u && ip link set %s up",
 			       vrfs[i].name, vrfs[i].table, vrfs[i].name);
 		cr_assert_eq(ret, 0, "VRF device %s (CONFIG_NET_VRF?): %s", vrfs[i].name, out);
 		free(out);
@@ -121,23 +157,30 @@ Test(vrf, enslaved_veth_exports_its_vrf_id_name_and_rd, .init = setup, .fini = t
 	}
 	enslave(&vrfs[0]);
 	{
-		const char *args[] = { "-i", pair.rx, "-c", url, "--poll-interval", "100",
-				       "--pin-dir", pin_dir,
-				       "--vpn-instance", flags[0], "--vpn-instance", flags[1],
+		const char *args[] = { "-i",	    pair.rx,	       "-c",
+				       url,	    "--poll-interval", "100",
+				       "--pin-dir", pin_dir,	       "--vpn-instance",
+				       flags[0],    "--vpn-instance",  flags[1],
 				       NULL };
 
 		ret = netns_agent_start(&agent, pair.ns_rx, 15000, args);
 		cr_assert_eq(ret, 0, "agent did not start");
 	}
 	send_from(vrfs[0].src);
+	usleep(500 * 1000); /* drained into the cache */
+	show_cache_by_vrf(&vrfs[0], &vrfs[1]);
 	reset_cache();
+	stats_have_vrf(&vrfs[0]);
 	/* moved to another VRF while the agent runs: it must follow */
 	ret = netns_sh(pair.ns_rx, NULL, "ip link set %s nomaster", pair.rx);
 	cr_assert_eq(ret, 0);
 	enslave(&vrfs[1]);
 	usleep(1000 * 1000); /* several polls */
 	send_from(vrfs[1].src);
+	usleep(500 * 1000);
+	show_cache_by_vrf(&vrfs[1], &vrfs[0]);
 	reset_cache();
+	stats_have_vrf(&vrfs[1]);
 	cr_assert_eq(netns_agent_stop(&agent, SIGTERM, 30000), 0, "agent exit");
 	agent.pid = 0;
 	n = cflow_records(ipfix, "", recs, sizeof(recs) / sizeof(recs[0]));
@@ -160,8 +203,8 @@ Test(vrf, enslaved_veth_exports_its_vrf_id_name_and_rd, .init = setup, .fini = t
 		}
 	}
 	for (size_t k = 0; k < 2; k++) {
-		cr_expect_eq(seen[k], FRAMES, "%s: %u packets exported of %d", vrfs[k].name, seen[k],
-			     FRAMES);
+		cr_expect_eq(seen[k], FRAMES, "%s: %u packets exported of %d", vrfs[k].name,
+			     seen[k], FRAMES);
 		cr_expect_gt(named[k], 0, "no VRFname for %s", vrfs[k].name);
 	}
 	passed = true;

@@ -14,9 +14,9 @@ static void rec_field(struct cflow_rec *r, const char *key, const char *val)
 		size_t off, len;
 	} keys[] = {
 #define K(k, f) { k, offsetof(struct cflow_rec, f), sizeof(((struct cflow_rec *)0)->f) }
-		K("SrcAddr", src),	     K("Ingress VRFID", vrf),	 K("Egress VRFID", evrf),
-		K("MPLS VPN RD", rd),	     K("TopLabelType", top_type), K("TopLabelAddr", top_addr),
-		K("VRFname", name),	     K("Packets", packets),
+		K("SrcAddr", src),    K("Ingress VRFID", vrf),	   K("Egress VRFID", evrf),
+		K("MPLS VPN RD", rd), K("TopLabelType", top_type), K("TopLabelAddr", top_addr),
+		K("VRFname", name),   K("Packets", packets),
 #undef K
 	};
 

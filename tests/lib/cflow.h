@@ -9,8 +9,7 @@
 /* One decoded record ("Flow N" of a data set): the values tshark prints, "" when absent */
 struct cflow_rec {
 	int port; /* UDP destination port of its datagram; 0 in an IPFIX file */
-	char src[48], vrf[16], evrf[16], rd[40], top_type[16], top_addr[32], name[40],
-		packets[24];
+	char src[48], vrf[16], evrf[16], rd[40], top_type[16], top_addr[32], name[40], packets[24];
 };
 
 /*

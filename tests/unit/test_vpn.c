@@ -40,9 +40,11 @@ Test(vpn, route_distinguishers_of_each_type)
 	rd_is("4200000000:5", (const uint8_t[8]){ 0, 2, 0xfa, 0x56, 0xea, 0, 0, 5 },
 	      "4200000000:5");
 	rd_is("65000L:9", (const uint8_t[8]){ 0, 2, 0, 0, 0xfd, 0xe8, 0, 9 }, "65000L:9");
-	static const char *const bad[] = { "65000", ":1", "65000:", "65000:-1", "192.0.2.1:65536",
-					   "4200000000:65536", "4294967296:1", "1.2.3.4.5:1",
-					   "0x10:1", "65000: 1" };
+	static const char *const bad[] = { "65000",	      ":1",
+					   "65000:",	      "65000:-1",
+					   "192.0.2.1:65536", "4200000000:65536",
+					   "4294967296:1",    "1.2.3.4.5:1",
+					   "0x10:1",	      "65000: 1" };
 	uint8_t rd[8];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -272,7 +274,8 @@ static void on_vrf_name(void *arg, const struct ns_dec_record *r)
 /* The VRF names go out in options, in v9 and IPFIX, and decode back to what was given */
 Test(vpn, vrf_name_options_decode_back)
 {
-	static const struct ns_vrf_info vrfs[] = { { 10, "blue" }, { 20, "a-name-of-31-characters-long-xx" } };
+	static const struct ns_vrf_info vrfs[] = { { 10, "blue" },
+						   { 20, "a-name-of-31-characters-long-xx" } };
 	static struct ns_export_context ctx = { .vrfs = vrfs, .n_vrfs = 2 };
 	static const enum ns_proto protos[] = { NS_PROTO_V9, NS_PROTO_IPFIX };
 
@@ -285,7 +288,8 @@ Test(vpn, vrf_name_options_decode_back)
 
 		ns_export_opts_default(&o);
 		memset(&cap, 0, sizeof(cap));
-		cr_assert_eq(ns_encoder_init(&enc, protos[p], &o, &ctx, 0, ns_capture_emit, &cap), 0);
+		cr_assert_eq(ns_encoder_init(&enc, protos[p], &o, &ctx, 0, ns_capture_emit, &cap),
+			     0);
 		cr_assert_eq(ns_encoder_refresh(&enc, 1000), 0);
 		cr_assert_eq(ns_encoder_flush(&enc, 1000), 0);
 		ns_decoder_init(&dec, protos[p]);
