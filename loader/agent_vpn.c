@@ -55,27 +55,30 @@ int vpn_resolve_ids(struct vpn_instance *vpns, size_t n, const struct vrf_track 
 		struct vpn_instance *v = &vpns[i];
 		const struct vrf_link *d = vrf_device_named(t, v->vrf);
 
-		if (d && v->has_id && d->table != v->id)
-			return snprintf(err, errlen,
-					"vpn-instance %s: id=%u, but VRF device %s has table %u "
-					"(its VRF id): drop id= or make them agree",
-					v->name, v->id, v->vrf, d->table),
-			       -EINVAL;
-		if (!d && !v->has_id)
-			return snprintf(
-				       err, errlen,
-				       "vpn-instance %s: no VRF device %s (ip link add %s type vrf "
-				       "table N) and no id=N to know it by",
-				       v->name, v->vrf, v->vrf),
-			       -EINVAL;
+		if (d && v->has_id && d->table != v->id) {
+			snprintf(err, errlen,
+				 "vpn-instance %s: id=%u, but VRF device %s has table %u (its VRF "
+				 "id): drop id= or make them agree",
+				 v->name, v->id, v->vrf, d->table);
+			return -EINVAL;
+		}
+		if (!d && !v->has_id) {
+			snprintf(err, errlen,
+				 "vpn-instance %s: no VRF device %s (ip link add %s type vrf table "
+				 "N) "
+				 "and no id=N to know it by",
+				 v->name, v->vrf, v->vrf);
+			return -EINVAL;
+		}
 		if (d)
 			v->id = d->table;
 		for (size_t j = 0; j < i; j++)
-			if (vpns[j].id == v->id)
-				return snprintf(err, errlen,
-						"vpn-instances %s and %s have the same VRF id %u",
-						vpns[j].name, v->name, v->id),
-				       -EINVAL;
+			if (vpns[j].id == v->id) {
+				snprintf(err, errlen,
+					 "vpn-instances %s and %s have the same VRF id %u",
+					 vpns[j].name, v->name, v->id);
+				return -EINVAL;
+			}
 	}
 	return 0;
 }
