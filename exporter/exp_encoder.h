@@ -44,9 +44,10 @@ struct ns_encoder {
 	struct ns_tmpl_set *tmpls; /* NULL for v5 */
 	struct ns_msg msg;
 	uint64_t now_ms;
-	uint32_t seq;	       /* IPFIX: data records sent; v9: messages; v5: flows */
-	int templates_sent;    /* on this session */
-	uint64_t announced[2]; /* templates sent since the last refresh, bit per id - 256 */
+	uint32_t seq;	    /* IPFIX: data records sent; v9: messages; v5: flows */
+	int templates_sent; /* on this session */
+	/* templates sent since the last refresh, bit per id - 256 */
+	uint64_t announced[(NS_TMPL_COUNT + 63) / 64];
 	int refresh_due;
 	uint32_t options_gen; /* ctx->options_gen when options data last went out */
 	uint32_t msgs_since_refresh;

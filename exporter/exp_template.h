@@ -45,7 +45,18 @@ enum ns_tmpl_id {
 	/* the global sampler's rate alone, under samplingInterval (34) and scoped by the exporter:
 	 * the one sampler nfdump 1.7.1 reads (it takes no selector template) */
 	NS_TMPL_OPT_SAMPLING = 357,
-	NS_TMPL_LAST = 357,
+	/* VRF names the way nfdump reads them: scope observationDomainId, then ingressVRFID and
+	 * VRFname */
+	NS_TMPL_OPT_VRF = 358,
+	/* traffic of a VRF or VPN instance: NS_TMPL_VPN + (id - 256) for the templates 256..264,
+	 * NS_TMPL_ROUTED_VPN + (id - NS_TMPL_ROUTED) for the routed ones; they gain ingressVRFID,
+	 * egressVRFID and mplsVpnRouteDistinguisher (VXLAN flows keep their own templates) */
+	NS_TMPL_VPN = 359,
+	NS_TMPL_ROUTED_VPN = 368,
+	/* VPN templates of MPLS traffic whose top label is a VPN instance's: NS_TMPL_VPN_TOP +
+	 * (VPN id - NS_TMPL_VPN), with mplsTopLabelType and mplsTopLabelIPv4Address too */
+	NS_TMPL_VPN_TOP = 376,
+	NS_TMPL_LAST = NS_TMPL_VPN_TOP + 16,
 };
 
 /* Flexible records the configuration may define */
@@ -104,11 +115,38 @@ static inline uint16_t ns_tmpl_routed_id(uint16_t id)
 	return (uint16_t)(NS_TMPL_ROUTED + id - NS_TMPL_IPV4);
 }
 
+/* The VPN twin of an original or routed template id; other ids (aggregated, flexible) stay */
+static inline uint16_t ns_tmpl_vpn_id(uint16_t id)
+{
+	if (id >= NS_TMPL_IPV4 && id <= NS_TMPL_MPLS)
+		return (uint16_t)(NS_TMPL_VPN + id - NS_TMPL_IPV4);
+	if (id >= NS_TMPL_ROUTED && id < NS_TMPL_ROUTED + 8)
+		return (uint16_t)(NS_TMPL_ROUTED_VPN + id - NS_TMPL_ROUTED);
+	return id;
+}
+
+/* Does VPN template id (ns_tmpl_vpn_id()) describe MPLS traffic? */
+static inline int ns_tmpl_vpn_has_mpls(uint16_t vpn_id)
+{
+	unsigned int i = vpn_id - NS_TMPL_VPN; /* 0..8 originals, 9..16 routed (bit 1: MPLS) */
+
+	if (i == NS_TMPL_MPLS - NS_TMPL_IPV4)
+		return 1;
+	return i < 17 && ((i < 8 ? i : i - 9) & 2);
+}
+
+/* Its twin with the top label's type and address, for a VPN template of MPLS traffic */
+static inline uint16_t ns_tmpl_vpn_top_id(uint16_t vpn_id)
+{
+	return ns_tmpl_vpn_has_mpls(vpn_id) ? (uint16_t)(NS_TMPL_VPN_TOP + vpn_id - NS_TMPL_VPN)
+					    : vpn_id;
+}
+
 /* Does template id describe flow records (original or aggregated), not options? */
 static inline int ns_tmpl_is_flow(uint16_t id)
 {
 	return (id < NS_TMPL_FIRST + NS_TMPL_FLOW_COUNT || id >= NS_TMPL_AGG) &&
-	       id != NS_TMPL_OPT_IFDESC && id != NS_TMPL_OPT_SAMPLING;
+	       id != NS_TMPL_OPT_IFDESC && id != NS_TMPL_OPT_SAMPLING && id != NS_TMPL_OPT_VRF;
 }
 
 struct ns_tmpl_field {

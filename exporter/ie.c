@@ -61,6 +61,9 @@ static const struct ns_ie ns_ie_rows[] = {
 	 * what nfdump 1.7.1, goflow2 and Akvorado read without a selector) */
 	{ ROW(34, "samplingInterval", UNSIGNED, 4), V9(34, 4), OPT(U32, v9_interval, 0) },
 	/* v9 FLOW_SAMPLER_ID: one byte in RFC 3954, two here because selector ids are 16-bit */
+	/* IANA mplsTopLabelType registry: 3 = VPN; only in the templates of VPN traffic */
+	{ ROW(46, "mplsTopLabelType", UNSIGNED, 1), V9(46, 1), REC(U8, mpls_top_type, 0) },
+	{ ROW(47, "mplsTopLabelIPv4Address", IPV4, 4), V9(47, 4), REC(BYTES, mpls_top_addr, 0) },
 	{ ROW(48, "samplerId", UNSIGNED, 1), V9(48, 2), REC(U16, selector_id, 0),
 	  OPT(U16, selector_id, 0), .when = NS_WHEN_NONZERO },
 	{ ROW(49, "samplerMode", UNSIGNED, 1), V9(49, 1), OPT(U8, v9_mode, 0) },
@@ -89,6 +92,7 @@ static const struct ns_ie ns_ie_rows[] = {
 	  OPT(STRING, name, sizeof(((struct ns_opt_row *)0)->name)) },
 	{ ROW(83, "interfaceDescription", STRING, 128), V9(83, 128),
 	  OPT(STRING, description, sizeof(((struct ns_opt_row *)0)->description)) },
+	{ ROW(90, "mplsVpnRouteDistinguisher", OCTETS, 8), V9(90, 8), REC(BYTES, vpn_rd, 0) },
 	{ ROW(136, "flowEndReason", UNSIGNED, 1), V9(136, 1), REC(U8, end_reason, 0) },
 	/* v9 has one ICMP_TYPE (32) for both families: nfdump and pmacct read ICMPv6 there */
 	{ ROW(139, "icmpTypeCodeIPv6", UNSIGNED, 2), V9(32, 2),
@@ -103,6 +107,13 @@ static const struct ns_ie ns_ie_rows[] = {
 	  OPT(U64, not_sent_packets, 0) },
 	{ ROW(168, "notSentOctetTotalCount", UNSIGNED, 8), V9(168, 8),
 	  OPT(U64, not_sent_octets, 0) },
+	{ ROW(234, "ingressVRFID", UNSIGNED, 4), V9(234, 4), REC(U32, ingress_vrf, 0),
+	  OPT(U32, vrf_id, 0) },
+	{ ROW(235, "egressVRFID", UNSIGNED, 4), V9(235, 4), REC(U32, egress_vrf, 0) },
+	/* fixed length, NUL padded: nfdump takes the template's field length as the name's size,
+	 * so a variable-length name is misread */
+	{ ROW(236, "VRFname", STRING, 32), V9(236, 32),
+	  OPT(STRING, vrf_name, sizeof(((struct ns_opt_row *)0)->vrf_name)) },
 	{ ROW(243, "dot1qVlanId", UNSIGNED, 2), V9(243, 2), REC(U16, vlan_id, 0),
 	  .when = NS_WHEN_NONZERO },
 	{ ROW(245, "dot1qCustomerVlanId", UNSIGNED, 2), V9(245, 2), REC(U16, inner_vlan_id, 0),

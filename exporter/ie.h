@@ -32,6 +32,7 @@ enum ns_ie_type {
 	NS_IE_DATETIME_MS, /* dateTimeMilliseconds: unsigned64 ms since the Unix epoch */
 	NS_IE_STRING,
 	NS_IE_LIST_IPV6, /* basicList (RFC 6313) of ipv6Address */
+	NS_IE_OCTETS,	 /* octetArray, printed as hex */
 };
 
 /* How a value is read from its source structure */
@@ -100,6 +101,8 @@ struct ns_opt_row {
 	uint64_t not_sent_octets;
 	char name[64];	       /* interfaceName */
 	char description[128]; /* interfaceDescription */
+	uint32_t vrf_id;       /* ingressVRFID */
+	char vrf_name[32];     /* VRFname */
 };
 
 /* The registry row for IPFIX element @id, or NULL */

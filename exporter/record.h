@@ -68,6 +68,13 @@ struct ns_record {
 	uint8_t ip_nexthop[16];	 /* ipNextHopIPv4/IPv6Address (15/62), IPv4 v4-mapped */
 	uint64_t vni;		 /* layer2SegmentId (351): VXLAN VNI */
 	uint8_t vni_present;	 /* a VXLAN flow: vni is meaningful (VNI 0 is a VNI) */
+
+	/* BGP/MPLS VPN (the agent's VPN instances and the VRFs of interfaces) */
+	uint32_t ingress_vrf;	  /* ingressVRFID (234): 0 = the default VRF */
+	uint32_t egress_vrf;	  /* egressVRFID (235) */
+	uint8_t vpn_rd[8];	  /* mplsVpnRouteDistinguisher (90), RFC 4364 4.2 encoding */
+	uint8_t mpls_top_type;	  /* mplsTopLabelType (46); 0 unknown */
+	uint8_t mpls_top_addr[4]; /* mplsTopLabelIPv4Address (47) */
 };
 
 #endif /* NSFLOW_RECORD_H */

@@ -122,6 +122,12 @@ int ns_sink_flush(struct ns_sink *s, uint64_t now_ms)
 	return s->ops->flush(s, now_ms);
 }
 
+void ns_sink_refresh(struct ns_sink *s)
+{
+	if (s && s->has_enc)
+		ns_encoder_refresh(&s->enc, 0);
+}
+
 void ns_sink_get_stats(const struct ns_sink *s, struct ns_sink_stats *st)
 {
 	*st = s->stats;

@@ -66,6 +66,11 @@ struct ns_iface_info {
 	char description[128];
 };
 
+struct ns_vrf_info {
+	uint32_t id;   /* ingressVRFID */
+	char name[32]; /* VRFname */
+};
+
 /* owned by the agent, read by sinks whenever they send options data; the agent updates it */
 struct ns_export_context {
 	uint64_t boot_ms; /* wall-clock ms of system boot: v9/v5 sysUptime = now_ms - boot_ms */
@@ -73,6 +78,8 @@ struct ns_export_context {
 	size_t n_samplers;
 	const struct ns_iface_info *ifaces;
 	size_t n_ifaces;
+	const struct ns_vrf_info *vrfs; /* VRF names (options scoped by ingressVRFID) */
+	size_t n_vrfs;
 	uint64_t not_sent_flows, not_sent_packets, not_sent_octets; /* reliability statistics */
 	/* bumped by the agent when what the options data say changed: every sink sends them
 	 * again before its next records */
@@ -117,6 +124,8 @@ int ns_sink_tick(struct ns_sink *s, uint64_t now_ms);
 /* send anything buffered now */
 int ns_sink_flush(struct ns_sink *s, uint64_t now_ms);
 void ns_sink_get_stats(const struct ns_sink *s, struct ns_sink_stats *st);
+/* The options (VRF names ...) changed: send them, and the templates, with the next message */
+void ns_sink_refresh(struct ns_sink *s);
 
 /*
  * For a caller that must know, across its own death, which records reached the transport: it

@@ -29,6 +29,9 @@ static const uint16_t grp_vxlan[] = { 351 };
 /* routing information (--routes): mask lengths, AS numbers, BGP and IP next hops */
 static const uint16_t grp_route_v4[] = { 9, 13, 16, 17, 18, 15 };
 static const uint16_t grp_route_v6[] = { 29, 30, 16, 17, 63, 62 };
+/* traffic of a VRF / VPN instance */
+static const uint16_t grp_vpn[] = { 234, 235, 90 };
+static const uint16_t grp_vpn_top[] = { 46, 47 };
 /* MPLS label-only flows have no IP header to describe */
 static const uint16_t body_mpls[] = { 70, 71, 72, 10, 14,  61,	58,  243, 245,
 				      56, 80, 2,  1,  152, 153, 136, 302 };
@@ -129,6 +132,10 @@ static const uint16_t ifdesc[] = { 10, 83 };
 /* no samplingAlgorithm (35) beside it: nfdump 1.7.1 then takes the template for no sampler */
 static const uint16_t sampling_scope[] = { 149 };
 static const uint16_t sampling[] = { 34 };
+/* the same layout for VRF names: nfdump takes the first scope for the exporter's and reads
+ * the VRF id and a fixed-length name after it */
+static const uint16_t vrf_scope[] = { 149 };
+static const uint16_t vrf[] = { 234, 236 };
 
 static const struct ns_opt_def ipfix_opts[] = {
 	{ NS_TMPL_OPT_SAMPLER, LIST(ipfix_sampler_scope), LIST(ipfix_sampler) },
@@ -136,6 +143,7 @@ static const struct ns_opt_def ipfix_opts[] = {
 	{ NS_TMPL_OPT_IFACE, LIST(iface_scope), LIST(iface) },
 	{ NS_TMPL_OPT_IFDESC, LIST(ifdesc_scope), LIST(ifdesc) },
 	{ NS_TMPL_OPT_SAMPLING, LIST(sampling_scope), LIST(sampling) },
+	{ NS_TMPL_OPT_VRF, LIST(vrf_scope), LIST(vrf) },
 };
 
 static const struct ns_opt_def v9_opts[] = {
@@ -144,6 +152,7 @@ static const struct ns_opt_def v9_opts[] = {
 	{ NS_TMPL_OPT_IFACE, LIST(iface_scope), LIST(iface) },
 	{ NS_TMPL_OPT_IFDESC, LIST(ifdesc_scope), LIST(ifdesc) },
 	{ NS_TMPL_OPT_SAMPLING, LIST(sampling_scope), LIST(sampling) },
+	{ NS_TMPL_OPT_VRF, LIST(vrf_scope), LIST(vrf) },
 };
 
 static struct ns_flex_tmpl flex_defs[2 * NS_FLEX_MAX];
@@ -258,6 +267,35 @@ static int tmpl_build_routed(struct ns_tmpl *t, enum ns_proto proto, uint16_t id
 	return err;
 }
 
+/* The VPN twins: the original (or routed) template's fields, then the VPN group */
+static int tmpl_build_vpn(struct ns_tmpl_set *ts, enum ns_proto proto)
+{
+	for (unsigned int i = 0; i < NS_TMPL_FLOW_COUNT + 8; i++) {
+		uint16_t base = i < NS_TMPL_FLOW_COUNT ? (uint16_t)(NS_TMPL_IPV4 + i)
+						       : (uint16_t)(NS_TMPL_ROUTED + i - 9);
+		struct ns_tmpl *t = &ts->t[ns_tmpl_vpn_id(base) - NS_TMPL_FIRST], *top;
+		int err = i < NS_TMPL_FLOW_COUNT
+				  ? tmpl_build_flow(t, proto, base)
+				  : tmpl_build_routed(t, proto, (uint16_t)(NS_TMPL_IPV4 + i - 9),
+						      base);
+
+		if (!err)
+			err = tmpl_add_list(t, proto, grp_vpn, N(grp_vpn), 0, 0);
+		if (err)
+			return err;
+		t->id = ns_tmpl_vpn_id(base);
+		if (!ns_tmpl_vpn_has_mpls(t->id))
+			continue;
+		top = &ts->t[ns_tmpl_vpn_top_id(t->id) - NS_TMPL_FIRST];
+		*top = *t;
+		top->id = ns_tmpl_vpn_top_id(t->id);
+		err = tmpl_add_list(top, proto, grp_vpn_top, N(grp_vpn_top), 0, 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto)
 {
 	const struct ns_opt_def *opts = proto == NS_PROTO_V9 ? v9_opts : ipfix_opts;
@@ -301,6 +339,9 @@ int ns_tmpl_set_init(struct ns_tmpl_set *ts, enum ns_proto proto)
 		if (err)
 			return err;
 	}
+	err = tmpl_build_vpn(ts, proto);
+	if (err)
+		return err;
 	for (i = 0; i < N(flex_defs); i++) {
 		const struct ns_flex_tmpl *d = &flex_defs[i];
 		struct ns_tmpl *t = &ts->t[NS_TMPL_FLEX - NS_TMPL_FIRST + i];

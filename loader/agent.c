@@ -93,6 +93,7 @@ static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 	flow_entry_to_record(e, reason, a->boot_to_wall_ns, r);
 	sampler_name_record(a, r, e->key.ifindex, e->key.direction);
 	agent_route_record(a, r);
+	agent_vpn_record(a, r);
 	if (r->srh_present && a->skel) {
 		struct nsflow_srh_segments segs;
 
@@ -159,6 +160,8 @@ int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *er
 		a->xopts.source_port = ntohs(v6 ? s6->sin6_port : s4->sin_port);
 	}
 	ret = agent_flex_define(cfg, err, errlen);
+	if (!ret)
+		ret = agent_vpn_open(a, err, errlen);
 	if (ret)
 		return ret;
 	a->sinks = calloc(n, sizeof(*a->sinks));
@@ -416,6 +419,7 @@ int agent_poll(struct agent *a, uint64_t now_ns)
 	}
 	a->drained_flows += n;
 	agent_consume_events(a);
+	agent_vpn_poll(a);
 	/* the rates of what is exported now, announced before it */
 	sampler_measure(a);
 	flow_cache_expire(a->cache, now_ns, export_flow, a);
@@ -515,6 +519,7 @@ void agent_close(struct agent *a)
 {
 	collectors_finish(a, agent_wall_ms(a));
 	agent_aggs_close(a);
+	agent_vpn_close(a);
 	for (size_t i = 0; i < a->n_sinks; i++)
 		ns_sink_close(a->sinks[i]);
 	free(a->sinks);

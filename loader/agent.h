@@ -12,6 +12,7 @@
 #include "epoch.h"
 #include "evring.h"
 #include "agg.h"
+#include "agent_vpn.h"
 #include "flow_cache.h"
 #include "pcache.h"
 #include "sampler.h"
@@ -22,6 +23,7 @@
 #define AGENT_MAX_IFACES 64
 /* replayed packets run as if on the loopback device: its settings are the replay's */
 #define AGENT_REPLAY_IFINDEX 1
+#define AGENT_MAX_VRFS	     (VPN_MAX + 64)
 
 /* Memory in use, for `show stats` and the metrics (bytes). */
 struct agent_memory {
@@ -91,6 +93,12 @@ struct agent {
 	uint64_t fib_loaded_ns, routes_reloads;
 	struct agent_route_memo route_memo[2];
 	int route_memo_next;
+	/* VRFs of interfaces, the VRF names collectors get, traffic per VRF (agent_vpn.h) */
+	struct vrf_track vrf;
+	bool vrf_open;
+	struct ns_vrf_info vrf_names[AGENT_MAX_VRFS];
+	struct agent_vrf_stat vrf_stats[AGENT_VRF_STATS];
+	size_t n_vrf_stats;
 	struct nsflow_counters dp;	/* datapath counters, summed over CPUs */
 	struct nsflow_counters dp_base; /* subtracted by `reset stats` */
 };

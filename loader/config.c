@@ -52,6 +52,8 @@ const struct setting config_settings[] = {
 	{ "no-original", "no-original", OPT_NO_ORIGINAL, false, NULL },
 	{ "routes", "routes", OPT_ROUTES, true, "a file" },
 	{ "record", "records", OPT_RECORD, true, "NAME[:v4|v6]:match=FIELD,...[:collect=...]" },
+	{ "vpn-instance", "vpn-instances", OPT_VPN, true,
+	  "NAME:rd=RD[:vrf=DEV][:labels=L1,L2-L3][:id=N][:address=A]" },
 	{ "verbose", "verbose", OPT_VERBOSE, false, NULL },
 	{ "help", NULL, OPT_HELP, false, NULL },
 };
@@ -564,9 +566,11 @@ static int bad_option(char **argv, int opt, char *err, size_t errlen)
 
 static int apply_flag(struct nsflow_config *c, int opt, const char *v, bool *ifaces_from_flags,
 		      bool *collectors_from_flags, bool *aggs_from_flags, bool *records_from_flags,
-		      char *err, size_t errlen)
+		      bool *vpns_from_flags, char *err, size_t errlen)
 {
 	struct config_iface *ifc;
+	struct vpn_instance vpn;
+	int ret;
 	char where[64];
 
 	flag_name(opt, where, sizeof(where));
@@ -600,6 +604,13 @@ static int apply_flag(struct nsflow_config *c, int opt, const char *v, bool *ifa
 			*records_from_flags = true;
 		}
 		return config_add_record(c, v, &(struct config_record){ 0 }, where, err, errlen);
+	case OPT_VPN:
+		if (!*vpns_from_flags) {
+			c->n_vpns = 0; /* the command line's list replaces the file's */
+			*vpns_from_flags = true;
+		}
+		ret = vpn_instance_parse(&vpn, v, where, err, errlen);
+		return ret ? ret : vpn_instance_add(c->vpns, &c->n_vpns, &vpn, where, err, errlen);
 	}
 	return config_apply_value(c, opt, v ? v : "", where, false, err, errlen);
 }
@@ -608,7 +619,7 @@ int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err,
 {
 	struct option longopts[N_SETTINGS + 1] = { 0 };
 	bool ifaces_from_flags = false, collectors_from_flags = false, aggs_from_flags = false;
-	bool records_from_flags = false;
+	bool records_from_flags = false, vpns_from_flags = false;
 	const char *config_path = NULL;
 	size_t i, kept;
 	int opt, ret;
@@ -653,7 +664,8 @@ int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err,
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":hi:c:v", longopts, NULL)) != -1) {
 		ret = apply_flag(c, opt, optarg, &ifaces_from_flags, &collectors_from_flags,
-				 &aggs_from_flags, &records_from_flags, err, errlen);
+				 &aggs_from_flags, &records_from_flags, &vpns_from_flags, err,
+				 errlen);
 		if (ret)
 			return ret;
 	}
@@ -843,6 +855,18 @@ void config_usage(FILE *f)
 	      "                            metered there. With --no-original and one record\n"
 	      "                            alone on an interface, the kernel keys by its fields\n"
 	      "\n"
+	      "BGP/MPLS VPN (v9 and IPFIX records carry ingressVRFID, egressVRFID, the RD):\n"
+	      "      --vpn-instance NAME:rd=RD[:vrf=DEV][:labels=L1,L2-L3][:id=N]\n"
+	      "                     [:address=A.B.C.D]\n"
+	      "                            a VPN instance: RD is ASN:nn, IPv4:nn or ASN4:nn\n"
+	      "                            (RFC 4364 types 0, 1, 2; 65000L:nn forces type 2);\n"
+	      "                            vrf: its Linux VRF device (default NAME), whose\n"
+	      "                            table is the VRF id unless id= gives one; labels:\n"
+	      "                            VPN (bottom-of-stack) labels of its MPLS traffic;\n"
+	      "                            address: mplsTopLabelIPv4Address of those labels.\n"
+	      "                            Interfaces enslaved to a VRF device carry its table\n"
+	      "                            as their VRF id, followed as they change\n"
+	      "\n"
 	      "Metering:\n"
 	      "      --sample MODE         none (default: every packet); fixed:N (1 in every\n"
 	      "                            N packets) or random:N (each packet with\n"
@@ -918,6 +942,10 @@ void config_usage(FILE *f)
 	      "      match: [source-address/24, destination-port, protocol]\n"
 	      "      collect: [packets/32, bytes/32, first-switched, last-switched]\n"
 	      "      interfaces: [eth0]\n"
+	      "  vpn-instances:\n"
+	      "    - name: blue\n"
+	      "      rd: 65000:100\n"
+	      "      labels: [1000, 2000-2099]\n"
 	      "\n"
 	      "Examples:\n"
 	      "  nsflow run -i eth0 -c ipfix://192.0.2.10:4739\n"

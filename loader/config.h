@@ -17,6 +17,7 @@
 
 #include "nsflow.h"
 #include "flex.h"
+#include "vpn.h"
 
 #define CONFIG_DEFAULT_PIN_DIR	      "/sys/fs/bpf/nsflow"
 #define CONFIG_SOCKET_DIR	      "/run/nsflow"
@@ -113,6 +114,9 @@ struct nsflow_config {
 	/* flexible records (NetStream's `ip netstream record`), each a cache per family */
 	struct config_record records[NS_FLEX_MAX];
 	size_t n_records;
+	/* BGP/MPLS VPN instances (vpn.h): route distinguishers and VPN labels of VRFs */
+	struct vpn_instance vpns[VPN_MAX];
+	size_t n_vpns;
 	/* --routes: an MRT RIB dump or a text file of routes, "" for the kernel's table only */
 	char routes_file[4096];
 

@@ -43,6 +43,7 @@ enum opt_id {
 	OPT_EXPORT_DSCP,
 	OPT_VXLAN,
 	OPT_VXLAN_PORT,
+	OPT_VPN,
 	OPT_MAX,
 };
 

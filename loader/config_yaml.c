@@ -359,6 +359,83 @@ static int yaml_records(struct yaml_ctx *y, yaml_node_t *n)
 	return ret;
 }
 
+/* One 'vpn-instances:' item: a --vpn-instance string, or {name, rd, vrf, labels, id, address} */
+static int yaml_vpn(struct yaml_ctx *y, yaml_node_t *n)
+{
+	static const char *const keys[] = { "name", "rd", "vrf", "labels", "id", "address" };
+	char where[PATH_MAX + 64], name[64] = "", spec[1200] = "", hint[96];
+	struct vpn_instance v;
+	const char *s;
+	int ret;
+
+	snprintf(where, sizeof(where), "%s:%u: vpn-instances", y->path, node_line(n));
+	if (n->type == YAML_SCALAR_NODE) {
+		s = scalar(y, n, "vpn-instances");
+		if (!s)
+			return -EINVAL;
+	} else if (n->type != YAML_MAPPING_NODE) {
+		return config_errf(y->err, y->errlen,
+				   "%s: expected 'name: ...' settings or NAME:rd=..., not a list",
+				   where);
+	} else {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
+			yaml_node_t *val = yaml_document_get_node(y->doc, p->value);
+			const char *key =
+				k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "";
+			size_t i;
+
+			for (i = 0; i < 6 && strcmp(key, keys[i]); i++)
+				;
+			if (i == 6)
+				return config_errf(
+					y->err, y->errlen,
+					"%s:%u: unknown vpn-instance setting '%s'%s (one "
+					"takes name, rd, vrf, labels, id and address)",
+					y->path, node_line(k), key,
+					config_suggest(hint, sizeof(hint), key, keys, 6, ""));
+			if (i == 3) {
+				ret = yaml_record_list(y, val, key, spec, sizeof(spec));
+				if (ret)
+					return ret;
+				continue;
+			}
+			s = scalar(y, val, key);
+			if (!s)
+				return -EINVAL;
+			if (i == 0)
+				snprintf(name, sizeof(name), "%.60s", s);
+			else
+				snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec), ":%s=%s",
+					 key, s);
+		}
+		if (!name[0])
+			return config_errf(y->err, y->errlen,
+					   "%s:%u: a vpn-instance without a 'name'", y->path,
+					   node_line(n));
+		memmove(spec + strlen(name), spec, strlen(spec) + 1);
+		memcpy(spec, name, strlen(name));
+		s = spec;
+	}
+	ret = vpn_instance_parse(&v, s, where, y->err, y->errlen);
+	return ret ? ret
+		   : vpn_instance_add(y->c->vpns, &y->c->n_vpns, &v, where, y->err, y->errlen);
+}
+
+static int yaml_vpns(struct yaml_ctx *y, yaml_node_t *n)
+{
+	int ret = 0;
+
+	y->c->n_vpns = 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return yaml_vpn(y, n);
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     !ret && it < n->data.sequence.items.top; it++)
+		ret = yaml_vpn(y, yaml_document_get_node(y->doc, *it));
+	return ret;
+}
+
 static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
 {
 	const char *keys[config_n_settings], *v;
@@ -403,6 +480,8 @@ static int yaml_settings(struct yaml_ctx *y, yaml_node_t *root)
 			ret = yaml_aggs(y, val);
 		} else if (s->id == OPT_RECORD) {
 			ret = yaml_records(y, val);
+		} else if (s->id == OPT_VPN) {
+			ret = yaml_vpns(y, val);
 		} else {
 			v = scalar(y, val, key);
 			if (!v)

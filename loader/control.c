@@ -274,6 +274,8 @@ struct show_ctx {
 	struct agent *a;
 	FILE *out;
 	bool json;
+	bool by_vrf; /* --vrf: only flows of VRF vrf */
+	uint32_t vrf;
 	size_t n; /* flows that passed the filters */
 	size_t printed;
 	/* --sort / --top: flows held back, printed in order at the end. With --top N a min-heap
@@ -393,12 +395,15 @@ static void show_held(struct show_ctx *s)
 
 static int show_flow(void *arg, const struct flow_entry *e)
 {
+	struct show_ctx *s = arg;
 	struct ns_record r;
 
-	flow_entry_to_record(e, 0, ((struct show_ctx *)arg)->a->boot_to_wall_ns, &r);
+	flow_entry_to_record(e, 0, s->a->boot_to_wall_ns, &r);
 	/* the cache's view: totals since the flow was created, not the current period */
 	r.packets = e->total_packets;
 	r.octets = e->total_octets;
+	if (s->by_vrf && !agent_vpn_in_vrf(s->a, &r, s->vrf))
+		return 0;
 	show_record(arg, &r);
 	return 0;
 }
@@ -593,15 +598,29 @@ static int show_cache(struct agent *a, int argc, char **argv, FILE *out)
 				return -EINVAL;
 			}
 			f.fields |= FLOW_FILTER_IFINDEX;
+		} else if (!strcmp(o, "--vrf")) {
+			if (agent_vrf_id_of(a, v, &s.vrf)) {
+				fprintf(out,
+					"show cache: no VPN instance or VRF device '%s' (nor a VRF "
+					"id)\n",
+					v);
+				return -EINVAL;
+			}
+			s.by_vrf = true;
 		} else {
 			fprintf(out,
 				"show cache: unknown filter '%s' (use --src ADDR[/LEN], --dst "
 				"ADDR[/LEN], --sport N, --dport N, --proto NAME|N, --vni N, "
-				"--interface IFACE, --json, --aggregation MODE[:v4|v6], --record "
-				"NAME[:v4|v6], --sort packets|octets, --top N)\n",
+				"--interface IFACE, --vrf NAME|ID, --json, --aggregation "
+				"MODE[:v4|v6], --record NAME[:v4|v6], --sort packets|octets, --top "
+				"N)\n",
 				o);
 			return -EINVAL;
 		}
+	}
+	if (aggregation && s.by_vrf) {
+		fprintf(out, "show cache: --vrf picks original flows, not aggregated ones\n");
+		return -EINVAL;
 	}
 	if (aggregation)
 		return show_aggregation(&s, aggregation, record, &f);
@@ -684,6 +703,7 @@ static void show_stats(struct agent *a, FILE *out)
 	if (a->cfg->no_original)
 		fprintf(out, "\n(--no-original: original flows are aged but not exported)");
 	show_agg_stats(a, out);
+	agent_vpn_show_stats(a, out);
 	fprintf(out, "\n\ndatapath counters (all CPUs):\n");
 	for (int i = 0; i < NSFLOW_CNT_MAX; i++)
 		fprintf(out, "  %-20s %llu\n", nsflow_counter_names[i],
@@ -781,6 +801,7 @@ int control_execute(struct agent *a, int argc, char **argv, FILE *out)
 	}
 	if (!strcmp(verb, "reset") && !strcmp(what, "stats")) {
 		flow_cache_reset_stats(a->cache);
+		a->n_vrf_stats = 0;
 		agent_read_counters(a);
 		a->dp_base = a->dp;
 		a->polls = a->drained_flows = a->events = 0;

@@ -8,11 +8,13 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
+#include "nl.h"
 #include "routes.h"
 
-/* One RTM_NEWROUTE of the main table into t */
-static int add_route(struct route_table *t, const struct nlmsghdr *h)
+/* One RTM_NEWROUTE of the main table into the route table at arg */
+static int add_route(void *arg, const struct nlmsghdr *h)
 {
+	struct route_table *t = arg;
 	const struct rtmsg *rt = NLMSG_DATA(h);
 	int len = (int)RTM_PAYLOAD(h);
 	struct route_info ri = { .prefix_len = rt->rtm_dst_len };
@@ -20,7 +22,8 @@ static int add_route(struct route_table *t, const struct nlmsghdr *h)
 	bool v6 = rt->rtm_family == AF_INET6;
 	uint32_t table = rt->rtm_table;
 
-	if ((rt->rtm_family != AF_INET && !v6) || rt->rtm_type != RTN_UNICAST)
+	if (h->nlmsg_type != RTM_NEWROUTE || (rt->rtm_family != AF_INET && !v6) ||
+	    rt->rtm_type != RTN_UNICAST)
 		return 0;
 	if (!v6) {
 		addr[10] = addr[11] = 0xff;
@@ -61,50 +64,13 @@ static int add_route(struct route_table *t, const struct nlmsghdr *h)
 	return route_table_add(t, addr, v6 ? rt->rtm_dst_len : 96u + rt->rtm_dst_len, &ri);
 }
 
+/* One family's routes into t; a kernel without IPv6 has no table of it to dump */
 static int dump_family(int fd, struct route_table *t, unsigned char family)
 {
-	struct {
-		struct nlmsghdr h;
-		struct rtmsg r;
-	} req = {
-		.h = { .nlmsg_len = sizeof(req),
-		       .nlmsg_type = RTM_GETROUTE,
-		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		       .nlmsg_seq = family },
-		.r = { .rtm_family = family },
-	};
-	static char buf[1 << 16];
+	struct rtmsg r = { .rtm_family = family };
+	int ret = nl_dump(fd, RTM_GETROUTE, &r, sizeof(r), add_route, t);
 
-	if (send(fd, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
-		return -errno;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		int len = (int)n;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
-			int ret;
-
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-
-				/* a kernel without IPv6 has no table of it to dump */
-				return family == AF_INET6 && e->error == -EAFNOSUPPORT ? 0
-										       : e->error;
-			}
-			if (h->nlmsg_type != RTM_NEWROUTE)
-				continue;
-			ret = add_route(t, h);
-			if (ret)
-				return ret;
-		}
-	}
+	return family == AF_INET6 && ret == -EAFNOSUPPORT ? 0 : ret;
 }
 
 int routes_load_kernel(struct route_table **out, char *err, size_t errlen)
@@ -113,11 +79,10 @@ int routes_load_kernel(struct route_table **out, char *err, size_t errlen)
 	int fd, ret;
 
 	*out = NULL;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	fd = nl_open(0, 0);
 	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "routing table: netlink socket: %s", strerror(errno));
-		return ret;
+		snprintf(err, errlen, "routing table: netlink socket: %s", strerror(-fd));
+		return fd;
 	}
 	ret = route_table_new(&t);
 	if (!ret)

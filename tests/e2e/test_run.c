@@ -722,8 +722,13 @@ Test(run, show_and_reset_over_the_control_socket, .timeout = 110)
 	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --json --sport 10005 --proto udp"), 0);
 	cr_assert_eq(lg_parse_json(out, &one), 0, "show cache --json --sport 10005: '%s'", out);
 	cr_assert_eq(one.sport, 10005, "show cache --sport 10005 listed port %u", one.sport);
-	cr_assert_eq(one.packets, livegen_flow_share(g, d.sent, 5), "flow 5: %llu packets",
-		     (unsigned long long)one.packets);
+	/* its share of what was sent, when the veth dropped nothing (a loaded emulated kernel
+	 * may drop: then the totals above still hold, the shares are not known) */
+	if (!d.dropped)
+		cr_assert_eq(one.packets, livegen_flow_share(g, d.sent, 5), "flow 5: %llu packets",
+			     (unsigned long long)one.packets);
+	else
+		cr_assert_gt(one.packets, 0, "flow 5: no packets");
 	cr_assert_null(strchr(strchr(out, '\n') + 1, '{'), "more than one flow:\n%s", out);
 	free(out);
 	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --sport 10005 --proto udp"), 0);
@@ -843,22 +848,29 @@ Test(run, time_sampler_announces_the_rate_it_measured, .timeout = 60)
 	livegen_close(g);
 }
 
+static int desc_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
 /*
- * show cache --sort packets --top N: 64 flows of 10 frames each and 5 of them one more, so the
- * top 5 by packets are exactly the 5 that got 11, largest first; --top without --sort shows
- * the first N found, and the count line says how many there were.
+ * show cache --sort packets --top N: 64 flows of 10 frames each and 5 of them one more. The
+ * top 5 by packets are the 5 largest of the whole listing, largest first (with nothing
+ * dropped, the 5 that got 11); --top keeps N and the count line says how many there were.
  */
 Test(run, show_cache_sorts_and_keeps_the_top, .timeout = 60)
 {
 	struct livegen *g = open_gen(AF_INET, IPPROTO_UDP, 64, 10000, 64);
 	struct livegen_delivery d;
 	struct lg_record r;
+	uint64_t all[64], top[8];
 	char *out = NULL, *line, *save = NULL;
-	int n = 0;
+	size_t n_all = 0, n = 0;
 
 	start_agent(0, "100", NULL);
 	send_settled(g, 64 * 10 + 5, &d);
-	cr_assert_eq(d.dropped, 0, "frames were dropped: the shares are not known");
 	for (uint64_t end = netns_now_ms() + 5000; netns_now_ms() < end; usleep(100000)) {
 		free(out);
 		cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --proto udp"), 0);
@@ -866,15 +878,32 @@ Test(run, show_cache_sorts_and_keeps_the_top, .timeout = 60)
 			break;
 	}
 	free(out);
-	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --json --sort packets --top 5"), 0);
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		cr_assert_eq(lg_parse_json(line, &r), 0, "not a flow: %s", line);
-		cr_expect_eq(r.packets, 11, "top 5 by packets: a flow of %llu packets",
-			     (unsigned long long)r.packets);
-		n++;
-	}
-	cr_expect_eq(n, 5, "--top 5 listed %d flows", n);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --json --proto udp"), 0);
+	for (line = strtok_r(out, "\n", &save); line && n_all < 64;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!lg_parse_json(line, &r))
+			all[n_all++] = r.packets;
 	free(out);
+	cr_assert_eq(n_all, 64, "show cache lists %zu of the 64 flows", n_all);
+	qsort(all, n_all, sizeof(all[0]), desc_u64);
+	cr_assert_eq(nsflow_ctl(&agent[0], &out,
+				"show cache --json --proto udp --sort packets "
+				"--top 5"),
+		     0);
+	for (line = strtok_r(out, "\n", &save); line && n < 8; line = strtok_r(NULL, "\n", &save)) {
+		cr_assert_eq(lg_parse_json(line, &r), 0, "not a flow: %s", line);
+		top[n++] = r.packets;
+	}
+	free(out);
+	cr_assert_eq(n, 5, "--top 5 listed %zu flows", n);
+	for (size_t i = 0; i < n; i++)
+		cr_expect_eq(top[i], all[i],
+			     "flow %zu of the top 5: %llu packets, the %zu-th largest "
+			     "has %llu",
+			     i, (unsigned long long)top[i], i + 1, (unsigned long long)all[i]);
+	if (!d.dropped)
+		cr_expect(all[4] == 11 && all[5] == 10, "shares: %llu, %llu",
+			  (unsigned long long)all[4], (unsigned long long)all[5]);
 	cr_assert_eq(nsflow_ctl(&agent[0], &out, "show cache --top 3 --sort octets --proto udp"),
 		     0);
 	cr_expect(strstr(out, "64 flows in the cache (of ") &&

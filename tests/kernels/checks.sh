@@ -9,6 +9,9 @@
 #              KERNEL_LIVE_FRAMES_DIV), exact totals per flow, across kill -9 and restarts;
 #              bad settings and a kernel without BTF refused before anything is attached;
 #              show and reset over the control socket
+#   vrf        a veth enslaved to a VRF device, and moved to another while the agent runs: its
+#              records carry the VRF id (table), name and RD (tests/kernels/test_vrf.c; the
+#              host has no CONFIG_NET_VRF, so this runs only here)
 #   coexist    an XDP program loaded first with xdp-loader keeps running beside nsflow and
 #              stays when nsflow detaches; foreign tc filters too
 # Each check writes RESULTS_DIR/<check>.log and a line to RESULTS_DIR/results.txt:
@@ -17,7 +20,7 @@
 set -u
 results=$1
 shift
-checks=${*:-btf verifier parse vxlan malformed epoch pcaps agent coexist}
+checks=${*:-btf verifier parse vxlan malformed epoch pcaps agent vrf coexist}
 pcap_src=${NSFLOW_PCAPS:-../shared/pcaps}
 # captures that give the datapath TCP, UDP/ESP, ICMPv6, an SRH, MPLS stacks, fragments and a
 # packet to refuse: tshark and a load of the object per capture cost ~15 s each under emulation
@@ -134,6 +137,11 @@ agent() {
 		"live frames/$KERNEL_LIVE_FRAMES_DIV exact per flow, across kill -9; show/reset"
 }
 
+vrf() {
+	criterion vrf build/tests/kernels/test_vrf --jobs 1
+	criterion_record vrf "enslaved veth, moved while running: VRF id, name, RD"
+}
+
 coexist() {
 	local note="beside an xdp-loader program"
 	criterion coexist build/tests/e2e/test_run --jobs 1 \
@@ -148,7 +156,7 @@ coexist() {
 
 for c in $checks; do
 	case $c in
-	btf | verifier | parse | vxlan | malformed | pcaps | epoch | agent | coexist) $c ;;
+	btf | verifier | parse | vxlan | malformed | pcaps | epoch | agent | vrf | coexist) $c ;;
 	*) record "$c" FAIL 0 1 "$(date +%s)" "no such check" ;;
 	esac
 done

@@ -950,3 +950,85 @@ Test(config, flexible_records_from_yaml)
 	cr_assert(strstr(err, "nsflow.yaml:2: a record without a 'name'"), "%s", err);
 	config_free(&c);
 }
+
+/* VPN instances from flags and from YAML: the same settings, the same refusals */
+Test(config, vpn_instances)
+{
+	static struct nsflow_config c;
+
+	cr_assert_eq(parse(&c, "--vpn-instance", "blue:rd=65000:100:labels=100,200-209:id=7",
+			   "--vpn-instance", "red:rd=192.0.2.1:5:vrf=vrf-red", NULL),
+		     0, "%s", err);
+	cr_assert_eq(c.n_vpns, 2);
+	cr_assert_str_eq(c.vpns[0].name, "blue");
+	cr_assert_str_eq(c.vpns[0].vrf, "blue", "the VRF device defaults to the name");
+	cr_assert_eq(c.vpns[0].id, 7);
+	cr_assert_eq(c.vpns[0].n_labels, 2);
+	cr_assert_eq(c.vpns[0].labels[1].lo, 200);
+	cr_assert_eq(c.vpns[0].labels[1].hi, 209);
+	cr_assert_str_eq(c.vpns[1].vrf, "vrf-red");
+	cr_assert_eq(c.vpns[1].rd[1], 1, "type 1 RD");
+	config_free(&c);
+
+	cr_assert_eq(load(&c, "vpn-instances:\n"
+			      "  - name: blue\n"
+			      "    rd: 65000:100\n"
+			      "    labels: [100, 200-209]\n"
+			      "    address: 192.0.2.9\n"
+			      "  - green:rd=4200000000:1:id=3\n"),
+		     0, "%s", err);
+	cr_assert_eq(c.n_vpns, 2);
+	cr_assert_eq(c.vpns[0].n_labels, 2);
+	cr_assert(c.vpns[0].has_address);
+	cr_assert_eq(c.vpns[1].rd[1], 2, "a 4-byte AS: type 2");
+	config_free(&c);
+}
+
+Test(config, vpn_instance_refusals)
+{
+	static const struct {
+		const char *spec, *says;
+	} bad[] = {
+		{ "blue", "has no rd=" },
+		{ "blue:rd=70000:70000", "after a 4-byte AS number the number is 0..65535" },
+		{ "blue:rd=1.2.3:5", "not an IPv4 address" },
+		{ "blue:rd=x:5", "is not an AS number" },
+		{ "blue:rd=65000:1:labels=7", "labels 0..15 are reserved" },
+		{ "blue:rd=65000:1:labels=300-200", "a range goes from low to high" },
+		{ "blue:rd=65000:1:labels=2000000", "is not a label" },
+		{ "blue:rd=65000:1:labels=100,100", "label 100 is given twice" },
+		{ "blue:rd=65000:1:id=0", "0 is the default VRF" },
+		{ "blue:rd=65000:1:address=1.2.3", "not an IPv4 address" },
+		{ "blue:rd=65000:1:lables=100",
+		  "unknown setting 'lables' (did you mean 'labels'?)" },
+		{ "rd=65000:1", "starts with its name" },
+	};
+	static struct nsflow_config c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect_eq(parse(&c, "--vpn-instance", bad[i].spec, NULL), -EINVAL, "%s",
+			     bad[i].spec);
+		cr_expect(strstr(err, bad[i].says), "%s: '%s' should say '%s'", bad[i].spec, err,
+			  bad[i].says);
+		cr_expect(strstr(err, "--vpn-instance"), "%s: '%s' names the flag", bad[i].spec,
+			  err);
+		config_free(&c);
+	}
+	cr_assert_eq(
+		parse(&c, "--vpn-instance", "blue:rd=1:1", "--vpn-instance", "blue:rd=1:2", NULL),
+		-EINVAL);
+	cr_expect(strstr(err, "vpn-instance blue is defined twice"), "%s", err);
+	config_free(&c);
+	cr_assert_eq(parse(&c, "--vpn-instance", "a:rd=1:1:labels=100-199", "--vpn-instance",
+			   "b:rd=1:2:labels=150", NULL),
+		     -EINVAL);
+	cr_expect(strstr(err, "labels 150-150 are also vpn-instance a's (100-199)"), "%s", err);
+	config_free(&c);
+	cr_assert_eq(load(&c, "vpn-instances:\n  - name: blue\n    rd: 1:1\n    colour: x\n"),
+		     -EINVAL);
+	cr_expect(strstr(err, "nsflow.yaml:4: unknown vpn-instance setting 'colour'"), "%s", err);
+	config_free(&c);
+	cr_assert_eq(load(&c, "vpn-instances:\n  - rd: 1:1\n"), -EINVAL);
+	cr_expect(strstr(err, "nsflow.yaml:2: a vpn-instance without a 'name'"), "%s", err);
+	config_free(&c);
+}
