@@ -28,6 +28,10 @@
 #define IPPROTO_IPV6_	    41
 #define IPPROTO_SCTP_	    132
 #define IPV6_SRCRT_TYPE_SRH 4
+#define IPV6_TLV_JUMBO	    0xC2 /* Jumbo Payload option (RFC 2675) */
+#define IPV6_TLV_PAD1	    0
+#define IPV6_JUMBO_MIN	    65536 /* a Jumbo Payload length below this is no jumbogram */
+#define IPV6_HBH_OPTS_MAX   4	  /* options looked at for the Jumbo Payload one */
 
 #define PARSE_OK (-1) /* not a counter index: the packet has a key */
 
@@ -59,6 +63,7 @@ struct pkt_srh {
  */
 struct pkt_meta {
 	__u32 octets;
+	__u32 flow_label; /* of the last IPv6 header parsed: the one the key comes from */
 	__u8 tcp_flags;
 	__u8 ttl;
 	__u8 mpls_count;  /* labels in mpls_lse[] */
@@ -204,6 +209,8 @@ static __always_inline int parse_srh(void *pos, void *data_end, __u32 len, struc
 			__builtin_memcpy(segs->seg[i], s, 16);
 		}
 		segs->count = i;
+		/* the fixed header as on the wire, for srhIPv6Section (499) */
+		__builtin_memcpy(segs->hdr, pos, 8);
 	}
 	m->srh_present = 1;
 	m->srh.flags = srh->flags;
@@ -249,12 +256,55 @@ static __always_inline int parse_ipv6_fixed(struct pkt *p, struct ipv6hdr *ip6, 
 
 	k->ip_version = 6;
 	k->tos = ip6->priority << 4 | ip6->flow_lbl[0] >> 4;
+	m->flow_label = (__u32)(ip6->flow_lbl[0] & 0x0f) << 16 | (__u32)ip6->flow_lbl[1] << 8 |
+			ip6->flow_lbl[2];
 	k->src_port = 0;
 	k->dst_port = 0;
 	__builtin_memcpy(k->src_addr, &ip6->saddr, 16);
 	__builtin_memcpy(k->dst_addr, &ip6->daddr, 16);
 	m->ttl = ip6->hop_limit;
 	*nh = ip6->nexthdr;
+	return PARSE_OK;
+}
+
+/*
+ * A jumbogram (payload length 0) says how long it is in the Jumbo Payload option of its
+ * hop-by-hop header (RFC 2675): the IP packet is 40 + that many bytes, which must fit in the
+ * frame. Without the option the frame's length stands (a GSO super-packet). Only the first
+ * few options are looked at: the option is 4n+2 aligned and normally the first one.
+ */
+static __always_inline int parse_jumbo(struct pkt *p, __u8 *hbh, __u32 l3off, struct pkt_meta *m)
+{
+	__u32 len, off = 2, jlen;
+	int i;
+
+	if ((void *)(hbh + 8) > p->data_end)
+		return NSFLOW_CNT_ERR_EXTHDR_TRUNC;
+	len = ((__u32)hbh[1] + 1) * 8;
+	for (i = 0; i < IPV6_HBH_OPTS_MAX; i++) {
+		__u8 *opt;
+
+		if (off + 2 > len || off > 64)
+			return PARSE_OK;
+		opt = hbh + off;
+		if ((void *)(opt + 2) > p->data_end)
+			return NSFLOW_CNT_ERR_EXTHDR_TRUNC;
+		if (opt[0] == IPV6_TLV_PAD1) {
+			off++;
+			continue;
+		}
+		if (opt[0] != IPV6_TLV_JUMBO) {
+			off += 2 + opt[1];
+			continue;
+		}
+		if (opt[1] != 4 || off + 6 > len || (void *)(opt + 6) > p->data_end)
+			return NSFLOW_CNT_ERR_IPV6_LEN;
+		jlen = (__u32)opt[2] << 24 | (__u32)opt[3] << 16 | (__u32)opt[4] << 8 | opt[5];
+		if (jlen < IPV6_JUMBO_MIN || jlen > p->frame_len - l3off - 40)
+			return NSFLOW_CNT_ERR_IPV6_LEN;
+		m->octets = jlen + 40;
+		return PARSE_OK;
+	}
 	return PARSE_OK;
 }
 
@@ -269,6 +319,11 @@ static __always_inline int parse_ipv6(struct pkt *p, void *pos, struct nsflow_ke
 	if (ret != PARSE_OK)
 		return ret;
 	pos = ip6 + 1;
+	if (!ip6->payload_len && nh == IPPROTO_HOPOPTS_) {
+		ret = parse_jumbo(p, pos, (void *)ip6 - p->data, m);
+		if (ret != PARSE_OK)
+			return ret;
+	}
 
 	for (i = 0; i < NSFLOW_MAX_EXTHDR; i++) {
 		__u8 *eh = pos;

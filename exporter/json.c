@@ -112,6 +112,15 @@ static void json_value(struct ns_strbuf *sb, const struct ns_ie *ie, const uint8
 		}
 		ns_sb_printf(sb, "]");
 		break;
+	case NS_IE_OCTETS:
+		/* hex, as ipfixDump and tshark show octetArrays */
+		off = v[0] < 255 ? 1 : 3;
+		len = off + (v[0] < 255 ? v[0] : be_uint(v + 1, 2));
+		ns_sb_printf(sb, "\"");
+		for (i = off; i < len && i < (size_t)n; i++)
+			ns_sb_printf(sb, "%02x", v[i]);
+		ns_sb_printf(sb, "\"");
+		break;
 	default:
 		ns_sb_printf(sb, "%llu", (unsigned long long)be_uint(v, n));
 		break;
