@@ -16,7 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <criterion/logging.h>
-#include "collectors.h"
+#include "tshark.h"
 #include "dp.h"
 #include "pcap.h"
 
@@ -434,56 +434,6 @@ Test(pcaps, every_capture_passes_and_keys_match_tshark, .timeout = 600)
 	cr_assert_gt(verified, 1000, "flow keys checked against tshark: %d", verified);
 }
 
-/* What tshark reads of the outer IPv6 header, its Jumbo Payload option and its SRH */
-enum {
-	V_FLOW,
-	V_PLEN,
-	V_JUMBO,
-	V_RT_NXT,
-	V_RT_LEN,
-	V_RT_TYPE,
-	V_RT_LEFT,
-	V_LAST,
-	V_FLAGS,
-	V_TAG,
-	V_SEGS,
-	V_N
-};
-
-#define TSHARK_V6_FIELDS                                                                       \
-	"-e ipv6.flow -e ipv6.plen -e ipv6.opt.jumbo -e ipv6.routing.nxt -e ipv6.routing.len " \
-	"-e ipv6.routing.type -e ipv6.routing.segleft -e ipv6.routing.srh.last_entry "         \
-	"-e ipv6.routing.srh.flags -e ipv6.routing.srh.tag -e ipv6.routing.srh.addr"
-
-static unsigned long field_ul(char **f, int i, int base)
-{
-	char a[64];
-
-	nth(f[i], 0, a, sizeof(a));
-	return strtoul(a, NULL, base);
-}
-
-/* The SRH tshark decodes, rebuilt as on the wire: fixed header, then the segment list */
-static void expect_srh(char **f, uint8_t *hdr, uint8_t segs[][16], int *nsegs)
-{
-	unsigned long tag = field_ul(f, V_TAG, 16);
-	char a[64];
-
-	hdr[0] = (uint8_t)field_ul(f, V_RT_NXT, 0);
-	hdr[1] = (uint8_t)field_ul(f, V_RT_LEN, 0);
-	hdr[2] = (uint8_t)field_ul(f, V_RT_TYPE, 0);
-	hdr[3] = (uint8_t)field_ul(f, V_RT_LEFT, 0);
-	hdr[4] = (uint8_t)field_ul(f, V_LAST, 0);
-	hdr[5] = (uint8_t)field_ul(f, V_FLAGS, 16);
-	hdr[6] = (uint8_t)(tag >> 8);
-	hdr[7] = (uint8_t)tag;
-	for (*nsegs = 0; *nsegs < NSFLOW_SRH_SEGMENTS; (*nsegs)++) {
-		nth(f[V_SEGS], *nsegs, a, sizeof(a));
-		if (!a[0] || inet_pton(AF_INET6, a, segs[*nsegs]) != 1)
-			break;
-	}
-}
-
 /*
  * The one-frame IPv6 captures: flowLabelIPv6 is the outer header's label, the minimum and
  * maximum length are the packet's (40 + Jumbo Payload length for the jumbogram, whose 16-bit
@@ -498,31 +448,16 @@ Test(pcaps, ipv6_flow_label_lengths_and_srh_match_tshark)
 	};
 
 	for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
-		char path[1024], err[256], *out = NULL, *f[V_N], *s;
-		uint8_t hdr[8], segs[NSFLOW_SRH_SEGMENTS][16];
+		char path[1024], err[256];
 		struct nsflow_srh_segments sg;
-		struct pcap_reader *r;
-		struct pcap_frame fr;
 		struct dp_flows flows = { 0 };
 		struct nsflow_bpf *skel;
-		unsigned long len;
-		int nsegs = 0;
+		struct pcap_reader *r;
+		struct pcap_frame fr;
+		struct ts_v6 v;
 
 		snprintf(path, sizeof(path), "%s/%s", pcap_dir(), names[n]);
-		cr_assert_eq(coll_run(&out,
-				      "tshark -r '%s' -T fields -E separator=/t -E occurrence=a "
-				      "-E aggregator=, " TSHARK_V6_FIELDS " 2>/dev/null",
-				      path),
-			     0);
-		out[strcspn(out, "\n")] = 0;
-		s = out;
-		for (int i = 0; i < V_N; i++) {
-			f[i] = s ? s : (char *)"";
-			if (s && (s = strchr(s, '\t')))
-				*s++ = 0;
-		}
-		len = 40 + (f[V_JUMBO][0] ? field_ul(f, V_JUMBO, 0) : field_ul(f, V_PLEN, 0));
-
+		cr_assert_eq(ts_v6_of(path, &v), 0, "tshark reads no IPv6 packet in %s", names[n]);
 		skel = nsflow_bpf__open();
 		cr_assert_not_null(skel);
 		skel->rodata->nsflow_replay = true;
@@ -533,30 +468,28 @@ Test(pcaps, ipv6_flow_label_lengths_and_srh_match_tshark)
 		cr_assert_eq(dp_run(skel, DP_XDP, fr.data, fr.len, 1), XDP_PASS_);
 		dp_read_flows(skel, &flows);
 		cr_assert_eq(flows.n, 1, "%s: %zu flows", names[n], flows.n);
-		cr_assert_eq(flows.f[0].v.flow_label, field_ul(f, V_FLOW, 16),
-			     "%s: flow label 0x%x, tshark reads %s", names[n],
-			     flows.f[0].v.flow_label, f[V_FLOW]);
-		cr_assert_eq(flows.f[0].v.min_len, len, "%s: minimum length %u, tshark %lu",
-			     names[n], flows.f[0].v.min_len, len);
-		cr_assert_eq(flows.f[0].v.max_len, len, "%s: maximum length %u, tshark %lu",
-			     names[n], flows.f[0].v.max_len, len);
-		cr_assert_eq(flows.f[0].v.octets, len);
-		if (field_ul(f, V_RT_TYPE, 0) == 4) {
-			expect_srh(f, hdr, segs, &nsegs);
+		cr_assert_eq(flows.f[0].v.flow_label, v.flow_label,
+			     "%s: flow label 0x%x, tshark reads 0x%x", names[n],
+			     flows.f[0].v.flow_label, v.flow_label);
+		cr_assert_eq(flows.f[0].v.min_len, v.ip_len, "%s: minimum length %u, tshark %u",
+			     names[n], flows.f[0].v.min_len, v.ip_len);
+		cr_assert_eq(flows.f[0].v.max_len, v.ip_len, "%s: maximum length %u, tshark %u",
+			     names[n], flows.f[0].v.max_len, v.ip_len);
+		cr_assert_eq(flows.f[0].v.octets, v.ip_len);
+		if (v.srh) {
 			cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.nsflow_srh),
 							 &flows.f[0].k, &sg),
 				     0, "%s: no SRH kept", names[n]);
-			cr_assert_arr_eq(sg.hdr, hdr, 8, "%s: SRH header", names[n]);
-			cr_assert_eq(sg.count, nsegs, "%s: %d segments, tshark %d", names[n],
-				     sg.count, nsegs);
-			cr_assert_arr_eq(sg.seg, segs, 16 * (size_t)nsegs, "%s: segments",
+			cr_assert_arr_eq(sg.hdr, v.srh_hdr, 8, "%s: SRH header", names[n]);
+			cr_assert_eq(sg.count, v.nsegs, "%s: %d segments, tshark %d", names[n],
+				     sg.count, v.nsegs);
+			cr_assert_arr_eq(sg.seg, v.segs, 16 * (size_t)v.nsegs, "%s: segments",
 					 names[n]);
 		}
-		cr_log_info("%s: flow label %s, length %lu, %d segments", names[n], f[V_FLOW], len,
-			    nsegs);
+		cr_log_info("%s: flow label 0x%05x, length %u, %d segments", names[n], v.flow_label,
+			    v.ip_len, v.nsegs);
 		dp_flows_free(&flows);
 		pcap_reader_close(r);
 		nsflow_bpf__destroy(skel);
-		free(out);
 	}
 }
