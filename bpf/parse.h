@@ -28,10 +28,8 @@
 #define IPPROTO_IPV6_	    41
 #define IPPROTO_SCTP_	    132
 #define IPV6_SRCRT_TYPE_SRH 4
-#define IPV6_TLV_JUMBO	    0xC2 /* Jumbo Payload option (RFC 2675) */
-#define IPV6_TLV_PAD1	    0
+#define IPV6_TLV_JUMBO	    0xC2  /* Jumbo Payload option (RFC 2675) */
 #define IPV6_JUMBO_MIN	    65536 /* a Jumbo Payload length below this is no jumbogram */
-#define IPV6_HBH_OPTS_MAX   4	  /* options looked at for the Jumbo Payload one */
 
 #define PARSE_OK (-1) /* not a counter index: the packet has a key */
 
@@ -246,7 +244,8 @@ static __always_inline int parse_ipv6_fixed(struct pkt *p, struct ipv6hdr *ip6, 
 	room = p->frame_len - l3off;
 	plen = bpf_ntohs(ip6->payload_len);
 	if (plen == 0) {
-		/* jumbogram (RFC 2675) or a GSO super-packet: the frame says how long it is */
+		/* jumbogram (RFC 2675) or a GSO super-packet: the frame says how long it is, until
+		 * parse_jumbo reads the hop-by-hop header's Jumbo Payload option */
 		m->octets = room;
 	} else {
 		if (plen + 40 > room)
@@ -267,63 +266,17 @@ static __always_inline int parse_ipv6_fixed(struct pkt *p, struct ipv6hdr *ip6, 
 	return PARSE_OK;
 }
 
-/*
- * A jumbogram (payload length 0) says how long it is in the Jumbo Payload option of its
- * hop-by-hop header (RFC 2675): the IP packet is 40 + that many bytes, which must fit in the
- * frame. Without the option the frame's length stands (a GSO super-packet). Only the first
- * few options are looked at: the option is 4n+2 aligned and normally the first one.
- */
-static __always_inline int parse_jumbo(struct pkt *p, __u8 *hbh, __u32 l3off, struct pkt_meta *m)
-{
-	__u32 len, off = 2, jlen;
-	int i;
-
-	if ((void *)(hbh + 8) > p->data_end)
-		return NSFLOW_CNT_ERR_EXTHDR_TRUNC;
-	len = ((__u32)hbh[1] + 1) * 8;
-	for (i = 0; i < IPV6_HBH_OPTS_MAX; i++) {
-		__u8 *opt;
-
-		if (off + 2 > len || off > 64)
-			return PARSE_OK;
-		opt = hbh + off;
-		if ((void *)(opt + 2) > p->data_end)
-			return NSFLOW_CNT_ERR_EXTHDR_TRUNC;
-		if (opt[0] == IPV6_TLV_PAD1) {
-			off++;
-			continue;
-		}
-		if (opt[0] != IPV6_TLV_JUMBO) {
-			off += 2 + opt[1];
-			continue;
-		}
-		if (opt[1] != 4 || off + 6 > len || (void *)(opt + 6) > p->data_end)
-			return NSFLOW_CNT_ERR_IPV6_LEN;
-		jlen = (__u32)opt[2] << 24 | (__u32)opt[3] << 16 | (__u32)opt[4] << 8 | opt[5];
-		if (jlen < IPV6_JUMBO_MIN || jlen > p->frame_len - l3off - 40)
-			return NSFLOW_CNT_ERR_IPV6_LEN;
-		m->octets = jlen + 40;
-		return PARSE_OK;
-	}
-	return PARSE_OK;
-}
-
 static __always_inline int parse_ipv6(struct pkt *p, void *pos, struct nsflow_key *k,
 				      struct pkt_meta *m, __u16 *inner, void **inner_pos)
 {
 	struct ipv6hdr *ip6 = pos;
-	__u8 nh;
 	int i, ret, first_frag = 1;
+	__u8 nh;
 
 	ret = parse_ipv6_fixed(p, ip6, pos - p->data, k, m, &nh);
 	if (ret != PARSE_OK)
 		return ret;
 	pos = ip6 + 1;
-	if (!ip6->payload_len && nh == IPPROTO_HOPOPTS_) {
-		ret = parse_jumbo(p, pos, (void *)ip6 - p->data, m);
-		if (ret != PARSE_OK)
-			return ret;
-	}
 
 	for (i = 0; i < NSFLOW_MAX_EXTHDR; i++) {
 		__u8 *eh = pos;
@@ -383,7 +336,8 @@ struct parse_state {
 	__u16 proto; /* L2 out: EtherType of the L3 packet, 0 when metered by label only */
 	__u16 inner; /* IPv6 out: EtherType of the packet under an SRH, else 0 */
 	__u8 mpls_mode; /* in: enum nsflow_mpls_mode */
-	__u8 _pad[3];
+	__u8 _pad;
+	__u16 l3off; /* L2 out: where the outer L3 packet starts (off moves to an inner one) */
 };
 
 /* Highest L3 offset: 14 Ethernet + 2 tags + 8 labels; an inner packet may start further in,
@@ -483,6 +437,7 @@ static __always_inline int parse_l2(struct pkt *p, struct parse_state *st)
 	}
 	st->proto = proto;
 	st->off = pos - p->data;
+	st->l3off = st->off;
 	return PARSE_OK;
 }
 
@@ -507,6 +462,37 @@ static __always_inline int parse_l3_ipv6(struct pkt *p, struct parse_state *st)
 	if (inner && inner_pos)
 		st->off = inner_pos - p->data;
 	return ret;
+}
+
+/*
+ * A jumbogram (payload length 0) says how long it is in the Jumbo Payload option of its
+ * hop-by-hop header (RFC 2675): the IP packet is 40 + that many bytes, which must fit in the
+ * frame. The option is 4n+2 aligned: a sender puts it first, right after the header's two
+ * bytes, where it is looked for. Without it the frame's length stands (a GSO super-packet).
+ * A stage of its own: inside the IPv6 walk it doubled what the verifier explores.
+ */
+static __always_inline int parse_jumbo(struct pkt *p, struct parse_state *st)
+{
+	__u32 off = st->l3off, jlen;
+	struct ipv6hdr *ip6;
+	__u8 *hbh;
+
+	if (off > PARSE_MAX_OFF)
+		return NSFLOW_CNT_ERR_IPV6_TRUNC;
+	ip6 = p->data + off;
+	hbh = (void *)(ip6 + 1);
+	/* the IPv6 stage checked the fixed header; a hop-by-hop header is at least 8 bytes */
+	if ((void *)(hbh + 8) > p->data_end || ip6->payload_len || ip6->nexthdr != IPPROTO_HOPOPTS_)
+		return PARSE_OK;
+	if (hbh[2] != IPV6_TLV_JUMBO)
+		return PARSE_OK;
+	if (hbh[3] != 4)
+		return NSFLOW_CNT_ERR_IPV6_LEN;
+	jlen = (__u32)hbh[4] << 24 | (__u32)hbh[5] << 16 | (__u32)hbh[6] << 8 | hbh[7];
+	if (jlen < IPV6_JUMBO_MIN || off + 40 > p->frame_len || jlen > p->frame_len - off - 40)
+		return NSFLOW_CNT_ERR_IPV6_LEN;
+	st->m.octets = jlen + 40;
+	return PARSE_OK;
 }
 
 /*

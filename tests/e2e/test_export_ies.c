@@ -92,8 +92,9 @@ static void export_capture(const char *name)
 	cr_assert_eq(coll_spawn(&env.dumpcap, log, argv), 0);
 	cr_assert_eq(coll_wait_log(&env.dumpcap, "Capturing on", 10000), 0,
 		     "dumpcap did not start capturing on lo");
-	ret = coll_run(&out, "timeout 60 %s replay '%s' -c v9://127.0.0.1:%d -c ipfix://127.0.0.1:%d 2>&1",
-		       coll_nsflow_bin(), path, env.port[V9], env.port[IPFIX]);
+	ret = coll_run(
+		&out, "timeout 60 %s replay '%s' -c v9://127.0.0.1:%d -c ipfix://127.0.0.1:%d 2>&1",
+		coll_nsflow_bin(), path, env.port[V9], env.port[IPFIX]);
 	cr_assert_eq(ret, 0, "nsflow replay exited %d: %s", ret, out ? out : "");
 	free(out);
 	for (int i = 0; i < N_FMT; i++) {
@@ -108,18 +109,20 @@ static void export_capture(const char *name)
 	cr_assert_eq(frames, total, "dumpcap wrote %d frames, %d datagrams arrived", frames, total);
 	cr_assert_eq(coll_stop(&env.dumpcap, SIGINT, 10000), 0, "dumpcap exit");
 	for (int i = 0; i < N_FMT; i++)
-		cr_assert_eq(coll_run(&env.verbose[i],
-				      "tshark -r '%s' -d udp.port==%d,cflow -Y 'udp.dstport==%d' -V "
-				      "2>/dev/null",
-				      env.export, env.port[i], env.port[i]),
-			     0, "tshark -V of the %s export", fmt_name[i]);
-	cr_assert_eq(coll_run(&env.fields,
-			      "tshark -r '%s' -d udp.port==%d,cflow -d udp.port==%d,cflow -T fields "
-			      "-E separator=/t -Y cflow.ipv6flowlabel -e udp.dstport "
-			      "-e cflow.ipv6flowlabel -e cflow.length_min -e cflow.length_max "
-			      "-e _ws.malformed -e _ws.expert.severity 2>/dev/null",
-			      env.export, env.port[V9], env.port[IPFIX]),
-		     0);
+		cr_assert_eq(
+			coll_run(&env.verbose[i],
+				 "tshark -r '%s' -d udp.port==%d,cflow -Y 'udp.dstport==%d' -V "
+				 "2>/dev/null",
+				 env.export, env.port[i], env.port[i]),
+			0, "tshark -V of the %s export", fmt_name[i]);
+	cr_assert_eq(
+		coll_run(&env.fields,
+			 "tshark -r '%s' -d udp.port==%d,cflow -d udp.port==%d,cflow -T fields "
+			 "-E separator=/t -Y cflow.ipv6flowlabel -e udp.dstport "
+			 "-e cflow.ipv6flowlabel -e cflow.length_min -e cflow.length_max "
+			 "-e _ws.malformed -e _ws.expert.severity 2>/dev/null",
+			 env.export, env.port[V9], env.port[IPFIX]),
+		0);
 }
 
 /* Each format has a record with the capture's flow label and its packet length as minimum and
@@ -134,7 +137,8 @@ static void expect_label_and_lengths(void)
 		char rest[256] = "";
 		int i;
 
-		if (sscanf(line, "%lu\t%lu\t%lu\t%lu\t%255[^\n]", &port, &label, &min, &max, rest) < 4)
+		if (sscanf(line, "%lu\t%lu\t%lu\t%lu\t%255[^\n]", &port, &label, &min, &max, rest) <
+		    4)
 			continue;
 		i = port == (unsigned long)env.port[V9] ? V9 : IPFIX;
 		cr_expect(!strstr(rest, "6291456") && !strstr(rest, "8388608") && !rest[0],
@@ -143,8 +147,8 @@ static void expect_label_and_lengths(void)
 		    max == env.want.ip_len)
 			seen[i]++;
 		else
-			cr_log_info("%s record: flow label %lu, lengths %lu..%lu", fmt_name[i], label,
-				    min, max);
+			cr_log_info("%s record: flow label %lu, lengths %lu..%lu", fmt_name[i],
+				    label, min, max);
 	}
 	for (int i = 0; i < N_FMT; i++)
 		cr_expect_gt(seen[i], 0,
@@ -153,8 +157,7 @@ static void expect_label_and_lengths(void)
 			     env.want.ip_len);
 }
 
-Test(export_ies, jumbogram_lengths_and_flow_label, .init = setup, .fini = teardown,
-     .timeout = 120)
+Test(export_ies, jumbogram_lengths_and_flow_label, .init = setup, .fini = teardown, .timeout = 120)
 {
 	export_capture("ipv6_jumbogram_1.pcap");
 	cr_assert_gt(env.want.ip_len, 65535, "tshark reads a %u-byte packet", env.want.ip_len);

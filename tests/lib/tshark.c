@@ -6,12 +6,24 @@
 #include "collectors.h"
 #include "tshark.h"
 
-enum { V_FLOW, V_PLEN, V_JUMBO, V_RT_NXT, V_RT_LEN, V_RT_TYPE, V_RT_LEFT, V_LAST, V_FLAGS, V_TAG,
-       V_SEGS, V_N };
+enum {
+	V_FLOW,
+	V_PLEN,
+	V_JUMBO,
+	V_RT_NXT,
+	V_RT_LEN,
+	V_RT_TYPE,
+	V_RT_LEFT,
+	V_LAST,
+	V_FLAGS,
+	V_TAG,
+	V_SEGS,
+	V_N
+};
 
-#define TSHARK_V6_FIELDS                                                                    \
+#define TSHARK_V6_FIELDS                                                                       \
 	"-e ipv6.flow -e ipv6.plen -e ipv6.opt.jumbo -e ipv6.routing.nxt -e ipv6.routing.len " \
-	"-e ipv6.routing.type -e ipv6.routing.segleft -e ipv6.routing.srh.last_entry "          \
+	"-e ipv6.routing.type -e ipv6.routing.segleft -e ipv6.routing.srh.last_entry "         \
 	"-e ipv6.routing.srh.flags -e ipv6.routing.srh.tag -e ipv6.routing.srh.addr"
 
 /* i-th comma-separated element of an aggregated field, or "" */
@@ -80,7 +92,8 @@ int ts_v6_of(const char *pcap, struct ts_v6 *v)
 			*s++ = 0;
 	}
 	v->flow_label = (uint32_t)first_ul(f, V_FLOW, 16);
-	v->ip_len = 40 + (uint32_t)(f[V_JUMBO][0] ? first_ul(f, V_JUMBO, 0) : first_ul(f, V_PLEN, 0));
+	v->ip_len =
+		40 + (uint32_t)(f[V_JUMBO][0] ? first_ul(f, V_JUMBO, 0) : first_ul(f, V_PLEN, 0));
 	v->srh = first_ul(f, V_RT_TYPE, 0) == 4 && f[V_RT_TYPE][0];
 	if (v->srh)
 		srh_of(f, v);

@@ -12,8 +12,8 @@
 /* The first frame's outer IPv6 header, Jumbo Payload option and segment routing header */
 struct ts_v6 {
 	uint32_t flow_label;
-	uint32_t ip_len; /* 40 + payload length, or 40 + Jumbo Payload length */
-	int srh;	 /* a routing header of type 4 was decoded */
+	uint32_t ip_len;    /* 40 + payload length, or 40 + Jumbo Payload length */
+	int srh;	    /* a routing header of type 4 was decoded */
 	uint8_t srh_hdr[8]; /* rebuilt as on the wire from tshark's fields */
 	uint8_t segs[TS_SRH_SEGMENTS][16];
 	int nsegs;
