@@ -4,6 +4,7 @@
  * combination the datapath claims, the flow key and the values it stores.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <arpa/inet.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -730,4 +731,25 @@ Test(parse, jumbo_payload_too_short_for_a_jumbogram)
 	build_jumbo(1000);
 	cr_assert_eq(dp_run(skel, DP_XDP, pb.b, pb.len, 1), XDP_PASS_);
 	cr_assert(refused_as(NSFLOW_CNT_ERR_IPV6_LEN));
+}
+
+/* The packet is what the Jumbo Payload option says, not the frame: bytes after it (padding, a
+ * trailer) are not counted */
+Test(parse, jumbo_payload_length_not_the_frame)
+{
+	size_t len = 14 + 40 + 65536 + 10;
+	uint8_t *frame = calloc(1, len);
+	struct dp_flow *f;
+
+	cr_assert_not_null(frame);
+	build_jumbo(65536);
+	memcpy(frame, pb.b, pb.len);
+	cr_assert_eq(dp_run(skel, DP_XDP, frame, len, 1), XDP_PASS_);
+	free(frame);
+	dp_read_flows(skel, &flows);
+	cr_assert_eq(flows.n, 1);
+	f = &flows.f[0];
+	cr_assert_eq(f->v.octets, 40 + 65536, "%llu", (unsigned long long)f->v.octets);
+	cr_assert_eq(f->v.min_len, 40 + 65536);
+	cr_assert_eq(f->v.max_len, 40 + 65536);
 }
