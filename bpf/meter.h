@@ -247,6 +247,7 @@ static __always_inline void meter_first_value(struct nsflow_value *v, struct pkt
 	v->max_ttl = m->ttl;
 	v->min_len = m->octets;
 	v->max_len = m->octets;
+	v->flow_label = m->flow_label;
 	v->mpls_count = m->mpls_count;
 	__builtin_memcpy(v->mpls_lse, m->mpls_lse, sizeof(v->mpls_lse));
 	__builtin_memcpy(v->src_mac, m->src_mac, 6);

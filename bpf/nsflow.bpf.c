@@ -60,6 +60,14 @@ static __always_inline void pkt_from_skb(struct __sk_buff *skb, struct pkt *p, _
 		pkt_from_##SFX(ctx, &p, st->frame_len);                                           \
 		return parse_l3_ipv4(&p, st);                                                     \
 	}                                                                                         \
+	__noinline int nsflow_jumbo_##SFX(CTX_T *ctx, struct parse_state *st)                     \
+	{                                                                                         \
+		struct pkt p;                                                                     \
+		if (!st)                                                                          \
+			return NSFLOW_CNT_ERR_IPV6_LEN;                                           \
+		pkt_from_##SFX(ctx, &p, st->frame_len);                                           \
+		return parse_jumbo(&p, st);                                                       \
+	}                                                                                         \
 	__noinline int nsflow_ipv6_##SFX(CTX_T *ctx, struct parse_state *st)                      \
 	{                                                                                         \
 		struct pkt p;                                                                     \
@@ -77,6 +85,12 @@ static __always_inline void pkt_from_skb(struct __sk_buff *skb, struct pkt *p, _
 		pkt_from_##SFX(ctx, &p, st->frame_len);                                           \
 		return parse_vxlan(&p, st);                                                       \
 	}                                                                                         \
+	/* the outer IPv6 packet: its header chain, then a jumbogram's length */                  \
+	static __always_inline int nsflow_ipv6_jumbo_##SFX(CTX_T *ctx, struct parse_state *st)    \
+	{                                                                                         \
+		int ret = nsflow_ipv6_##SFX(ctx, st);                                             \
+		return ret == PARSE_OK ? nsflow_jumbo_##SFX(ctx, st) : ret;                       \
+	}                                                                                         \
 	/* everything parse_plain leaves to the stages, parsed from the start */                  \
 	static __always_inline int nsflow_parse_staged_##SFX(CTX_T *ctx, struct parse_state *st,  \
 							     struct nsflow_cfg *cfg)              \
@@ -85,7 +99,7 @@ static __always_inline void pkt_from_skb(struct __sk_buff *skb, struct pkt *p, _
 		if (ret == PARSE_OK && st->proto == ETH_P_IP)                                     \
 			ret = nsflow_ipv4_##SFX(ctx, st);                                         \
 		else if (ret == PARSE_OK && st->proto == ETH_P_IPV6)                              \
-			ret = nsflow_ipv6_##SFX(ctx, st);                                         \
+			ret = nsflow_ipv6_jumbo_##SFX(ctx, st);                                   \
 		/* srv6 inner-header: the key is the inner packet's, the SRH stays as values */   \
 		if (ret == PARSE_OK && st->inner && cfg && cfg->srv6_mode == NSFLOW_SRV6_INNER) { \
 			if (st->inner == ETH_P_IP)                                                \

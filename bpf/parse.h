@@ -28,6 +28,8 @@
 #define IPPROTO_IPV6_	    41
 #define IPPROTO_SCTP_	    132
 #define IPV6_SRCRT_TYPE_SRH 4
+#define IPV6_TLV_JUMBO	    0xC2  /* Jumbo Payload option (RFC 2675) */
+#define IPV6_JUMBO_MIN	    65536 /* a Jumbo Payload length below this is no jumbogram */
 
 #define PARSE_OK (-1) /* not a counter index: the packet has a key */
 
@@ -59,6 +61,7 @@ struct pkt_srh {
  */
 struct pkt_meta {
 	__u32 octets;
+	__u32 flow_label; /* of the last IPv6 header parsed: the one the key comes from */
 	__u8 tcp_flags;
 	__u8 ttl;
 	__u8 mpls_count;  /* labels in mpls_lse[] */
@@ -207,6 +210,8 @@ static __always_inline int parse_srh(void *pos, void *data_end, __u32 len, struc
 			__builtin_memcpy(segs->seg[i], s, 16);
 		}
 		segs->count = i;
+		/* the fixed header as on the wire, for srhIPv6Section (499) */
+		__builtin_memcpy(segs->hdr, pos, 8);
 	}
 	m->srh_present = 1;
 	m->srh.flags = srh->flags;
@@ -242,7 +247,8 @@ static __always_inline int parse_ipv6_fixed(struct pkt *p, struct ipv6hdr *ip6, 
 	room = p->frame_len - l3off;
 	plen = bpf_ntohs(ip6->payload_len);
 	if (plen == 0) {
-		/* jumbogram (RFC 2675) or a GSO super-packet: the frame says how long it is */
+		/* jumbogram (RFC 2675) or a GSO super-packet: the frame says how long it is, until
+		 * parse_jumbo reads the hop-by-hop header's Jumbo Payload option */
 		m->octets = room;
 	} else {
 		if (plen + 40 > room)
@@ -252,6 +258,8 @@ static __always_inline int parse_ipv6_fixed(struct pkt *p, struct ipv6hdr *ip6, 
 
 	k->ip_version = 6;
 	k->tos = ip6->priority << 4 | ip6->flow_lbl[0] >> 4;
+	m->flow_label = (__u32)(ip6->flow_lbl[0] & 0x0f) << 16 | (__u32)ip6->flow_lbl[1] << 8 |
+			ip6->flow_lbl[2];
 	k->src_port = 0;
 	k->dst_port = 0;
 	__builtin_memcpy(k->src_addr, &ip6->saddr, 16);
@@ -265,8 +273,8 @@ static __always_inline int parse_ipv6(struct pkt *p, void *pos, struct nsflow_ke
 				      struct pkt_meta *m, __u16 *inner, void **inner_pos)
 {
 	struct ipv6hdr *ip6 = pos;
-	__u8 nh;
 	int i, ret, first_frag = 1;
+	__u8 nh;
 
 	ret = parse_ipv6_fixed(p, ip6, pos - p->data, k, m, &nh);
 	if (ret != PARSE_OK)
@@ -336,7 +344,9 @@ struct parse_state {
 	__u16 inner; /* IPv6 out: EtherType of the packet under an SRH, else 0 */
 	__u8 mpls_mode; /* in: enum nsflow_mpls_mode */
 	__u8 _pad;
-	__u16 base; /* in: where the frame parsed starts: 0, or a VXLAN inner frame's offset */
+	__u16 base;  /* in: where the frame parsed starts: 0, or a VXLAN inner frame's offset */
+	__u16 l3off; /* L2 out: where the L3 packet starts (off moves to one under an SRH) */
+	__u16 _pad2;
 };
 
 /* Highest L3 offset: 14 Ethernet + 2 tags + 8 labels; an inner packet may start further in,
@@ -438,6 +448,7 @@ static __always_inline int parse_l2(struct pkt *p, struct parse_state *st, __u32
 	st->proto = proto;
 	/* from the start of the whole frame: the L3 stages read the packet from there */
 	st->off = base + (pos - p->data);
+	st->l3off = st->off;
 	return PARSE_OK;
 }
 
@@ -462,6 +473,37 @@ static __always_inline int parse_l3_ipv6(struct pkt *p, struct parse_state *st)
 	if (inner && inner_pos)
 		st->off = inner_pos - p->data;
 	return ret;
+}
+
+/*
+ * A jumbogram (payload length 0) says how long it is in the Jumbo Payload option of its
+ * hop-by-hop header (RFC 2675): the IP packet is 40 + that many bytes, which must fit in the
+ * frame. The option is 4n+2 aligned: a sender puts it first, right after the header's two
+ * bytes, where it is looked for. Without it the frame's length stands (a GSO super-packet).
+ * A stage of its own: inside the IPv6 walk it doubled what the verifier explores.
+ */
+static __always_inline int parse_jumbo(struct pkt *p, struct parse_state *st)
+{
+	__u32 off = st->l3off, jlen;
+	struct ipv6hdr *ip6;
+	__u8 *hbh;
+
+	if (off > PARSE_MAX_OFF)
+		return NSFLOW_CNT_ERR_IPV6_TRUNC;
+	ip6 = p->data + off;
+	hbh = (void *)(ip6 + 1);
+	/* the IPv6 stage checked the fixed header; a hop-by-hop header is at least 8 bytes */
+	if ((void *)(hbh + 8) > p->data_end || ip6->payload_len || ip6->nexthdr != IPPROTO_HOPOPTS_)
+		return PARSE_OK;
+	if (hbh[2] != IPV6_TLV_JUMBO)
+		return PARSE_OK;
+	if (hbh[3] != 4)
+		return NSFLOW_CNT_ERR_IPV6_LEN;
+	jlen = (__u32)hbh[4] << 24 | (__u32)hbh[5] << 16 | (__u32)hbh[6] << 8 | hbh[7];
+	if (jlen < IPV6_JUMBO_MIN || off + 40 > p->frame_len || jlen > p->frame_len - off - 40)
+		return NSFLOW_CNT_ERR_IPV6_LEN;
+	st->m.octets = jlen + 40;
+	return PARSE_OK;
 }
 
 /*

@@ -12,25 +12,26 @@
 
 #include "ie.h"
 
-#define NS_PLAN_OPS_MAX 48
+#define NS_PLAN_OPS_MAX 64
 
 enum ns_plan_opcode {
-	NS_OP_BE8,	 /* u8 source -> 1 byte */
-	NS_OP_U8_BE16,	 /* u8 source -> 2 bytes (tcpControlBits in IPFIX) */
-	NS_OP_BE16,	 /* u16 source -> 2 bytes */
-	NS_OP_BE32,	 /* u32 source -> 4 bytes */
-	NS_OP_BE64,	 /* u64 source -> 8 bytes */
-	NS_OP_UINT,	 /* any other unsigned width pair, saturating when narrowed */
-	NS_OP_COPY4,	 /* 4 raw bytes (IPv4 address) */
-	NS_OP_COPY6,	 /* 6 raw bytes (MAC address) */
-	NS_OP_COPY16,	 /* 16 raw bytes (IPv6 address) */
-	NS_OP_COPY,	 /* len raw bytes */
-	NS_OP_MPLS,	 /* 3-byte label stack entry arg, zero if absent */
-	NS_OP_ICMP,	 /* 2-byte type/code if protocol == arg */
-	NS_OP_UPTIME,	 /* 4-byte sysUptime from an epoch ms u64 */
-	NS_OP_SRH_LIST,	 /* variable: basicList of srhSegmentIPv6 */
-	NS_OP_STR_VAR,	 /* variable: string with 1- or 3-byte length prefix */
-	NS_OP_STR_FIXED, /* len bytes, NUL padded */
+	NS_OP_BE8,	/* u8 source -> 1 byte */
+	NS_OP_U8_BE16,	/* u8 source -> 2 bytes (tcpControlBits in IPFIX) */
+	NS_OP_BE16,	/* u16 source -> 2 bytes */
+	NS_OP_BE32,	/* u32 source -> 4 bytes */
+	NS_OP_BE64,	/* u64 source -> 8 bytes */
+	NS_OP_UINT,	/* any other unsigned width pair (3 bytes too), saturating when narrowed */
+	NS_OP_COPY4,	/* 4 raw bytes (IPv4 address) */
+	NS_OP_COPY6,	/* 6 raw bytes (MAC address) */
+	NS_OP_COPY16,	/* 16 raw bytes (IPv6 address) */
+	NS_OP_COPY,	/* len raw bytes */
+	NS_OP_MPLS,	/* 3-byte label stack entry arg, zero if absent */
+	NS_OP_ICMP,	/* 2-byte type/code if protocol == arg */
+	NS_OP_UPTIME,	/* 4-byte sysUptime from an epoch ms u64 */
+	NS_OP_SRH_LIST, /* variable: basicList of srhSegmentIPv6 */
+	NS_OP_SRH_OCTETS, /* variable: segment list octets, after the SRH header when arg */
+	NS_OP_STR_VAR,	  /* variable: string with 1- or 3-byte length prefix */
+	NS_OP_STR_FIXED,  /* len bytes, NUL padded */
 };
 
 struct ns_plan_op {

@@ -48,13 +48,16 @@ static const struct ns_ie ns_ie_rows[] = {
 	/* v9 LAST_SWITCHED / FIRST_SWITCHED: sysUptime ms of the last / first packet */
 	{ ROW(21, "flowEndSysUpTime", UNSIGNED, 4), V9(21, 4), REC(UPTIME, end_ms, 0) },
 	{ ROW(22, "flowStartSysUpTime", UNSIGNED, 4), V9(22, 4), REC(UPTIME, start_ms, 0) },
-	/* unsigned64 in IANA; packet lengths fit the reduced-size encoding of 2 (RFC 7011 6.2) */
-	{ ROW(25, "minimumIpTotalLength", UNSIGNED, 2), V9(25, 2), REC(U16, min_len, 0) },
-	{ ROW(26, "maximumIpTotalLength", UNSIGNED, 2), V9(26, 2), REC(U16, max_len, 0) },
+	/* unsigned64 in IANA; 4 bytes (reduced-size encoding, RFC 7011 6.2) hold a jumbogram's
+	 * length, which 2 do not (RFC 2675) */
+	{ ROW(25, "minimumIpTotalLength", UNSIGNED, 4), V9(25, 4), REC(U32, min_len, 0) },
+	{ ROW(26, "maximumIpTotalLength", UNSIGNED, 4), V9(26, 4), REC(U32, max_len, 0) },
 	{ ROW(27, "sourceIPv6Address", IPV6, 16), V9(27, 16), REC(BYTES, src_addr, 0) },
 	{ ROW(28, "destinationIPv6Address", IPV6, 16), V9(28, 16), REC(BYTES, dst_addr, 0) },
 	{ ROW(29, "sourceIPv6PrefixLength", UNSIGNED, 1), V9(29, 1), REC(U8, src_mask, 0) },
 	{ ROW(30, "destinationIPv6PrefixLength", UNSIGNED, 1), V9(30, 1), REC(U8, dst_mask, 0) },
+	/* unsigned32 in IPFIX; v9 FLOW_LABEL is 3 bytes (RFC 3954 8) */
+	{ ROW(31, "flowLabelIPv6", UNSIGNED, 4), V9(31, 3), REC(U32, flow_label, 0) },
 	{ ROW(32, "icmpTypeCodeIPv4", UNSIGNED, 2), V9(32, 2), REC(ICMP, dst_port, IPPROTO_ICMP_),
 	  .when = NS_WHEN_ICMP },
 	/* the exporter's one sampling rate (deprecated in IPFIX for the PSAMP elements, and still
@@ -137,8 +140,17 @@ static const struct ns_ie ns_ie_rows[] = {
 	  REC(BYTES, srh_active_segment, 0), .when = NS_WHEN_SRH },
 	{ ROW(496, "srhSegmentIPv6BasicList", LIST_IPV6, NS_IE_VARLEN),
 	  REC(SRH_LIST, srh_segments, 0), .when = NS_WHEN_SRH },
+	/* octetArrays of variable length: v9 cannot carry them */
+	{ ROW(497, "srhSegmentIPv6ListSection", OCTETS, NS_IE_VARLEN),
+	  REC(SRH_OCTETS, srh_segments, 0), .when = NS_WHEN_SRH },
 	{ ROW(498, "srhSegmentsIPv6Left", UNSIGNED, 1), V9(498, 1), REC(U8, srh_segments_left, 0),
 	  .when = NS_WHEN_SRH },
+	/* the SRH without its TLVs: fixed header as on the wire (Hdr Ext Len still counts any
+	 * TLVs it had), then the segment list */
+	{ ROW(499, "srhIPv6Section", OCTETS, NS_IE_VARLEN), REC(SRH_OCTETS, srh_hdr, 1),
+	  .when = NS_WHEN_SRH },
+	{ ROW(500, "srhIPv6ActiveSegmentType", UNSIGNED, 1), V9(500, 1),
+	  REC(U8, srh_segment_type, 0), .when = NS_WHEN_SRH },
 };
 
 const struct ns_ie *ns_ie_table(size_t *n)

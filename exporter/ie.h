@@ -32,7 +32,7 @@ enum ns_ie_type {
 	NS_IE_DATETIME_MS, /* dateTimeMilliseconds: unsigned64 ms since the Unix epoch */
 	NS_IE_STRING,
 	NS_IE_LIST_IPV6, /* basicList (RFC 6313) of ipv6Address */
-	NS_IE_OCTETS,	 /* octetArray, printed as hex */
+	NS_IE_OCTETS,	 /* octetArray: printed as hex; variable length where the template says */
 };
 
 /* How a value is read from its source structure */
@@ -42,13 +42,14 @@ enum ns_ie_src {
 	NS_SRC_U16,
 	NS_SRC_U32,
 	NS_SRC_U64,
-	NS_SRC_BYTES,	 /* raw bytes, already in network order */
-	NS_SRC_IPV4,	 /* bytes 12..15 of a v4-mapped 16-byte address */
-	NS_SRC_MPLS,	 /* mpls_lse[arg], zero when the stack is shallower */
-	NS_SRC_ICMP,	 /* dst_port (type << 8 | code) when protocol == arg, else 0 */
-	NS_SRC_UPTIME,	 /* epoch ms turned into sysUptime ms (v9 FIRST/LAST_SWITCHED) */
-	NS_SRC_SRH_LIST, /* srh_segments[] as a basicList of srhSegmentIPv6 */
-	NS_SRC_STRING,	 /* NUL-padded char array of at most arg bytes */
+	NS_SRC_BYTES,	   /* raw bytes, already in network order */
+	NS_SRC_IPV4,	   /* bytes 12..15 of a v4-mapped 16-byte address */
+	NS_SRC_MPLS,	   /* mpls_lse[arg], zero when the stack is shallower */
+	NS_SRC_ICMP,	   /* dst_port (type << 8 | code) when protocol == arg, else 0 */
+	NS_SRC_UPTIME,	   /* epoch ms turned into sysUptime ms (v9 FIRST/LAST_SWITCHED) */
+	NS_SRC_SRH_LIST,   /* srh_segments[] as a basicList of srhSegmentIPv6 */
+	NS_SRC_SRH_OCTETS, /* variable octetArray: srh_segments[] (arg 0), srh_hdr + them (1) */
+	NS_SRC_STRING,	   /* NUL-padded char array of at most arg bytes */
 };
 
 /* When a field applies to a record: JSON prints only fields that apply */

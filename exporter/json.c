@@ -95,12 +95,6 @@ static void json_value(struct ns_strbuf *sb, const struct ns_ie *ie, const uint8
 		ns_sb_printf(sb, "{\"label\":%u,\"exp\":%u,\"bottomOfStack\":%u}",
 			     (unsigned int)(be_uint(v, 3) >> 4), (v[2] >> 1) & 7, v[2] & 1);
 		break;
-	case NS_IE_OCTETS:
-		ns_sb_printf(sb, "\"");
-		for (i = 0; i < (size_t)n; i++)
-			ns_sb_printf(sb, "%02x", v[i]);
-		ns_sb_printf(sb, "\"");
-		break;
 	case NS_IE_STRING:
 		off = v[0] < 255 ? 1 : 3;
 		len = v[0] < 255 ? v[0] : be_uint(v + 1, 2);
@@ -117,6 +111,19 @@ static void json_value(struct ns_strbuf *sb, const struct ns_ie *ie, const uint8
 			ns_sb_printf(sb, "\"");
 		}
 		ns_sb_printf(sb, "]");
+		break;
+	case NS_IE_OCTETS:
+		/* hex, as ipfixDump and tshark show octetArrays; a variable one after its length */
+		off = 0;
+		len = (size_t)n;
+		if (ie->len == NS_IE_VARLEN) {
+			off = v[0] < 255 ? 1 : 3;
+			len = off + (v[0] < 255 ? v[0] : be_uint(v + 1, 2));
+		}
+		ns_sb_printf(sb, "\"");
+		for (i = off; i < len && i < (size_t)n; i++)
+			ns_sb_printf(sb, "%02x", v[i]);
+		ns_sb_printf(sb, "\"");
 		break;
 	default:
 		ns_sb_printf(sb, "%llu", (unsigned long long)be_uint(v, n));

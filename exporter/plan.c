@@ -27,7 +27,7 @@ static int plan_push(struct ns_plan *p, uint8_t op, uint8_t width, uint16_t len,
 	o->len = len;
 	o->off = off;
 	o->arg = arg;
-	if (op == NS_OP_SRH_LIST || op == NS_OP_STR_VAR)
+	if (op == NS_OP_SRH_LIST || op == NS_OP_SRH_OCTETS || op == NS_OP_STR_VAR)
 		p->variable = 1;
 	else
 		p->fixed_len += len;
@@ -36,7 +36,8 @@ static int plan_push(struct ns_plan *p, uint8_t op, uint8_t width, uint16_t len,
 
 static int plan_add_uint(struct ns_plan *p, uint8_t width, uint16_t len, uint16_t off)
 {
-	if (len != 1 && len != 2 && len != 4 && len != 8)
+	/* 3: v9 FLOW_LABEL (RFC 3954 8) */
+	if (len != 1 && len != 2 && len != 3 && len != 4 && len != 8)
 		return -EINVAL;
 	if (width == len) {
 		static const uint8_t same[9] = {
@@ -85,6 +86,8 @@ int ns_plan_add(struct ns_plan *p, const struct ns_ie_source *src, uint16_t len)
 		return var || len != 4 ? -EINVAL : plan_push(p, NS_OP_UPTIME, 0, 4, src->off, 0);
 	case NS_SRC_SRH_LIST:
 		return !var ? -EINVAL : plan_push(p, NS_OP_SRH_LIST, 0, 0, src->off, 0);
+	case NS_SRC_SRH_OCTETS:
+		return !var ? -EINVAL : plan_push(p, NS_OP_SRH_OCTETS, 0, 0, src->off, src->arg);
 	case NS_SRC_STRING:
 		if (var)
 			return plan_push(p, NS_OP_STR_VAR, 0, 0, src->off, src->arg);
@@ -109,6 +112,12 @@ static inline size_t srh_list_len(const struct ns_record *r)
 	       16 * srh_count(r);
 }
 
+/* srhSegmentIPv6ListSection (497) and srhIPv6Section (499, @hdr): octets without a prefix */
+static inline size_t srh_octets_len(const struct ns_record *r, int hdr)
+{
+	return (hdr ? sizeof(r->srh_hdr) : 0) + 16 * srh_count(r);
+}
+
 size_t ns_plan_len(const struct ns_plan *p, const void *src)
 {
 	const uint8_t *s = src;
@@ -123,6 +132,9 @@ size_t ns_plan_len(const struct ns_plan *p, const void *src)
 
 		if (o->op == NS_OP_SRH_LIST) {
 			len += srh_list_len(src);
+		} else if (o->op == NS_OP_SRH_OCTETS) {
+			n = srh_octets_len(src, o->arg);
+			len += ns_varlen_prefix_len(n) + n;
 		} else if (o->op == NS_OP_STR_VAR) {
 			n = strnlen((const char *)s + o->off, o->arg);
 			len += ns_varlen_prefix_len(n) + n;
@@ -181,6 +193,11 @@ static void put_uint(uint8_t *d, uint64_t v, uint16_t len)
 	case 2:
 		ns_put16(d, v);
 		break;
+	case 3:
+		d[0] = v >> 16;
+		d[1] = v >> 8;
+		d[2] = v;
+		break;
 	case 4:
 		ns_put32(d, v);
 		break;
@@ -188,6 +205,19 @@ static void put_uint(uint8_t *d, uint64_t v, uint16_t len)
 		ns_put64(d, v);
 		break;
 	}
+}
+
+static size_t put_srh_octets(uint8_t *d, const struct ns_record *r, int hdr)
+{
+	size_t n = srh_octets_len(r, hdr), pre = ns_varlen_prefix_put(d, n);
+
+	d += pre;
+	if (hdr) {
+		memcpy(d, r->srh_hdr, sizeof(r->srh_hdr));
+		d += sizeof(r->srh_hdr);
+	}
+	memcpy(d, r->srh_segments, 16 * srh_count(r));
+	return pre + n;
 }
 
 static size_t put_srh_list(uint8_t *d, const struct ns_record *r)
@@ -287,6 +317,9 @@ size_t ns_plan_encode(const struct ns_plan *p, const void *src, uint64_t boot_ms
 			break;
 		case NS_OP_SRH_LIST:
 			d += put_srh_list(d, src);
+			break;
+		case NS_OP_SRH_OCTETS:
+			d += put_srh_octets(d, src, o->arg);
 			break;
 		case NS_OP_STR_VAR:
 			n = strnlen((const char *)f, o->arg);

@@ -21,6 +21,13 @@ enum ns_end_reason {
 	NS_END_LACK_OF_RESOURCES = 5, /* cache full */
 };
 
+/* srhIPv6ActiveSegmentType (500), IANA "IPFIX IPv6 SRH Segment Type" registry (RFC 9487 5.2):
+ * which control plane the active segment was learnt from. A probe reads the segment from the
+ * SRH and knows no control plane: Unknown. */
+enum ns_srh_segment_type {
+	NS_SRH_SEGMENT_TYPE_UNKNOWN = 0,
+};
+
 struct ns_record {
 	uint8_t ip_version;   /* 4, 6, or 0 for an MPLS flow keyed by label only */
 	uint8_t protocol;     /* protocolIdentifier (4) */
@@ -42,8 +49,9 @@ struct ns_record {
 	uint64_t octets;	  /* octetDeltaCount (1) */
 	uint64_t start_ms;	  /* flowStartMilliseconds (152), Unix epoch ms */
 	uint64_t end_ms;	  /* flowEndMilliseconds (153), Unix epoch ms */
-	uint16_t min_len;	  /* minimumIpTotalLength (25) */
-	uint16_t max_len;	  /* maximumIpTotalLength (26) */
+	uint32_t min_len;	  /* minimumIpTotalLength (25): 32 bits, jumbograms included */
+	uint32_t max_len;	  /* maximumIpTotalLength (26) */
+	uint32_t flow_label;	  /* flowLabelIPv6 (31), 20 bits */
 	uint8_t src_mac[6];	  /* sourceMacAddress (56) */
 	uint8_t dst_mac[6];	  /* destinationMacAddress (80) */
 	uint8_t mpls_count;	  /* labels in mpls_lse[] */
@@ -55,6 +63,8 @@ struct ns_record {
 	uint8_t srh_segment_count;	    /* entries in srh_segments[] (basicList 496 of 494) */
 	uint8_t srh_active_segment[16];	    /* srhActiveSegmentIPv6 (495) */
 	uint8_t srh_segments[NS_REC_SRH_SEGMENTS_MAX][16];
+	uint8_t srh_hdr[8];	    /* the SRH's fixed header as on the wire (srhIPv6Section 499) */
+	uint8_t srh_segment_type;   /* srhIPv6ActiveSegmentType (500), enum ns_srh_segment_type */
 	uint32_t sampling_interval; /* 1 when unsampled; N of 1-in-N; 0 for time-based */
 	uint16_t selector_id;	    /* selectorId (302) of the sampler that took the packets */
 

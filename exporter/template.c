@@ -20,11 +20,13 @@ struct ns_field_list {
 
 /* Flow templates: a head by address family, the common body, then optional groups */
 static const uint16_t head_v4[] = { 8, 12, 7, 11, 4, 5, 6, 32 };
-static const uint16_t head_v6[] = { 27, 28, 7, 11, 4, 5, 6, 139 };
+static const uint16_t head_v6[] = { 27, 28, 7, 11, 4, 5, 6, 139, 31 };
 static const uint16_t body[] = { 10, 14, 61, 60, 58, 243, 245, 56,  80, 52,
 				 53, 25, 26, 2,	 1,  152, 153, 136, 302 };
 static const uint16_t grp_mpls[] = { 70, 71, 72 };
-static const uint16_t grp_srh[] = { 492, 493, 498, 495, 496 };
+static const uint16_t grp_srh[] = { 492, 493, 498, 495, 500, 496, 497, 499 };
+/* an IPv4 packet under an SRH: the flow label is the outer IPv6 header's */
+static const uint16_t grp_srh_v4[] = { 31 };
 static const uint16_t grp_vxlan[] = { 351 };
 /* routing information (--routes): mask lengths, AS numbers, BGP and IP next hops */
 static const uint16_t grp_route_v4[] = { 9, 13, 16, 17, 18, 15 };
@@ -247,6 +249,8 @@ static int tmpl_build_flow(struct ns_tmpl *t, enum ns_proto proto, uint16_t id)
 		err = tmpl_add_list(t, proto, grp_mpls, N(grp_mpls), 0, 0);
 	if (!err && (bits & 4))
 		err = tmpl_add_list(t, proto, grp_srh, N(grp_srh), 0, 0);
+	if (!err && (bits & 4) && !(bits & 1))
+		err = tmpl_add_list(t, proto, grp_srh_v4, N(grp_srh_v4), 0, 0);
 	if (!err && vxlan)
 		err = tmpl_add_list(t, proto, grp_vxlan, N(grp_vxlan), 0, 0);
 	return err;

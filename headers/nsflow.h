@@ -67,8 +67,8 @@ struct nsflow_value {
 	__u8 min_ttl;	/* IPv4 TTL / IPv6 hop limit */
 	__u8 max_ttl;
 	__u8 mpls_count; /* labels recorded in mpls_lse[], 0..3 */
-	__u16 min_len;	 /* smallest / largest IP packet length */
-	__u16 max_len;
+	__u32 min_len;	 /* smallest / largest IP packet length: a jumbogram is longer than */
+	__u32 max_len;	 /* 16 bits can say (RFC 2675) */
 	__u32 mpls_lse[NSFLOW_MPLS_RECORDED]; /* label << 4 | exp << 1 | s, top first (IE 70..72) */
 	__u8 srh_present;		      /* 1 when a segment routing header was parsed */
 	__u8 srh_flags;			      /* srhFlagsIPv6 (492) */
@@ -78,6 +78,7 @@ struct nsflow_value {
 	__u8 src_mac[6];
 	__u8 dst_mac[6];
 	__u8 _pad[2];
+	__u32 flow_label; /* flowLabelIPv6 (31) of the IPv6 header the key was read from */
 	__u8 srh_active_segment[16]; /* segment list[segments left] (495) */
 };
 
@@ -140,6 +141,7 @@ struct nsflow_slot_key {
 struct nsflow_srh_segments {
 	__u8 count; /* segments in seg[], at most NSFLOW_SRH_SEGMENTS */
 	__u8 _pad[7];
+	__u8 hdr[8]; /* the SRH's fixed header as on the wire (srhIPv6Section, 499) */
 	__u8 seg[NSFLOW_SRH_SEGMENTS][16];
 };
 
@@ -188,7 +190,7 @@ enum nsflow_counter {
 	NSFLOW_CNT_ERR_IPV4_IHL, /* IHL < 5, or options past the frame */
 	NSFLOW_CNT_ERR_IPV4_LEN, /* total length < header length or > frame */
 	NSFLOW_CNT_ERR_IPV6_TRUNC,
-	NSFLOW_CNT_ERR_IPV6_LEN,     /* payload length past the frame */
+	NSFLOW_CNT_ERR_IPV6_LEN,     /* payload (or Jumbo Payload) length past the frame */
 	NSFLOW_CNT_ERR_IP_VERSION,   /* version nibble does not match the EtherType */
 	NSFLOW_CNT_ERR_EXTHDR_TRUNC, /* an extension header runs past the frame */
 	NSFLOW_CNT_ERR_EXTHDR_DEPTH, /* more than NSFLOW_MAX_EXTHDR extension headers */
@@ -236,11 +238,11 @@ struct nsflow_event {
 #define NSFLOW_STATIC_ASSERT _Static_assert
 #endif
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_key) == 56, "nsflow_key layout");
-NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_value) == 88, "nsflow_value layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_value) == 96, "nsflow_value layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg_key) == 8, "nsflow_cfg_key layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_cfg) == 56, "nsflow_cfg layout");
 NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_slot_key) == 60, "nsflow_slot_key layout");
-NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_event) == 144, "nsflow_event layout");
-NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_srh_segments) == 136, "nsflow_srh_segments layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_event) == 152, "nsflow_event layout");
+NSFLOW_STATIC_ASSERT(sizeof(struct nsflow_srh_segments) == 144, "nsflow_srh_segments layout");
 
 #endif /* NSFLOW_H */

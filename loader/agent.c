@@ -103,6 +103,7 @@ static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 						       ? segs.count
 						       : NS_REC_SRH_SEGMENTS_MAX;
 			memcpy(r->srh_segments, segs.seg, (size_t)r->srh_segment_count * 16);
+			memcpy(r->srh_hdr, segs.hdr, sizeof(r->srh_hdr));
 		}
 	}
 }

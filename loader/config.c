@@ -76,7 +76,7 @@ static const struct range ranges[] = {
 	{ OPT_OBS_DOMAIN, 0, UINT32_MAX, "", CFG_OFF(observation_domain) },
 	{ OPT_TPL_PACKETS, 1, 65535, "packets", CFG_OFF(template_refresh_packets) },
 	{ OPT_TPL_SECONDS, 1, 86400, "seconds", CFG_OFF(template_refresh_s) },
-	{ OPT_MTU, 576, 65535, "bytes", CFG_OFF(mtu) },
+	{ OPT_MTU, 1024, 65535, "bytes", CFG_OFF(mtu) }, /* NS_MTU_MIN: the largest record fits */
 	{ OPT_EXPORT_DSCP, 0, 63, "", CFG_OFF(export_dscp) },
 	{ OPT_VXLAN_PORT, 1, 65535, "", CFG_OFF(vxlan_port) },
 	{ OPT_AGG_ACTIVE, 1, 3600, "seconds", CFG_OFF(agg_active_s) },
@@ -900,7 +900,7 @@ void config_usage(FILE *f)
 	      "                            (1..65535, default 20)\n"
 	      "      --template-refresh-seconds SEC\n"
 	      "                            and every SEC seconds (1..86400, default 600)\n"
-	      "      --mtu BYTES           largest export packet (576..65535, default 1400)\n"
+	      "      --mtu BYTES           largest export packet (1024..65535, default 1400)\n"
 	      "      --source-address ADDR[:PORT]\n"
 	      "                            source of export packets, IPv6 with a port as\n"
 	      "                            [ADDR]:PORT (default: chosen by the kernel)\n"

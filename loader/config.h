@@ -99,7 +99,7 @@ struct nsflow_config {
 	uint32_t observation_domain;
 	uint32_t template_refresh_packets; /* 1..65535, default 20 */
 	uint32_t template_refresh_s;	   /* 1..86400, default 600 */
-	uint32_t mtu;			   /* 576..65535, default 1400: largest export packet */
+	uint32_t mtu;			   /* 1024..65535, default 1400: largest export packet */
 	char source_address[64];	   /* as given, "" when unset */
 	struct sockaddr_storage source;	   /* parsed; ss_family AF_UNSPEC when unset */
 	uint32_t export_dscp;		   /* 0..63, default 0: DSCP of export packets */

@@ -605,6 +605,7 @@ void flow_entry_to_record(const struct flow_entry *e, uint8_t reason, int64_t bo
 		.end_ms = wall_ms(v->last_ns, boot_to_wall_ns),
 		.min_len = v->min_len,
 		.max_len = v->max_len,
+		.flow_label = v->flow_label,
 		.mpls_count = v->mpls_count < NS_REC_MPLS_MAX ? v->mpls_count : NS_REC_MPLS_MAX,
 		.srh_present = v->srh_present,
 		.srh_flags = v->srh_flags,

@@ -4,6 +4,7 @@
  * combination the datapath claims, the flow key and the values it stores.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <arpa/inet.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -231,6 +232,8 @@ static void assert_srh_segments(const struct nsflow_key *k)
 		inet_pton(AF_INET6, segs[i], want);
 		cr_assert_arr_eq(sg.seg[i], want, 16, "segment %d in SRH order", i);
 	}
+	/* the SRH follows the outer IPv6 header: its fixed header as on the wire (IE 499) */
+	cr_assert_arr_eq(sg.hdr, pb.b + 14 + 40, 8, "SRH fixed header");
 }
 
 static void assert_srh_values(const struct nsflow_value *v)
@@ -624,4 +627,133 @@ Test(parse, a_full_table_gives_the_record_the_table_gives)
 	evring_close(&ring);
 	dp_flows_free(&flows);
 	nsflow_bpf__destroy(small);
+}
+
+/* The 20-bit flow label of the IPv6 header the builder added last */
+static void set_flow_label(uint32_t label)
+{
+	uint8_t *h = pb.b + pb.ip6[pb.n6 - 1];
+
+	h[1] = (uint8_t)((h[1] & 0xf0) | (label >> 16 & 0x0f));
+	h[2] = (uint8_t)(label >> 8);
+	h[3] = (uint8_t)label;
+}
+
+static void build_v6_udp(const char *src, uint32_t label)
+{
+	pb_init(&pb);
+	pb_eth(&pb, 0x86dd);
+	pb_ipv6(&pb, 17, src, "2001:db8::99", 0x28, 64);
+	set_flow_label(label);
+	pb_udp(&pb, 5000, 6000);
+	pb_zero(&pb, 20);
+	pb_finish(&pb);
+	cr_assert_eq(dp_run(skel, DP_XDP, pb.b, pb.len, 1), XDP_PASS_);
+}
+
+/* flowLabelIPv6 is a value of the flow, written by its first packet, not part of the key */
+Test(parse, ipv6_flow_label_per_flow)
+{
+	struct nsflow_key a = dp_key6(17, "2001:db8::1", "2001:db8::99", 5000, 6000);
+	struct nsflow_key b = dp_key6(17, "2001:db8::2", "2001:db8::99", 5000, 6000);
+	const struct dp_flow *fa, *fb;
+
+	a.tos = b.tos = 0x28;
+	build_v6_udp("2001:db8::1", 0x12345);
+	build_v6_udp("2001:db8::2", 0xfedcb);
+	build_v6_udp("2001:db8::1", 0x00001); /* same flow, later label: the first one stays */
+	dp_read_flows(skel, &flows);
+	cr_assert_eq(flows.n, 2, "the label is not keyed: %zu flows", flows.n);
+	fa = dp_find(&flows, &a);
+	fb = dp_find(&flows, &b);
+	cr_assert(fa && fb);
+	cr_assert_eq(fa->v.packets, 2);
+	cr_assert_eq(fa->v.flow_label, 0x12345, "0x%x", fa->v.flow_label);
+	cr_assert_eq(fb->v.flow_label, 0xfedcb, "0x%x", fb->v.flow_label);
+	cr_assert_eq(fa->v.min_len, 40 + 8 + 20);
+	cr_assert_eq(fa->v.max_len, 40 + 8 + 20);
+}
+
+/* In srv6 inner-header mode the label is the inner IPv6 header's: the one the key is read from */
+Test(parse, ipv6_flow_label_of_the_keyed_header)
+{
+	struct nsflow_cfg cfg = { .srv6_mode = NSFLOW_SRV6_INNER };
+	const struct dp_flow *f;
+
+	dp_set_cfg(skel, DP_IFINDEX, NSFLOW_DIR_INGRESS, &cfg);
+	pb_eth(&pb, 0x86dd);
+	pb_ipv6(&pb, 43, "2001:db8::1", "fc00::1", 0, 64);
+	set_flow_label(0xaaaaa);
+	pb_srh(&pb, 41, 0, 3, segs, 0, 0);
+	pb_ipv6(&pb, 6, "2001:db8:1::1", "2001:db8:2::2", 0, 60);
+	set_flow_label(0x54321);
+	pb_tcp(&pb, 80, 8080, 0x10, 5);
+	f = run_one(1);
+	cr_assert_eq(f->v.flow_label, 0x54321, "0x%x", f->v.flow_label);
+}
+
+/* A hop-by-hop header with a Jumbo Payload option (RFC 2675) of @jlen, payload length 0 */
+static void build_jumbo(uint32_t jlen)
+{
+	static const uint8_t hbh[8] = { 58, 0, 0xc2, 4 };
+	uint8_t *h;
+
+	pb_eth(&pb, 0x86dd);
+	pb_ipv6(&pb, 0, "2001:db8::1", "2001:db8::2", 0, 64);
+	h = pb.b + pb.len;
+	pb_bytes(&pb, hbh, sizeof(hbh));
+	h[4] = (uint8_t)(jlen >> 24);
+	h[5] = (uint8_t)(jlen >> 16);
+	h[6] = (uint8_t)(jlen >> 8);
+	h[7] = (uint8_t)jlen;
+	pb_icmp(&pb, 128, 0);
+	pb_zero(&pb, 100);
+	pb_finish(&pb);
+	pb.b[pb.ip6[0] + 4] = pb.b[pb.ip6[0] + 5] = 0; /* payload length 0: a jumbogram */
+}
+
+static int refused_as(int counter)
+{
+	struct nsflow_counters c;
+
+	dp_counters(skel, &c);
+	dp_read_flows(skel, &flows);
+	return c.c[counter] == 1 && flows.n == 0;
+}
+
+/* A Jumbo Payload length the frame does not hold is refused, not read as a 4 GB packet */
+Test(parse, jumbo_payload_longer_than_the_frame)
+{
+	build_jumbo(70000);
+	cr_assert_eq(dp_run(skel, DP_XDP, pb.b, pb.len, 1), XDP_PASS_);
+	cr_assert(refused_as(NSFLOW_CNT_ERR_IPV6_LEN));
+}
+
+/* RFC 2675: a Jumbo Payload length of 65535 or less is an error */
+Test(parse, jumbo_payload_too_short_for_a_jumbogram)
+{
+	build_jumbo(1000);
+	cr_assert_eq(dp_run(skel, DP_XDP, pb.b, pb.len, 1), XDP_PASS_);
+	cr_assert(refused_as(NSFLOW_CNT_ERR_IPV6_LEN));
+}
+
+/* The packet is what the Jumbo Payload option says, not the frame: bytes after it (padding, a
+ * trailer) are not counted */
+Test(parse, jumbo_payload_length_not_the_frame)
+{
+	size_t len = 14 + 40 + 65536 + 10;
+	uint8_t *frame = calloc(1, len);
+	struct dp_flow *f;
+
+	cr_assert_not_null(frame);
+	build_jumbo(65536);
+	memcpy(frame, pb.b, pb.len);
+	cr_assert_eq(dp_run(skel, DP_XDP, frame, len, 1), XDP_PASS_);
+	free(frame);
+	dp_read_flows(skel, &flows);
+	cr_assert_eq(flows.n, 1);
+	f = &flows.f[0];
+	cr_assert_eq(f->v.octets, 40 + 65536, "%llu", (unsigned long long)f->v.octets);
+	cr_assert_eq(f->v.min_len, 40 + 65536);
+	cr_assert_eq(f->v.max_len, 40 + 65536);
 }

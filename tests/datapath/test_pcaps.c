@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <criterion/logging.h>
+#include "tshark.h"
 #include "dp.h"
 #include "pcap.h"
 #include "collectors.h"
@@ -513,4 +515,64 @@ Test(pcaps, every_capture_passes_and_keys_match_tshark, .timeout = 600)
 	}
 	cr_assert_geq(files, 30);
 	cr_assert_gt(verified, 1000, "flow keys checked against tshark: %d", verified);
+}
+
+/*
+ * The one-frame IPv6 captures: flowLabelIPv6 is the outer header's label, the minimum and
+ * maximum length are the packet's (40 + Jumbo Payload length for the jumbogram, whose 16-bit
+ * payload length is 0), and the SRH kept beside the flow is the one tshark decodes.
+ */
+Test(pcaps, ipv6_flow_label_lengths_and_srh_match_tshark)
+{
+	static const char *const names[] = {
+		"ipv6_jumbogram_1.pcap",      "ipv6-srh-ext-header.pcap",
+		"ipv6-srh-insert-cksum.pcap", "ipv6-srh-ipproto-ether.pcap",
+		"ipv6-srh-tlv-hmac.pcap",     "ipv6-srh-tlv-pad1-padn-5.pcap"
+	};
+
+	for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+		char path[1024], err[256];
+		struct nsflow_srh_segments sg;
+		struct dp_flows flows = { 0 };
+		struct nsflow_bpf *skel;
+		struct pcap_reader *r;
+		struct pcap_frame fr;
+		struct ts_v6 v;
+
+		snprintf(path, sizeof(path), "%s/%s", coll_pcap_dir(), names[n]);
+		cr_assert_eq(ts_v6_of(path, &v), 0, "tshark reads no IPv6 packet in %s", names[n]);
+		skel = nsflow_bpf__open();
+		cr_assert_not_null(skel);
+		skel->rodata->nsflow_replay = true;
+		cr_assert_eq(nsflow_bpf__load(skel), 0);
+		cr_assert_eq(pcap_reader_open(&r, path, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(pcap_reader_next(r, &fr), 1, "%s: %s", names[n], pcap_reader_error(r));
+		skel->bss->nsflow_replay_len = fr.orig_len;
+		cr_assert_eq(dp_run(skel, DP_XDP, fr.data, fr.len, 1), XDP_PASS_);
+		dp_read_flows(skel, &flows);
+		cr_assert_eq(flows.n, 1, "%s: %zu flows", names[n], flows.n);
+		cr_assert_eq(flows.f[0].v.flow_label, v.flow_label,
+			     "%s: flow label 0x%x, tshark reads 0x%x", names[n],
+			     flows.f[0].v.flow_label, v.flow_label);
+		cr_assert_eq(flows.f[0].v.min_len, v.ip_len, "%s: minimum length %u, tshark %u",
+			     names[n], flows.f[0].v.min_len, v.ip_len);
+		cr_assert_eq(flows.f[0].v.max_len, v.ip_len, "%s: maximum length %u, tshark %u",
+			     names[n], flows.f[0].v.max_len, v.ip_len);
+		cr_assert_eq(flows.f[0].v.octets, v.ip_len);
+		if (v.srh) {
+			cr_assert_eq(bpf_map_lookup_elem(bpf_map__fd(skel->maps.nsflow_srh),
+							 &flows.f[0].k, &sg),
+				     0, "%s: no SRH kept", names[n]);
+			cr_assert_arr_eq(sg.hdr, v.srh_hdr, 8, "%s: SRH header", names[n]);
+			cr_assert_eq(sg.count, v.nsegs, "%s: %d segments, tshark %d", names[n],
+				     sg.count, v.nsegs);
+			cr_assert_arr_eq(sg.seg, v.segs, 16 * (size_t)v.nsegs, "%s: segments",
+					 names[n]);
+		}
+		cr_log_info("%s: flow label 0x%05x, length %u, %d segments", names[n], v.flow_label,
+			    v.ip_len, v.nsegs);
+		dp_flows_free(&flows);
+		pcap_reader_close(r);
+		nsflow_bpf__destroy(skel);
+	}
 }

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include "collectors.h"
 #include "exp_template.h"
+#include "tshark.h"
 
 enum { V9, IPFIX, N_FMT };
 
@@ -330,51 +331,6 @@ Test(export_tshark, ipv6_addresses_and_mpls_labels_are_shown, .init = setup, .fi
 	}
 }
 
-/* Field lengths the templates of one format give the elements @ids (0 when absent). */
-static void template_lengths(const char *verbose, const unsigned int *ids, int n, unsigned int *len)
-{
-	const char *p = verbose;
-
-	memset(len, 0, (size_t)n * sizeof(*len));
-	while ((p = strstr(p, "Type: "))) {
-		const char *eol = strchr(p, '\n'), *l;
-		const char *open = memchr(p, '(', eol ? (size_t)(eol - p) : strlen(p));
-		unsigned int id = open ? (unsigned int)strtoul(open + 1, NULL, 10) : 0;
-
-		p += 6;
-		if (!eol || !open || strncmp(eol + 1 + strspn(eol + 1, " "), "Length: ", 8))
-			continue;
-		l = eol + 1 + strspn(eol + 1, " ") + 8;
-		for (int i = 0; i < n; i++)
-			if (ids[i] == id)
-				len[i] = (unsigned int)strtoul(l, NULL, 10);
-	}
-}
-
-/* Hex bytes of the first data value tshark shows for element @id ("" when none). */
-static void element_value(const char *verbose, unsigned int id, char *out, size_t len)
-{
-	char needle[64];
-	const char *p;
-
-	snprintf(needle, sizeof(needle), "Type %u: Value (hex bytes): ", id);
-	p = strstr(verbose, needle);
-	out[0] = 0;
-	if (p) {
-		p += strlen(needle);
-		snprintf(out, len, "%.*s", (int)strcspn(p, "\n"), p);
-	}
-}
-
-static void hex_of(const uint8_t *b, size_t n, char *out, size_t len)
-{
-	size_t at = 0;
-
-	out[0] = 0;
-	for (size_t i = 0; i < n && at + 4 <= len; i++)
-		at += (size_t)snprintf(out + at, len - at, i ? " %02x" : "%02x", b[i]);
-}
-
 Test(export_tshark, srv6_elements_in_templates_and_data, .init = setup, .fini = teardown,
      .timeout = 90)
 {
@@ -388,21 +344,21 @@ Test(export_tshark, srv6_elements_in_templates_and_data, .init = setup, .fini = 
 
 	capture_export("");
 	inet_pton(AF_INET6, COLL_MIX_SRH_ACTIVE, active);
-	hex_of(active, 16, want, sizeof(want));
+	ts_hex(active, 16, want, sizeof(want));
 	snprintf(tag, sizeof(tag), "%02x %02x", COLL_MIX_SRH_TAG >> 8, COLL_MIX_SRH_TAG & 0xff);
 	for (int i = 0; i < N_FMT; i++) {
-		template_lengths(env.verbose[i], ids, 5, len);
+		ts_template_lengths(env.verbose[i], ids, 5, len);
 		for (int j = 0; j < 5; j++)
 			cr_expect_eq(len[j], want_len[i][j],
 				     "%s template: element %u has length %u, want %u (0: absent)",
 				     fmt_name[i], ids[j], len[j], want_len[i][j]);
-		element_value(env.verbose[i], 495, got, sizeof(got));
+		ts_element_value(env.verbose[i], 495, got, sizeof(got));
 		cr_expect_str_eq(got, want, "%s: srhActiveSegmentIPv6 (495) is %s, want %s",
 				 fmt_name[i], got, want);
-		element_value(env.verbose[i], 498, got, sizeof(got));
+		ts_element_value(env.verbose[i], 498, got, sizeof(got));
 		cr_expect_eq(strtoul(got, NULL, 16), COLL_MIX_SRH_LEFT,
 			     "%s: srhSegmentsIPv6Left (498) is %s", fmt_name[i], got);
-		element_value(env.verbose[i], 493, got, sizeof(got));
+		ts_element_value(env.verbose[i], 493, got, sizeof(got));
 		cr_expect_str_eq(got, tag, "%s: srhTagIPv6 (493) is %s, want %s", fmt_name[i], got,
 				 tag);
 	}
@@ -419,7 +375,7 @@ Test(export_tshark, srv6_segment_list_holds_the_segments, .init = setup, .fini =
 	char got[512];
 
 	capture_export("");
-	element_value(env.verbose[IPFIX], 496, got, sizeof(got));
+	ts_element_value(env.verbose[IPFIX], 496, got, sizeof(got));
 	cr_assert(got[0], "ipfix: no srhSegmentIPv6BasicList (496) value");
 	cr_log_info("srhSegmentIPv6BasicList: %s", got);
 	cr_expect(!strncmp(got + 3, "01 ee 00 10", 11),
@@ -558,7 +514,7 @@ Test(export_tshark, counter_bits_32_narrows_the_templates, .init = setup, .fini 
 	capture_export("--counter-bits 32");
 	expect_clean();
 	for (int i = 0; i < N_FMT; i++) {
-		template_lengths(env.verbose[i], ids, 2, len);
+		ts_template_lengths(env.verbose[i], ids, 2, len);
 		cr_expect(len[0] == 4 && len[1] == 4,
 			  "%s: octetDeltaCount in %u bytes, packetDeltaCount in %u, want 4 and 4",
 			  fmt_name[i], len[0], len[1]);

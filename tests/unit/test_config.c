@@ -248,7 +248,7 @@ static const struct flag_error flag_errors[] = {
 	  "--template-refresh-packets: 0 is out of range 1..65535 packets" },
 	{ { "--template-refresh-seconds", "86401" },
 	  "--template-refresh-seconds: 86401 is out of range 1..86400 seconds" },
-	{ { "--mtu", "575" }, "--mtu: 575 is out of range 576..65535 bytes" },
+	{ { "--mtu", "1023" }, "--mtu: 1023 is out of range 1024..65535 bytes" },
 	{ { "--xdp-mode", "offload" }, "--xdp-mode: 'offload' is not auto, native or generic" },
 	{ { "--ingress-hook", "nf" }, "--ingress-hook: 'nf' is not xdp or tc" },
 	{ { "--mpls", "labels" }, "--mpls: 'labels' is not label-only, ip-only or label-and-ip" },

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "exp_msg.h"
+#include "exp_encoder.h"
 #include "exp_template.h"
 #include "ie.h"
 
@@ -31,10 +32,11 @@ static const struct {
 	{ 14, "egressInterface", 4, 14, 4 },
 	{ 21, "flowEndSysUpTime", 4, 21, 4 },
 	{ 22, "flowStartSysUpTime", 4, 22, 4 },
-	{ 25, "minimumIpTotalLength", 2, 25, 2 },
-	{ 26, "maximumIpTotalLength", 2, 26, 2 },
+	{ 25, "minimumIpTotalLength", 4, 25, 4 },
+	{ 26, "maximumIpTotalLength", 4, 26, 4 },
 	{ 27, "sourceIPv6Address", 16, 27, 16 },
 	{ 28, "destinationIPv6Address", 16, 28, 16 },
+	{ 31, "flowLabelIPv6", 4, 31, 3 },
 	{ 32, "icmpTypeCodeIPv4", 2, 32, 2 },
 	{ 48, "samplerId", 1, 48, 2 },
 	{ 49, "samplerMode", 1, 49, 1 },
@@ -72,7 +74,10 @@ static const struct {
 	{ 494, "srhSegmentIPv6", 16, 494, 16 },
 	{ 495, "srhActiveSegmentIPv6", 16, 495, 16 },
 	{ 496, "srhSegmentIPv6BasicList", NS_IE_VARLEN, 0, 0 },
+	{ 497, "srhSegmentIPv6ListSection", NS_IE_VARLEN, 0, 0 },
 	{ 498, "srhSegmentsIPv6Left", 1, 498, 1 },
+	{ 499, "srhIPv6Section", NS_IE_VARLEN, 0, 0 },
+	{ 500, "srhIPv6ActiveSegmentType", 1, 500, 1 },
 };
 
 Test(ie, registry_matches_iana)
@@ -130,6 +135,60 @@ static void rec_fill(struct ns_record *r)
 static int get(uint16_t id, const struct ns_record *r, enum ns_proto proto, uint8_t *b)
 {
 	return ns_ie_get(ns_ie_find(id), r, proto, 1000, b, 64);
+}
+
+/* A jumbogram's length (RFC 2675) and an IPv6 flow label, as each protocol sends them */
+Test(ie, jumbogram_lengths_and_flow_label)
+{
+	struct ns_record r;
+	uint8_t b[64];
+
+	rec_fill(&r);
+	r.ip_version = 6;
+	r.min_len = 1280;
+	r.max_len = 65576; /* 40 + Jumbo Payload length 65536 */
+	r.flow_label = 0xabcde;
+	for (int proto = NS_PROTO_V9; proto <= NS_PROTO_IPFIX; proto++) {
+		cr_assert_eq(get(25, &r, (enum ns_proto)proto, b), 4);
+		cr_assert_eq(ns_get32(b), 1280);
+		cr_assert_eq(get(26, &r, (enum ns_proto)proto, b), 4);
+		cr_assert_eq(ns_get32(b), 65576, "not cut to 16 bits (65576 & 0xffff = 40)");
+	}
+	cr_assert_eq(get(31, &r, NS_PROTO_IPFIX, b), 4, "unsigned32");
+	cr_assert(b[0] == 0 && b[1] == 0x0a && b[2] == 0xbc && b[3] == 0xde);
+	cr_assert_eq(get(31, &r, NS_PROTO_V9, b), 3, "v9 FLOW_LABEL is 3 bytes");
+	cr_assert(b[0] == 0x0a && b[1] == 0xbc && b[2] == 0xde);
+}
+
+/* srhSegmentIPv6ListSection (497), srhIPv6Section (499), srhIPv6ActiveSegmentType (500) */
+Test(ie, srh_sections_as_octets)
+{
+	static const uint8_t hdr[8] = { 41, 4, 4, 1, 1, 0x20, 0xbe, 0xef };
+	struct ns_record r;
+	uint8_t b[64];
+
+	rec_fill(&r);
+	r.ip_version = 6;
+	r.srh_present = 1;
+	r.srh_segment_count = 2;
+	inet_pton(AF_INET6, "2001:db8:5::1", r.srh_segments[0]);
+	inet_pton(AF_INET6, "2001:db8:5::2", r.srh_segments[1]);
+	memcpy(r.srh_hdr, hdr, 8);
+	cr_assert_eq(get(497, &r, NS_PROTO_IPFIX, b), 1 + 32, "1-byte length, two segments");
+	cr_assert_eq(b[0], 32);
+	cr_assert_arr_eq(b + 1, r.srh_segments, 32);
+	cr_assert_eq(get(499, &r, NS_PROTO_IPFIX, b), 1 + 40);
+	cr_assert_eq(b[0], 40);
+	cr_assert_arr_eq(b + 1, hdr, 8, "the SRH's header as on the wire");
+	cr_assert_arr_eq(b + 9, r.srh_segments, 32);
+	cr_assert_eq(get(497, &r, NS_PROTO_V9, b), -ENOENT, "v9: no variable length");
+	cr_assert_eq(get(499, &r, NS_PROTO_V9, b), -ENOENT);
+	cr_assert_eq(get(500, &r, NS_PROTO_IPFIX, b), 1);
+	cr_assert_eq(b[0], 0, "Unknown: the probe knows no control plane");
+	cr_assert_eq(get(500, &r, NS_PROTO_V9, b), 1);
+	r.srh_segment_count = 0;
+	cr_assert_eq(get(497, &r, NS_PROTO_IPFIX, b), 1, "an empty list is an empty octetArray");
+	cr_assert_eq(b[0], 0);
 }
 
 Test(ie, getters_write_network_order)
@@ -276,9 +335,22 @@ Test(ie, templates_build_for_both_protocols)
 	cr_assert_not(has_field(&v9.t[NS_TMPL_IPV6_SRH - 256], 496));
 	cr_assert(has_field(&v9.t[NS_TMPL_IPV6_SRH - 256], 495));
 	cr_assert_not(has_field(&ipfix.t[NS_TMPL_MPLS - 256], 8), "label-only: no addresses");
-	cr_assert_eq(ipfix.t[NS_TMPL_IPV4 - 256].plan.fixed_len, 87);
-	cr_assert_eq(ipfix.t[NS_TMPL_IPV6 - 256].plan.fixed_len, 111);
-	cr_assert_eq(v9.t[NS_TMPL_IPV4 - 256].plan.fixed_len, 78);
+	/* the flow label in every IPv6 template and in the SRH ones of inner IPv4 */
+	cr_assert_not(has_field(&ipfix.t[NS_TMPL_IPV4 - 256], 31));
+	cr_assert(has_field(&ipfix.t[NS_TMPL_IPV6 - 256], 31));
+	cr_assert(has_field(&ipfix.t[NS_TMPL_IPV4_SRH - 256], 31));
+	cr_assert(has_field(&v9.t[NS_TMPL_IPV6_MPLS - 256], 31));
+	for (i = NS_TMPL_IPV4_SRH; i <= NS_TMPL_IPV6_MPLS_SRH; i++) {
+		cr_assert(has_field(&ipfix.t[i - 256], 497) && has_field(&ipfix.t[i - 256], 499));
+		cr_assert(has_field(&ipfix.t[i - 256], 500) && has_field(&v9.t[i - 256], 500));
+		cr_assert_not(has_field(&v9.t[i - 256], 497) || has_field(&v9.t[i - 256], 499),
+			      "v9 has no variable-length fields");
+	}
+	/* 4-byte min/max lengths; IPv6 adds 4 bytes of flow label (3 in v9) */
+	cr_assert_eq(ipfix.t[NS_TMPL_IPV4 - 256].plan.fixed_len, 91);
+	cr_assert_eq(ipfix.t[NS_TMPL_IPV6 - 256].plan.fixed_len, 119);
+	cr_assert_eq(v9.t[NS_TMPL_IPV4 - 256].plan.fixed_len, 82);
+	cr_assert_eq(v9.t[NS_TMPL_IPV6 - 256].plan.fixed_len, 109);
 	/* v9 scopes: System for the exporter, Interface for interface names */
 	cr_assert_eq(v9.t[NS_TMPL_OPT_SAMPLER - 256].fields[0].type, 1);
 	cr_assert_eq(v9.t[NS_TMPL_OPT_IFACE - 256].fields[0].type, 2);
@@ -301,6 +373,29 @@ Test(ie, counter_bits_32_narrows_flow_templates)
 				if (t->fields[f].type == 1 || t->fields[f].type == 2)
 					cr_assert_eq(t->fields[f].len, 4, "template %u", t->id);
 			cr_assert_eq(t->plan.n_ops, t->n_fields, "template %u", t->id);
+		}
+	}
+}
+
+/* Every record, at its largest (a full SRH list), fits in a message of the smallest MTU along
+ * with its template: a record that fits in none would be lost */
+Test(ie, largest_record_fits_the_smallest_message)
+{
+	static struct ns_tmpl_set set;
+	struct ns_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.srh_present = 1;
+	r.srh_segment_count = NS_REC_SRH_SEGMENTS_MAX;
+	for (int proto = NS_PROTO_V9; proto <= NS_PROTO_IPFIX; proto++) {
+		cr_assert_eq(ns_tmpl_set_init(&set, (enum ns_proto)proto), 0);
+		for (unsigned int i = 0; i < NS_TMPL_COUNT; i++) {
+			const struct ns_tmpl *t = &set.t[i];
+			size_t len = 20 + 4 + 6 + 4 * t->n_fields + 4 + ns_plan_len(&t->plan, &r);
+
+			if (t->id)
+				cr_assert_leq(len, NS_MTU_MIN, "template %u: %zu bytes", t->id,
+					      len);
 		}
 	}
 }

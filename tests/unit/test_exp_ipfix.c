@@ -35,6 +35,14 @@ static void rec_v6_srh(struct ns_record *r, int segments)
 		r->srh_segments[i][15] = i + 1;
 	}
 	memcpy(r->srh_active_segment, r->srh_segments[1], 16);
+	/* next header, Hdr Ext Len, type 4, segments left, last entry, flags, tag */
+	r->srh_hdr[0] = 59;
+	r->srh_hdr[1] = 2 * segments;
+	r->srh_hdr[2] = 4;
+	r->srh_hdr[3] = 1;
+	r->srh_hdr[4] = segments - 1;
+	r->srh_hdr[5] = 0x80;
+	r->srh_hdr[7] = 123;
 }
 
 static struct ns_encoder enc;
@@ -144,8 +152,8 @@ Test(ipfix, template_record_ipv4)
 		0x00, 0x50, 0x00, 0x06, /* destinationMacAddress */
 		0x00, 0x34, 0x00, 0x01, /* minimumTTL */
 		0x00, 0x35, 0x00, 0x01, /* maximumTTL */
-		0x00, 0x19, 0x00, 0x02, /* minimumIpTotalLength */
-		0x00, 0x1a, 0x00, 0x02, /* maximumIpTotalLength */
+		0x00, 0x19, 0x00, 0x04, /* minimumIpTotalLength: 4 bytes hold a jumbogram's */
+		0x00, 0x1a, 0x00, 0x04, /* maximumIpTotalLength */
 		0x00, 0x02, 0x00, 0x08, /* packetDeltaCount */
 		0x00, 0x01, 0x00, 0x08, /* octetDeltaCount */
 		0x00, 0x98, 0x00, 0x08, /* flowStartMilliseconds */
@@ -176,7 +184,7 @@ Test(ipfix, data_record_ipv4_tcp)
 {
 	/* clang-format off */
 	static const uint8_t want[] = {
-		0x01, 0x00, 0x00, 0x5b,	/* set 256, length 4 + 87 */
+		0x01, 0x00, 0x00, 0x5f,	/* set 256, length 4 + 91 */
 		0xc0, 0x00, 0x02, 0x01, /* sourceIPv4Address 192.0.2.1 */
 		0xc6, 0x33, 0x64, 0x07, /* destinationIPv4Address 198.51.100.7 */
 		0x9c, 0x40,		/* sourceTransportPort 40000 */
@@ -196,8 +204,8 @@ Test(ipfix, data_record_ipv4_tcp)
 		0x02, 0x00, 0x00, 0x00, 0x00, 0x02, /* destinationMacAddress */
 		0x3f,			/* minimumTTL 63 */
 		0x40,			/* maximumTTL 64 */
-		0x00, 0x34,		/* minimumIpTotalLength 52 */
-		0x05, 0xdc,		/* maximumIpTotalLength 1500 */
+		0, 0, 0x00, 0x34,	/* minimumIpTotalLength 52 */
+		0, 0, 0x05, 0xdc,	/* maximumIpTotalLength 1500 */
 		0, 0, 0, 0, 0, 0, 0x00, 0x0a,	 /* packetDeltaCount 10 */
 		0, 0, 0, 0, 0, 0, 0x13, 0x88,	 /* octetDeltaCount 5000 */
 		0, 0, 0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x7b, /* flowStartMilliseconds */
@@ -228,10 +236,18 @@ Test(ipfix, srh_basic_list)
 		0x01,			/* srhSegmentsIPv6Left */
 		0x20, 0x01, 0x0d, 0xb8, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
 					/* srhActiveSegmentIPv6 2001:db8:5::2 */
+		0x00,			/* srhIPv6ActiveSegmentType: Unknown */
 		0x25,			/* variable length, 1-byte form: 37 */
 		0x04,			/* semantic: ordered */
 		0x01, 0xee,		/* srhSegmentIPv6 (494), no enterprise bit */
 		0x00, 0x10,		/* element length 16 */
+		0x20, 0x01, 0x0d, 0xb8, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+		0x20, 0x01, 0x0d, 0xb8, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+		0x20,			/* srhSegmentIPv6ListSection: 32 octets */
+		0x20, 0x01, 0x0d, 0xb8, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+		0x20, 0x01, 0x0d, 0xb8, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+		0x28,			/* srhIPv6Section: 40 octets */
+		59, 4, 4, 1, 1, 0x80, 0x00, 0x7b, /* the SRH's fixed header */
 		0x20, 0x01, 0x0d, 0xb8, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
 		0x20, 0x01, 0x0d, 0xb8, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
 	};
@@ -242,7 +258,10 @@ Test(ipfix, srh_basic_list)
 		0x01, 0xed, 0x00, 0x02, /* srhTagIPv6 */
 		0x01, 0xf2, 0x00, 0x01, /* srhSegmentsIPv6Left */
 		0x01, 0xef, 0x00, 0x10, /* srhActiveSegmentIPv6 */
+		0x01, 0xf4, 0x00, 0x01, /* srhIPv6ActiveSegmentType */
 		0x01, 0xf0, 0xff, 0xff, /* srhSegmentIPv6BasicList, variable length */
+		0x01, 0xf1, 0xff, 0xff, /* srhSegmentIPv6ListSection, variable length */
+		0x01, 0xf3, 0xff, 0xff, /* srhIPv6Section, variable length */
 	};
 	/* clang-format on */
 	struct ns_record r;
@@ -254,11 +273,11 @@ Test(ipfix, srh_basic_list)
 	ns_encoder_flush(&enc, T0);
 	off = find_tmpl_rec(cap.msg[0], find_set(cap.msg[0], cap.len[0], 2), NS_TMPL_IPV6_SRH, 0);
 	cr_assert(off);
-	cr_assert_eq(ns_get16(cap.msg[0] + off + 2), 32);
-	cr_assert_arr_eq(cap.msg[0] + off + 4 + 4 * 27, want_fields, sizeof(want_fields));
+	cr_assert_eq(ns_get16(cap.msg[0] + off + 2), 36);
+	cr_assert_arr_eq(cap.msg[0] + off + 4 + 4 * 28, want_fields, sizeof(want_fields));
 	set = find_set(cap.msg[0], cap.len[0], NS_TMPL_IPV6_SRH);
 	cr_assert(set);
-	cr_assert_eq(ns_get16(cap.msg[0] + set + 2), 4 + 111 + sizeof(want_tail));
+	cr_assert_eq(ns_get16(cap.msg[0] + set + 2), 4 + 119 + sizeof(want_tail));
 	cr_assert_arr_eq(cap.msg[0] + cap.len[0] - sizeof(want_tail), want_tail, sizeof(want_tail));
 }
 
@@ -274,8 +293,10 @@ Test(ipfix, srh_empty_and_full_lists)
 	ns_encoder_add(&enc, r, 2, T0);
 	ns_encoder_flush(&enc, T0);
 	set = find_set(cap.msg[0], cap.len[0], NS_TMPL_IPV6_SRH);
-	/* 0 segments: 1 + 5 bytes; 8 segments: 1 + 5 + 128 (under 255: the 1-byte length form) */
-	cr_assert_eq(ns_get16(cap.msg[0] + set + 2), 4 + 2 * (111 + 4 + 16) + 6 + 134);
+	/* basicList, 0 segments: 1 + 5 bytes; 8 segments: 1 + 5 + 128 (under 255: the 1-byte
+	 * length form); list section: 1 + 0 and 1 + 128; SRH section: 1 + 8 and 1 + 8 + 128 */
+	cr_assert_eq(ns_get16(cap.msg[0] + set + 2),
+		     4 + 2 * (119 + 4 + 16 + 1) + 6 + 134 + 1 + 129 + 9 + 137);
 	ns_decoder_init(&d, NS_PROTO_IPFIX);
 	decode_all(&d);
 }

@@ -40,6 +40,14 @@ static void rec_v6_icmp_srh(struct ns_record *r)
 	inet_pton(AF_INET6, "2001:db8:5::1", r->srh_segments[0]);
 	inet_pton(AF_INET6, "2001:db8:5::2", r->srh_segments[1]);
 	memcpy(r->srh_active_segment, r->srh_segments[1], 16);
+	r->srh_hdr[0] = 58; /* next header */
+	r->srh_hdr[1] = 4;  /* Hdr Ext Len: two segments */
+	r->srh_hdr[2] = 4;  /* type 4, SRH */
+	r->srh_hdr[3] = 1;
+	r->srh_hdr[4] = 1;
+	r->srh_hdr[7] = 7;
+	r->flow_label = 0xbeef5;
+	r->max_len = 65576;
 }
 
 TestSuite(json, .init = setup);
@@ -80,6 +88,15 @@ Test(json, ipv6_icmp_srh_line)
 	cr_assert(strstr(line, "\"srhActiveSegmentIPv6\":\"2001:db8:5::2\""));
 	cr_assert(
 		strstr(line, "\"srhSegmentIPv6BasicList\":[\"2001:db8:5::1\",\"2001:db8:5::2\"]"));
+	cr_assert(strstr(line, "\"flowLabelIPv6\":782069,"), "%s", line);
+	cr_assert(strstr(line, "\"maximumIpTotalLength\":65576,"));
+	cr_assert(strstr(line, "\"srhIPv6ActiveSegmentType\":0,"));
+	/* octetArrays in hex: the segment list, and the SRH's fixed header before it */
+	cr_assert(strstr(line, "\"srhSegmentIPv6ListSection\":\"20010db8000500000000000000000001"
+			       "20010db8000500000000000000000002\""));
+	cr_assert(strstr(line, "\"srhIPv6Section\":\"3a04040101000007"
+			       "20010db8000500000000000000000001"
+			       "20010db8000500000000000000000002\""));
 	/* fields that do not apply are left out */
 	cr_assert_null(strstr(line, "TransportPort"));
 	cr_assert_null(strstr(line, "tcpControlBits"));

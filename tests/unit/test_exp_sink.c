@@ -128,7 +128,7 @@ Test(sink, open_errors)
 	cr_assert_eq(ns_sink_open(&s, "ipfix://127.0.0.1:4739", &o, &ctx, err, sizeof(err)),
 		     -EINVAL);
 	cr_assert_str_eq(err, "MTU 100 out of range for 'ipfix://127.0.0.1:4739' "
-			      "(expected 512-65535 bytes)");
+			      "(expected 1024-65535 bytes)");
 	ns_export_opts_default(&o);
 	o.source_addr = "127.0.0.1";
 	cr_assert_lt(ns_sink_open(&s, "ipfix://[::1]:4739", &o, &ctx, err, sizeof(err)), 0);

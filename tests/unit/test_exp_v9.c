@@ -115,8 +115,8 @@ Test(v9, template_and_padded_data_flowset)
 		0x00, 0x50, 0x00, 0x06, /* IN_DST_MAC */
 		0x00, 0x34, 0x00, 0x01, /* MIN_TTL */
 		0x00, 0x35, 0x00, 0x01, /* MAX_TTL */
-		0x00, 0x19, 0x00, 0x02, /* MIN_PKT_LNGTH */
-		0x00, 0x1a, 0x00, 0x02, /* MAX_PKT_LNGTH */
+		0x00, 0x19, 0x00, 0x04, /* MIN_PKT_LNGTH: 4 bytes hold a jumbogram's */
+		0x00, 0x1a, 0x00, 0x04, /* MAX_PKT_LNGTH */
 		0x00, 0x02, 0x00, 0x08, /* IN_PKTS */
 		0x00, 0x01, 0x00, 0x08, /* IN_BYTES */
 		0x00, 0x16, 0x00, 0x04, /* FIRST_SWITCHED */
@@ -127,7 +127,7 @@ Test(v9, template_and_padded_data_flowset)
 	/* clang-format on */
 	/* clang-format off */
 	static const uint8_t want_data[] = {
-		0x01, 0x00, 0x00, 0x54,	/* FlowSet 256, length 4 + 78 + 2 padding */
+		0x01, 0x00, 0x00, 0x58,	/* FlowSet 256, length 4 + 82 + 2 padding */
 		0xc0, 0x00, 0x02, 0x01, /* IPV4_SRC_ADDR */
 		0xc6, 0x33, 0x64, 0x07, /* IPV4_DST_ADDR */
 		0x9c, 0x40,		/* L4_SRC_PORT */
@@ -146,7 +146,8 @@ Test(v9, template_and_padded_data_flowset)
 		0x02, 0x00, 0x00, 0x00, 0x00, 0x01, /* IN_SRC_MAC */
 		0x02, 0x00, 0x00, 0x00, 0x00, 0x02, /* IN_DST_MAC */
 		0x3f, 0x40,		/* MIN_TTL, MAX_TTL */
-		0x00, 0x34, 0x05, 0xdc, /* MIN_PKT_LNGTH, MAX_PKT_LNGTH */
+		0, 0, 0x00, 0x34,	/* MIN_PKT_LNGTH */
+		0, 0, 0x05, 0xdc,	/* MAX_PKT_LNGTH */
 		0, 0, 0, 0, 0, 0, 0x00, 0x0a, /* IN_PKTS */
 		0, 0, 0, 0, 0, 0, 0x13, 0x88, /* IN_BYTES */
 		0x00, 0x36, 0xee, 0xfb, /* FIRST_SWITCHED 3600123 ms after boot */
@@ -264,7 +265,8 @@ Test(v9, srh_template_has_scalars_only)
 	ns_encoder_flush(&enc, T0);
 	off = find_set(cap.msg[0], cap.len[0], 0);
 	cr_assert_eq(ns_get16(cap.msg[0] + off + 4), NS_TMPL_IPV6_SRH);
-	cr_assert_eq(ns_get16(cap.msg[0] + off + 6), 31, "27 + 4 SRH scalars, no basicList");
+	cr_assert_eq(ns_get16(cap.msg[0] + off + 6), 33,
+		     "28 (flow label among them) + 5 SRH scalars, no basicList or octetArrays");
 	ns_decoder_init(&d, NS_PROTO_V9);
 	cr_assert_eq(ns_decode(&d, cap.msg[0], cap.len[0], err, sizeof(err)), 0, "%s", err);
 }
@@ -329,5 +331,5 @@ Test(v9, unsampled_records_have_no_sampler)
 	ns_encoder_add(&enc, &r, 1, T0);
 	ns_encoder_flush(&enc, T0);
 	off = find_set(cap.msg[0], cap.len[0], 256);
-	cr_assert_eq(ns_get16(cap.msg[0] + off + 4 + 76), 0);
+	cr_assert_eq(ns_get16(cap.msg[0] + off + 4 + 80), 0);
 }
