@@ -6,6 +6,8 @@
 #include "pcap.h"
 
 #include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -678,12 +680,13 @@ int pcap_reader_open(struct pcap_reader **rp, const char *path, char *err, size_
 
 	*rp = NULL;
 	r = calloc(1, sizeof(*r));
-	if (!r || !(r->path = strdup(path))) {
+	if (!r || !(r->path = strdup(strcmp(path, "-") ? path : "stdin"))) {
 		free(r);
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	r->f = fopen(path, "rb");
+	/* "-": the capture comes on stdin (read in order, never sought) */
+	r->f = strcmp(path, "-") ? fopen(path, "rb") : fdopen(dup(STDIN_FILENO), "rb");
 	if (!r->f) {
 		ret = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -741,6 +744,18 @@ const char *pcap_reader_error(const struct pcap_reader *r)
 const struct pcap_reader_stats *pcap_reader_stats(const struct pcap_reader *r)
 {
 	return &r->stats;
+}
+
+int pcap_reader_progress(const struct pcap_reader *r, uint64_t *done, uint64_t *total)
+{
+	struct stat st;
+	long pos = ftell(r->f);
+
+	if (pos < 0 || fstat(fileno(r->f), &st) || !S_ISREG(st.st_mode) || !st.st_size)
+		return -1;
+	*done = (uint64_t)pos;
+	*total = (uint64_t)st.st_size;
+	return 0;
 }
 
 void pcap_reader_close(struct pcap_reader *r)

@@ -45,6 +45,8 @@ const char *pcap_reader_error(const struct pcap_reader *r);
 
 const struct pcap_reader_stats *pcap_reader_stats(const struct pcap_reader *r);
 
+/* Bytes read of a regular file's and its size; -1 when not a regular file (stdin, a pipe) */
+int pcap_reader_progress(const struct pcap_reader *r, uint64_t *done, uint64_t *total);
 void pcap_reader_close(struct pcap_reader *r);
 
 #endif /* NSFLOW_PCAP_H */

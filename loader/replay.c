@@ -21,7 +21,7 @@
 
 static void replay_usage(FILE *f)
 {
-	fputs("usage: nsflow replay CAPTURE [-c URL ...] [--config FILE] [--active-timeout SEC]\n"
+	fputs("usage: nsflow replay CAPTURE|- [-c URL ...] [--config FILE] [--active-timeout SEC]\n"
 	      "                     [--inactive-timeout SEC] [--poll-interval MS] [--sample ...]\n"
 	      "                     [--mpls MODE] [--srv6 MODE] [--vxlan MODE]\n"
 	      "                     [--vxlan-port PORT] [-v]\n"
@@ -30,7 +30,9 @@ static void replay_usage(FILE *f)
 	      "raw IP or PPP) as if its packets arrived now, with the capture's timestamps as\n"
 	      "the clock, and exports the flows like `nsflow run` (text on the terminal when no\n"
 	      "-c is given). Every flow still in the cache at the end is exported as forced end.\n"
-	      "Flows show ifindex 1 (the kernel runs test packets as if on the loopback device).\n",
+	      "Flows show ifindex 1 (the kernel runs test packets as if on the loopback device).\n"
+	      "CAPTURE - reads the capture from stdin (tcpdump -w - ... | nsflow replay -). On a\n"
+	      "terminal, a line on stderr tells how far a large capture is.\n",
 	      f);
 }
 
@@ -47,6 +49,19 @@ static int write_replay_config(struct agent *a)
 	return ret;
 }
 
+/* On a terminal, a line that says how far a large capture is */
+static void replay_progress(const struct pcap_reader *r, uint64_t frames, bool last)
+{
+	uint64_t done, total;
+
+	if (!pcap_reader_progress(r, &done, &total))
+		fprintf(stderr, "\r  %llu packets, %llu%% of the capture%s",
+			(unsigned long long)frames, (unsigned long long)(done * 100 / total),
+			last ? "\n" : "");
+	else
+		fprintf(stderr, "\r  %llu packets%s", (unsigned long long)frames, last ? "\n" : "");
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	struct nsflow_config cfg;
@@ -58,6 +73,7 @@ int cmd_replay(int argc, char **argv)
 	char err[512] = "", **args;
 	int n = 0, ret, status = 1, prog_fd;
 	uint64_t frames = 0, next_poll = 0, poll_ns, last_ts = 0;
+	bool tty = isatty(STDERR_FILENO);
 
 	/* the capture is the one word that is not an option or an option's value */
 	args = calloc((size_t)argc + 1, sizeof(*args));
@@ -65,7 +81,7 @@ int cmd_replay(int argc, char **argv)
 		return 1;
 	args[n++] = argv[0];
 	for (int i = 1; i < argc; i++) {
-		if (argv[i][0] != '-' && !capture &&
+		if ((argv[i][0] != '-' || !strcmp(argv[i], "-")) && !capture &&
 		    (i == 1 || argv[i - 1][0] != '-' || !strchr("ci", argv[i - 1][1]) ||
 		     argv[i - 1][2])) {
 			bool takes_value = i > 1 && argv[i - 1][0] == '-' &&
@@ -106,6 +122,8 @@ int cmd_replay(int argc, char **argv)
 		return 1;
 	}
 	ret = pcap_reader_open(&r, capture, err, sizeof(err));
+	if (!strcmp(capture, "-"))
+		capture = "stdin";
 	if (ret) {
 		fprintf(stderr, "nsflow replay: %s\n", err);
 		config_free(&cfg);
@@ -169,7 +187,11 @@ int cmd_replay(int argc, char **argv)
 			pr_warn("%s: packet %llu: test run failed: %s", capture,
 				(unsigned long long)fr.number, strerror(errno));
 		frames++;
+		if (tty && !(frames & 0x3fff))
+			replay_progress(r, frames, false);
 	}
+	if (tty && frames > 0x3fff)
+		replay_progress(r, frames, true);
 	if (ret < 0)
 		fprintf(stderr, "nsflow replay: %s (%llu packets before it replayed)\n",
 			pcap_reader_error(r), (unsigned long long)frames);
