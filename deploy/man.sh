@@ -64,6 +64,8 @@ echo '.SS nsflow run'
 "$bin" run --help | literal
 echo '.SS nsflow replay'
 "$bin" replay --help | literal
+echo '.SS nsflow show, nsflow reset'
+"$bin" show --help | literal
 echo '.SS nsflow detach'
 "$bin" detach --help | literal
 cat <<'ROFF'

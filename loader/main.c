@@ -29,6 +29,36 @@ static void usage(FILE *f)
 	      f);
 }
 
+static void show_usage(FILE *f)
+{
+	fputs("usage: nsflow show cache [filters] [--json] [--sort packets|octets] [--top N]\n"
+	      "       nsflow show cache --aggregation MODE[:v4|v6] | --record NAME[:v4|v6] ...\n"
+	      "       nsflow show stats | interfaces | collectors\n"
+	      "       nsflow reset cache | stats\n"
+	      "\n"
+	      "Asks the running agent. cache lists the flows in its cache now (totals since each\n"
+	      "was created), one line each under a header, or one JSON object each with --json;\n"
+	      "stats: packets and bytes per interface, direction and family, aging, drops, "
+	      "memory;\n"
+	      "interfaces: what is metered and how; collectors: each one's state and counts.\n"
+	      "reset cache ages out and exports every flow now; reset stats zeroes the counters.\n"
+	      "\n"
+	      "Filters of show cache (all must match):\n"
+	      "  --src ADDR[/LEN]  --dst ADDR[/LEN]   source / destination address or prefix\n"
+	      "  --sport N  --dport N                 ports\n"
+	      "  --proto NAME|N                       protocol (tcp, udp, icmp, 47 ...)\n"
+	      "  --interface IFACE                    interface the flow was seen on\n"
+	      "  --vni N                              VXLAN VNI\n"
+	      "  --vrf NAME|ID                        VRF (ingress or egress)\n"
+	      "  --aggregation MODE[:v4|v6]           an aggregation cache instead of the flows\n"
+	      "  --record NAME[:v4|v6]                a flexible record's cache\n"
+	      "  --sort packets|octets --top N        the N largest, largest first\n"
+	      "\n"
+	      "Which agent: the only one running, or -p PIN_DIR (its --pin-dir), or\n"
+	      "--control-socket PATH.\n",
+	      f);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -40,6 +70,11 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "detach"))
 		return cmd_detach(argc - 1, argv + 1);
 	if (!strcmp(cmd, "show") || !strcmp(cmd, "reset")) {
+		if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h") ||
+				  !strcmp(argv[2], "help"))) {
+			show_usage(stdout);
+			return 0;
+		}
 		if (argc < 3) {
 			fprintf(stderr, "nsflow %s: what? (cache, stats%s)\n", cmd,
 				!strcmp(cmd, "show") ? ", interfaces, collectors" : "");

@@ -37,7 +37,7 @@ Test(install, version_names_the_tree_built)
 
 Test(install, man_page_renders_clean_and_names_every_option)
 {
-	static const char *const cmds[] = { "run", "replay", "detach", NULL };
+	static const char *const cmds[] = { "run", "replay", "detach", "show", NULL };
 	char *warn, *page, *opts, *save = NULL;
 	int st;
 
@@ -131,6 +131,9 @@ Test(install, bash_completes_commands_and_options)
 	free(got);
 	got = complete("nsflow show coll");
 	cr_expect_str_eq(got, "collectors\n", "'nsflow show coll': %s", got);
+	free(got);
+	got = complete("nsflow show cache --so");
+	cr_expect_str_eq(got, "--sort\n", "'nsflow show cache --so': %s", got);
 	free(got);
 	got = complete("nsflow run --inactive-t");
 	cr_expect_str_eq(got, "--inactive-timeout\n", "'nsflow run --inactive-t': %s", got);
