@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* One logger for the agent, libbpf and libxdp. Messages go to stderr with a level tag. */
+/* One logger for the agent, libbpf and libxdp. Messages go to stderr with a level tag; when
+ * stderr is the journal's stream (systemd), each line starts with its syslog priority. */
 #ifndef NSFLOW_LOG_H
 #define NSFLOW_LOG_H
 

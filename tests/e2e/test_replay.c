@@ -34,7 +34,9 @@ Test(replay, stdin_gives_what_the_file_gives, .init = setup, .fini = teardown, .
 
 	for (int i = 0; i < 2; i++) {
 		snprintf(json[i], sizeof(json[i]), "%s/%s.json", dir, i ? "stdin" : "file");
-		ret = coll_run(&out, i ? "%s replay - -c json:%s <%s 2>&1" : "%s replay %s -c json:%s 2>&1",
+		ret = coll_run(&out,
+			       i ? "%s replay - -c json:%s <%s 2>&1"
+				 : "%s replay %s -c json:%s 2>&1",
 			       coll_nsflow_bin(), i ? json[i] : capture, i ? capture : json[i]);
 		cr_assert_eq(ret, 0, "replay (%s): %s", i ? "stdin" : "file", out);
 		if (i)
@@ -67,4 +69,36 @@ Test(replay, progress_on_a_terminal_only, .init = setup, .fini = teardown, .time
 	cr_assert_eq(ret, 0, "%s", out);
 	cr_expect_null(strchr(out, '\r'), "a progress line without a terminal:\n%s", out);
 	free(out);
+}
+
+/* Under systemd (JOURNAL_STREAM names stderr) each line starts with its syslog priority, so
+ * the journal files it as info or warning; anywhere else the lines are plain. */
+Test(replay, log_lines_carry_priorities_for_the_journal, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	char log[300], *text;
+	int ret;
+
+	snprintf(log, sizeof(log), "%s/stderr.log", dir);
+	for (int journal = 0; journal < 3; journal++) {
+		/* 0: no journal; 1: stderr is the stream named; 2: another stream is */
+		ret = coll_run(
+			NULL,
+			journal == 1   ? ": >%2$s; JOURNAL_STREAM=$(stat -c %%d:%%i %2$s) %1$s "
+					 "replay %3$s -c json:/dev/null 2>>%2$s"
+			: journal == 2 ? "JOURNAL_STREAM=$(stat -c %%d:%%i /) %1$s replay %3$s "
+					 "-c json:/dev/null 2>%2$s"
+				       : "%1$s replay %3$s -c json:/dev/null 2>%2$s",
+			coll_nsflow_bin(), log, capture);
+		cr_assert_eq(ret, 0);
+		text = coll_slurp(log, NULL);
+		cr_assert_not_null(text);
+		if (journal == 1)
+			cr_expect(!strncmp(text, "<6>nsflow: info: ", 17), "for the journal: %s",
+				  text);
+		else
+			cr_expect(!strncmp(text, "nsflow: info: ", 14), "plain (%d): %s", journal,
+				  text);
+		free(text);
+	}
 }
