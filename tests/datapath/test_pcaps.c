@@ -32,21 +32,6 @@ struct expect {
 	int check_proto, check_ports;
 };
 
-/* i-th comma-separated element of a tshark aggregated field, or "" */
-static void nth(const char *field, int i, char *out, size_t len)
-{
-	const char *p = field;
-
-	out[0] = 0;
-	while (i-- > 0) {
-		p = strchr(p, ',');
-		if (!p)
-			return;
-		p++;
-	}
-	snprintf(out, len, "%.*s", (int)strcspn(p, ","), p);
-}
-
 enum f_idx {
 	F_PROTOS,
 	F_QTAG,
@@ -150,42 +135,42 @@ static void expect_from_fields(char **f, struct expect *e)
 	e->known = 1;
 	e->k.ifindex = DP_IFINDEX;
 	e->k.ip_version = l3;
-	nth(v4 ? f[F_IPSRC] : f[F_I6SRC], 0, a, sizeof(a));
-	nth(v4 ? f[F_IPDST] : f[F_I6DST], 0, b, sizeof(b));
+	ts_nth(v4 ? f[F_IPSRC] : f[F_I6SRC], 0, a, sizeof(a));
+	ts_nth(v4 ? f[F_IPDST] : f[F_I6DST], 0, b, sizeof(b));
 	set_addr(e->k.src_addr, a, v4);
 	set_addr(e->k.dst_addr, b, v4);
-	nth(v4 ? f[F_DSF] : f[F_TCLASS], 0, a, sizeof(a));
+	ts_nth(v4 ? f[F_DSF] : f[F_TCLASS], 0, a, sizeof(a));
 	e->k.tos = (uint8_t)strtoul(a, NULL, 0);
 	if (f[F_QTAG][0]) {
-		nth(f[F_QTAG], 0, a, sizeof(a));
+		ts_nth(f[F_QTAG], 0, a, sizeof(a));
 		e->k.vlan_outer = (uint16_t)atoi(a);
-		nth(f[F_VLAN], 0, a, sizeof(a));
+		ts_nth(f[F_VLAN], 0, a, sizeof(a));
 		e->k.vlan_inner = (uint16_t)atoi(a);
 	} else if (f[F_VLAN][0]) {
-		nth(f[F_VLAN], 0, a, sizeof(a));
+		ts_nth(f[F_VLAN], 0, a, sizeof(a));
 		e->k.vlan_outer = (uint16_t)atoi(a);
-		nth(f[F_VLAN], 1, a, sizeof(a));
+		ts_nth(f[F_VLAN], 1, a, sizeof(a));
 		e->k.vlan_inner = (uint16_t)atoi(a);
 	}
 	if (saw_mpls) {
 		uint32_t label, exp, bos;
 
-		nth(f[F_MPLS], 0, a, sizeof(a));
+		ts_nth(f[F_MPLS], 0, a, sizeof(a));
 		label = strtoul(a, NULL, 0);
-		nth(f[F_MEXP], 0, a, sizeof(a));
+		ts_nth(f[F_MEXP], 0, a, sizeof(a));
 		exp = strtoul(a, NULL, 0);
-		nth(f[F_MBOS], 0, a, sizeof(a));
+		ts_nth(f[F_MBOS], 0, a, sizeof(a));
 		bos = strtoul(a, NULL, 0);
 		e->k.mpls_top = NSFLOW_MPLS_VALID | NSFLOW_MPLS_LSE(label, exp, bos);
 	}
 	/* VXLAN (tshark decodes port 4789 as it): the outer headers keyed, with the VNI */
-	nth(f[F_VNI_I], 0, b, sizeof(b));
+	ts_nth(f[F_VNI_I], 0, b, sizeof(b));
 	if (f[F_VNI][0] && (!strcmp(b, "1") || !strcmp(b, "True"))) {
-		nth(f[F_VNI], 0, a, sizeof(a));
+		ts_nth(f[F_VNI], 0, a, sizeof(a));
 		e->k.vni = NSFLOW_VNI_VALID | (uint32_t)strtoul(a, NULL, 0);
 	}
 	if (v4) {
-		nth(f[F_IPPROTO], 0, a, sizeof(a));
+		ts_nth(f[F_IPPROTO], 0, a, sizeof(a));
 		e->k.protocol = (uint8_t)atoi(a);
 		e->check_proto = 1;
 	} else if (next >= 0) {
@@ -193,7 +178,7 @@ static void expect_from_fields(char **f, struct expect *e)
 		e->check_proto = 1;
 	}
 	/* later fragments carry no ports; tshark then shows the payload as data */
-	nth(v4 ? f[F_FRAG] : f[F_I6FRAG], 0, a, sizeof(a));
+	ts_nth(v4 ? f[F_FRAG] : f[F_I6FRAG], 0, a, sizeof(a));
 	if (atoi(a) != 0) {
 		e->check_ports = 1;
 		return;
@@ -201,14 +186,14 @@ static void expect_from_fields(char **f, struct expect *e)
 	if (next == 6 || next == 17 || next == 132) {
 		int sp = next == 6 ? F_TSP : next == 17 ? F_USP : F_SSP;
 
-		nth(f[sp], 0, a, sizeof(a));
-		nth(f[sp + 1], 0, b, sizeof(b));
+		ts_nth(f[sp], 0, a, sizeof(a));
+		ts_nth(f[sp + 1], 0, b, sizeof(b));
 		e->k.src_port = (uint16_t)atoi(a);
 		e->k.dst_port = (uint16_t)atoi(b);
 		e->check_ports = a[0] != 0;
 	} else if (next == 1 || next == 58) {
-		nth(f[next == 1 ? F_ICT : F_I6T], 0, a, sizeof(a));
-		nth(f[next == 1 ? F_ICC : F_I6C], 0, b, sizeof(b));
+		ts_nth(f[next == 1 ? F_ICT : F_I6T], 0, a, sizeof(a));
+		ts_nth(f[next == 1 ? F_ICC : F_I6C], 0, b, sizeof(b));
 		e->k.dst_port = (uint16_t)(atoi(a) << 8 | atoi(b));
 		e->check_ports = a[0] != 0;
 	} else if (next >= 0) {
@@ -436,10 +421,10 @@ Test(pcaps, vxlan_capture_outer_and_inner_against_tshark)
 			*s++ = 0;
 	}
 	for (int l = 0; l < 2; l++) {
-		nth(f[0], l, src[l], sizeof(src[l]));
-		nth(f[1], l, dst[l], sizeof(dst[l]));
-		nth(f[2], l, len[l], sizeof(len[l]));
-		nth(f[3], l, tos[l], sizeof(tos[l]));
+		ts_nth(f[0], l, src[l], sizeof(src[l]));
+		ts_nth(f[1], l, dst[l], sizeof(dst[l]));
+		ts_nth(f[2], l, len[l], sizeof(len[l]));
+		ts_nth(f[3], l, tos[l], sizeof(tos[l]));
 	}
 	vni = (uint32_t)strtoul(f[8], NULL, 0);
 	cr_assert(src[1][0] && f[8][0], "tshark sees no VXLAN in %s", path);

@@ -17,6 +17,7 @@
 #include "collectors.h"
 #include "netns.h"
 #include "pkt.h"
+#include "tshark.h"
 
 #define AGENT_START_MS 20000
 #define AGENT_STOP_MS  20000
@@ -165,21 +166,6 @@ static void stop_all(void)
 	env.dumpcap = 0;
 }
 
-/* i-th comma-separated element of a tshark aggregated field, or "" */
-static void nth(const char *field, int i, char *out, size_t len)
-{
-	const char *p = field;
-
-	out[0] = 0;
-	while (i-- > 0) {
-		p = strchr(p, ',');
-		if (!p)
-			return;
-		p++;
-	}
-	snprintf(out, len, "%.*s", (int)strcspn(p, ","), p);
-}
-
 /*
  * tshark's decode of the export: per format (IPFIX on port[0], v9 on port[1]) and VNI the
  * packets of the records carrying it; every flow record must name src:sport -> dst:dport
@@ -211,15 +197,15 @@ static void check_export(const char *src, const char *dst, int sport, int dport)
 		}
 		fmt = atoi(f[0]) == env.port[0] ? 0 : 1;
 		/* every flow here is VXLAN: each record has one of each field, in order */
-		for (int r = 0; nth(f[1], r, v, sizeof(v)), v[0]; r++) {
+		for (int r = 0; ts_nth(f[1], r, v, sizeof(v)), v[0]; r++) {
 			uint32_t vni = (uint32_t)strtoul(v, NULL, 0);
 			int k = vni == vnis[0] ? 0 : vni == vnis[1] ? 1 : -1;
 
-			nth(f[2], r, a, sizeof(a));
-			nth(f[3], r, b, sizeof(b));
-			nth(f[4], r, sp, sizeof(sp));
-			nth(f[5], r, dp, sizeof(dp));
-			nth(f[6], r, pk, sizeof(pk));
+			ts_nth(f[2], r, a, sizeof(a));
+			ts_nth(f[3], r, b, sizeof(b));
+			ts_nth(f[4], r, sp, sizeof(sp));
+			ts_nth(f[5], r, dp, sizeof(dp));
+			ts_nth(f[6], r, pk, sizeof(pk));
 			cr_assert_neq(k, -1, "a record of VNI %u, which was not sent", vni);
 			cr_assert(!strcmp(a, src) && !strcmp(b, dst) &&
 					  (sport < 0 || (atoi(sp) == sport && atoi(dp) == dport)),

@@ -26,8 +26,7 @@ enum {
 	"-e ipv6.routing.type -e ipv6.routing.segleft -e ipv6.routing.srh.last_entry "         \
 	"-e ipv6.routing.srh.flags -e ipv6.routing.srh.tag -e ipv6.routing.srh.addr"
 
-/* i-th comma-separated element of an aggregated field, or "" */
-static void nth_of(const char *field, int i, char *out, size_t len)
+void ts_nth(const char *field, int i, char *out, size_t len)
 {
 	const char *p = field;
 
@@ -46,7 +45,7 @@ static unsigned long first_ul(char **f, int i, int base)
 {
 	char a[64];
 
-	nth_of(f[i], 0, a, sizeof(a));
+	ts_nth(f[i], 0, a, sizeof(a));
 	return strtoul(a, NULL, base);
 }
 
@@ -64,7 +63,7 @@ static void srh_of(char **f, struct ts_v6 *v)
 	v->srh_hdr[6] = (uint8_t)(tag >> 8);
 	v->srh_hdr[7] = (uint8_t)tag;
 	for (v->nsegs = 0; v->nsegs < TS_SRH_SEGMENTS; v->nsegs++) {
-		nth_of(f[V_SEGS], v->nsegs, a, sizeof(a));
+		ts_nth(f[V_SEGS], v->nsegs, a, sizeof(a));
 		if (!a[0] || inet_pton(AF_INET6, a, v->segs[v->nsegs]) != 1)
 			break;
 	}

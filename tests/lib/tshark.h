@@ -19,6 +19,9 @@ struct ts_v6 {
 	int nsegs;
 };
 
+/* The i-th comma-separated element of a field tshark aggregates (-E aggregator=,), or "" */
+void ts_nth(const char *field, int i, char *out, size_t len);
+
 /* Runs tshark on @pcap; 0, or -1 when tshark read no IPv6 packet in it */
 int ts_v6_of(const char *pcap, struct ts_v6 *v);
 
