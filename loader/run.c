@@ -20,8 +20,14 @@
 #include "metrics.h"
 #include "nsflow_cli.h"
 #include "owner.h"
+#include "reload.h"
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal;
+
+static void on_reload(int sig)
+{
+	reload_signal = sig;
+}
 
 static void on_signal(int sig)
 {
@@ -209,6 +215,67 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 	return ret;
 }
 
+/*
+ * Polls every poll interval and serves the control socket and the metrics between polls, until
+ * a stop signal (false) or a SIGHUP whose configuration passed the checks (true).
+ */
+static bool run_loop(struct agent *a, struct conn_server *ctl, struct conn_server *met, int argc,
+		     char **argv)
+{
+	const struct nsflow_config *cfg = a->cfg;
+	char err[512];
+	uint64_t next;
+
+	next = agent_clock_ns() + (uint64_t)cfg->poll_interval_ms * 1000000ULL;
+	while (!stop_signal) {
+		uint64_t now = agent_clock_ns();
+		struct pollfd p[2 * (CONN_MAX + 1) + 1] = { { .fd = a->ring.map_fd,
+							      .events = POLLIN } };
+		int wait_ms = now >= next ? 0 : (int)((next - now) / 1000000ULL) + 1;
+		int n_ctl = conn_server_pollfds(ctl, p + 1);
+		int n_met = conn_server_pollfds(met, p + 1 + n_ctl);
+		uint64_t ms = agent_clock_ns() / 1000000ULL;
+		int t;
+
+		t = conn_server_timeout_ms(ctl, ms);
+		wait_ms = t >= 0 && t < wait_ms ? t : wait_ms;
+		t = conn_server_timeout_ms(met, ms);
+		wait_ms = t >= 0 && t < wait_ms ? t : wait_ms;
+		if (poll(p, (nfds_t)(1 + n_ctl + n_met), wait_ms) > 0 && (p[0].revents & POLLIN)) {
+			a->now_ns = agent_clock_ns();
+			agent_consume_events(a);
+		}
+		ms = agent_clock_ns() / 1000000ULL;
+		conn_server_process(ctl, p + 1, n_ctl, ms);
+		conn_server_process(met, p + 1 + n_ctl, n_met, ms);
+		now = agent_clock_ns();
+		if (now >= next) {
+			agent_poll(a, now);
+			next = now + (uint64_t)cfg->poll_interval_ms * 1000000ULL;
+		}
+		if (reload_signal) {
+			reload_signal = 0;
+			pr_info("SIGHUP: reading the configuration again");
+			if (!reload_check(cfg, argc, argv, err, sizeof(err)))
+				return true;
+			pr_warn("reload refused, the running configuration stays: %s", err);
+		}
+	}
+	return false;
+}
+
+/*
+ * A checked SIGHUP: one more drain exports what is due, the interfaces the new configuration
+ * drops are detached, and everything else (attached programs, pinned maps and cache) is left
+ * to the image executed next, which takes it over as after a crash.
+ */
+static void run_reload(struct agent *a, struct nsflow_bpf *skel, int argc, char **argv)
+{
+	agent_poll(a, agent_clock_ns());
+	reload_detach_dropped(a->cfg, argc, argv,
+			      attach_map_id(bpf_map__fd(skel->maps.nsflow_events)));
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct nsflow_config cfg;
@@ -220,7 +287,8 @@ int cmd_run(int argc, char **argv)
 	size_t attached = 0;
 	struct conn_server ctl, met;
 	int ret, lfd = -1, mfd = -1, status = 1;
-	uint64_t next;
+	bool reload = false, reloaded = getenv(RELOAD_ENV) != NULL;
+	sigset_t hup;
 
 	conn_server_init(&ctl, -1, &control_conn_ops, &a);
 	conn_server_init(&met, -1, &metrics_conn_ops, &a);
@@ -307,38 +375,25 @@ int cmd_run(int argc, char **argv)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_reload;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a reload executes this image with SIGHUP blocked: a second one waits for the handler */
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &hup, NULL);
+	if (reloaded) {
+		unsetenv(RELOAD_ENV);
+		pr_info("configuration reloaded: the running datapath and cache taken over");
+	}
 	pr_info("metering %zu interface%s, %zu collector%s, polling every %u ms", cfg.n_ifaces,
 		cfg.n_ifaces == 1 ? "" : "s", a.n_sinks, a.n_sinks == 1 ? "" : "s",
 		cfg.poll_interval_ms);
 
-	next = agent_clock_ns() + (uint64_t)cfg.poll_interval_ms * 1000000ULL;
-	while (!stop_signal) {
-		uint64_t now = agent_clock_ns();
-		struct pollfd p[2 * (CONN_MAX + 1) + 1] = { { .fd = a.ring.map_fd,
-							      .events = POLLIN } };
-		int wait_ms = now >= next ? 0 : (int)((next - now) / 1000000ULL) + 1;
-		int n_ctl = conn_server_pollfds(&ctl, p + 1);
-		int n_met = conn_server_pollfds(&met, p + 1 + n_ctl);
-		uint64_t ms = agent_clock_ns() / 1000000ULL;
-		int t;
-
-		t = conn_server_timeout_ms(&ctl, ms);
-		wait_ms = t >= 0 && t < wait_ms ? t : wait_ms;
-		t = conn_server_timeout_ms(&met, ms);
-		wait_ms = t >= 0 && t < wait_ms ? t : wait_ms;
-		if (poll(p, (nfds_t)(1 + n_ctl + n_met), wait_ms) > 0 && (p[0].revents & POLLIN)) {
-			a.now_ns = agent_clock_ns();
-			agent_consume_events(&a);
-		}
-		ms = agent_clock_ns() / 1000000ULL;
-		conn_server_process(&ctl, p + 1, n_ctl, ms);
-		conn_server_process(&met, p + 1 + n_ctl, n_met, ms);
-		now = agent_clock_ns();
-		if (now >= next) {
-			agent_poll(&a, now);
-			next = now + (uint64_t)cfg.poll_interval_ms * 1000000ULL;
-		}
+	reload = run_loop(&a, &ctl, &met, argc, argv);
+	if (reload) {
+		run_reload(&a, skel, argc, argv);
+		goto out;
 	}
 	pr_info("%s: exporting every flow and detaching", strsignal(stop_signal));
 	agent_poll(&a, agent_clock_ns());
@@ -358,15 +413,22 @@ out:
 		close(lfd);
 		unlink(cfg.control_socket);
 	}
-	if (skel && bpf_map__fd(skel->maps.nsflow_events) >= 0)
+	if (!reload && skel && bpf_map__fd(skel->maps.nsflow_events) >= 0)
 		detach_config_ifaces(&cfg, attached,
 				     attach_map_id(bpf_map__fd(skel->maps.nsflow_events)));
-	if (attached)
+	if (attached && !reload)
 		unpin_all(cfg.pin_dir);
 	agent_close(&a);
 	nsflow_bpf__destroy(skel);
 	owner_release(&own);
 	config_free(&cfg);
+	if (reload) {
+		ret = reload_exec(argc, argv);
+		pr_warn("reload: execute %s again: %s; the datapath keeps counting into the pinned "
+			"maps, and the next start takes them over",
+			"/proc/self/exe", strerror(-ret));
+		return 1;
+	}
 	return status;
 out_agent:
 	if (lfd >= 0) {
