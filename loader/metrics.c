@@ -153,6 +153,10 @@ static const struct {
 	  offsetof(struct ns_sink_stats, messages_sent) },
 	{ "nsflow_collector_sent_records_total", "Flow records the collector's transport took",
 	  offsetof(struct ns_sink_stats, records_sent) },
+	{ "nsflow_collector_sent_bytes_total",
+	  "Bytes of the export messages the collector's transport took (UDP and TCP payload, file "
+	  "bytes)",
+	  offsetof(struct ns_sink_stats, bytes_sent) },
 	{ "nsflow_collector_dropped_records_total",
 	  "Flow records given to the collector that did not reach it",
 	  offsetof(struct ns_sink_stats, records_dropped) },

@@ -21,7 +21,7 @@ enum prom_page {
 	PROM_PAGE_HEALTHZ,
 	PROM_PAGE_READYZ,
 	PROM_PAGE_NOT_FOUND,
-	PROM_PAGE_BAD_METHOD, /* a method other than GET or HEAD */
+	PROM_PAGE_BAD_METHOD,  /* a method other than GET or HEAD */
 	PROM_PAGE_BAD_REQUEST, /* not an HTTP request line */
 };
 

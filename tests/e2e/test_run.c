@@ -1230,6 +1230,13 @@ static long long sample(const char *text, const char *name)
 	return -1;
 }
 
+static long long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : (long long)st.st_size;
+}
+
 /* promtool, Prometheus's own checker, has nothing to say about the scrape's body */
 static void expect_promtool_clean(const char *body)
 {
@@ -1258,7 +1265,8 @@ Test(run, prometheus_metrics_count_what_was_delivered, .timeout = 90)
 	const char *extra[] = { "--metrics", "127.0.0.1:29190", NULL };
 	struct livegen_delivery d;
 	char packets[256], bytes[256], *out, *body;
-	long long got_packets = -1, got_bytes = -1;
+	long long got_packets = -1, got_bytes = -1, before, after, sent;
+	char sent_name[160];
 	uint64_t deadline;
 
 	netns_sh(NULL, NULL, "ip -n %s link set lo up", pair.ns_rx);
@@ -1308,8 +1316,30 @@ Test(run, prometheus_metrics_count_what_was_delivered, .timeout = 90)
 	expect_promtool_clean(body);
 	free(out);
 
+	/* every flow exported: the JSON collector was sent what its file holds, 64 records */
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "reset cache"), 0, "reset cache: %s", out);
+	free(out);
+	snprintf(sent_name, sizeof(sent_name),
+		 "nsflow_collector_sent_records_total{collector=\"%s\"}", json_url[0]);
+	before = file_size(json[0]);
+	out = http("GET", "/metrics");
+	after = file_size(json[0]);
+	cr_expect_eq(sample(out, sent_name), 64, "%s", sent_name);
+	snprintf(sent_name, sizeof(sent_name),
+		 "nsflow_collector_sent_bytes_total{collector=\"%s\"}", json_url[0]);
+	sent = sample(out, sent_name);
+	cr_expect(sent > 0 && sent >= before && sent <= after,
+		  "%s %lld: the file had %lld, then %lld bytes", sent_name, sent, before, after);
+	expect_promtool_clean(strstr(out, "\r\n\r\n") + 4);
+	free(out);
+
 	expect_status("GET", "/readyz", "200 OK");
-	expect_status("HEAD", "/metrics", "200 OK");
+	out = http("HEAD", "/metrics");
+	cr_expect(!strncmp(out, "HTTP/1.0 200 OK\r\n", 17) &&
+			  !strstr(out, "Content-Length: 0\r\n") &&
+			  !strcmp(strstr(out, "\r\n\r\n"), "\r\n\r\n"),
+		  "HEAD /metrics: the headers of GET, no body:\n%.400s", out);
+	free(out);
 	expect_status("GET", "/foo", "404 Not Found");
 	expect_status("POST", "/metrics", "405 Method Not Allowed");
 	expect_status("PUT", "/healthz", "405 Method Not Allowed");
