@@ -14,15 +14,15 @@
 #include "prom.h"
 
 /* What f wrote, NUL-terminated, to free */
-#define WRITTEN(call)                                          \
-	({                                                     \
-		char *_buf = NULL;                             \
-		size_t _len = 0;                               \
-		FILE *_f = open_memstream(&_buf, &_len);       \
-		cr_assert_not_null(_f);                        \
-		call;                                          \
-		fclose(_f);                                    \
-		_buf;                                          \
+#define WRITTEN(call)                                    \
+	({                                               \
+		char *_buf = NULL;                       \
+		size_t _len = 0;                         \
+		FILE *_f = open_memstream(&_buf, &_len); \
+		cr_assert_not_null(_f);                  \
+		call;                                    \
+		fclose(_f);                              \
+		_buf;                                    \
 	})
 
 Test(prom, label_values_escape_backslash_quote_and_newline)
