@@ -10,7 +10,6 @@
 #include <net/if.h>
 #include <sys/socket.h>
 #include "agg.h"
-#include "log.h"
 #include "metrics.h"
 #include "prom.h"
 #include "version.h"
@@ -55,8 +54,6 @@ int metrics_listen(const char *hostport, char *err, size_t errlen)
 	}
 	return fd;
 }
-
-#define NS_PER_SEC 1000000000ULL
 
 /* A family of one unlabelled sample */
 static void single(FILE *o, const char *name, const char *type, const char *help,
