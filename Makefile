@@ -34,7 +34,8 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(wildcard tests/be
 
 DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev \
 	libyaml-dev libcriterion-dev pkg-config iproute2 tshark nfdump pmacct tcpreplay \
-	clang-format make gcc bgpdump libfixbuf-tools libfixbuf-dev bash-completion man-db
+	clang-format make gcc bgpdump libfixbuf-tools libfixbuf-dev bash-completion man-db \
+	prometheus
 # the kernel tier: an emulator, and busybox for the VM's initramfs
 KERNEL_DEPS := qemu-system-x86 busybox-static
 
@@ -112,7 +113,7 @@ $(BUILD)/version.h: FORCE
 	@echo '#define NSFLOW_VERSION "$(VERSION)"' >$@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
-$(OBJ)/loader/main.o: $(BUILD)/version.h
+$(OBJ)/loader/main.o $(OBJ)/loader/metrics.o: $(BUILD)/version.h
 
 $(AGENT): $(OBJ)/loader/main.o $(LOADER_LIB) $(EXPORTER_LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)

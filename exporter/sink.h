@@ -101,6 +101,7 @@ const char *ns_sink_state_name(enum ns_sink_state st);
  */
 struct ns_sink_stats {
 	uint64_t messages_sent, records_sent, send_errors;
+	uint64_t bytes_sent;		 /* of the messages counted in messages_sent */
 	uint64_t records_dropped;	 /* queue overflow, send or write failure */
 	uint64_t records_not_exportable; /* e.g. non-IPv4 in v5 */
 	uint64_t templates_sent, reconnects;

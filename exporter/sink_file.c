@@ -75,6 +75,7 @@ static int file_sync(struct ns_file_sink *fs)
 	} else if (fs->len) {
 		fs->base.stats.messages_sent += fs->pending_messages;
 		fs->base.stats.records_sent += fs->pending_records;
+		fs->base.stats.bytes_sent += fs->len;
 		ns_sink_up(&fs->base);
 	}
 	fs->len = 0;

@@ -145,18 +145,19 @@ struct ns_udp_sink {
 	struct ns_udp_held *msgs;
 	size_t n_msgs, msgs_cap;
 	/* sent since the last check for an ICMP error: not yet known to have met a collector */
-	uint64_t unconfirmed_msgs, unconfirmed_records;
+	uint64_t unconfirmed_msgs, unconfirmed_records, unconfirmed_bytes;
 	uint64_t down_refresh_ms; /* last template refresh while down */
 };
 
 /* While down, templates go out at most once a second: a collector coming back gets them soon */
 #define NS_UDP_DOWN_REFRESH_MS 1000
 
-static void udp_count(struct ns_udp_sink *us, int ok, uint32_t flows)
+static void udp_count(struct ns_udp_sink *us, int ok, uint32_t flows, size_t len)
 {
-	ns_sink_count(&us->base, ok, flows);
+	ns_sink_count(&us->base, ok, flows, len);
 	if (ok) {
 		us->unconfirmed_msgs++;
+		us->unconfirmed_bytes += len;
 		us->unconfirmed_records += flows;
 	}
 }
@@ -171,9 +172,10 @@ static void udp_refused(struct ns_udp_sink *us, int err)
 
 	st->messages_sent -= us->unconfirmed_msgs;
 	st->records_sent -= us->unconfirmed_records;
+	st->bytes_sent -= us->unconfirmed_bytes;
 	st->records_dropped += us->unconfirmed_records;
 	st->send_errors++;
-	us->unconfirmed_msgs = us->unconfirmed_records = 0;
+	us->unconfirmed_msgs = us->unconfirmed_records = us->unconfirmed_bytes = 0;
 	ns_sink_fail(&us->base, NS_SINK_DOWN, err);
 	if (us->base.now_ms - us->down_refresh_ms >= NS_UDP_DOWN_REFRESH_MS) {
 		ns_encoder_refresh(&us->base.enc, 0);
@@ -196,7 +198,7 @@ static void udp_check(struct ns_udp_sink *us)
 		ns_sink_up(&us->base);
 		ns_encoder_refresh(&us->base.enc, 0);
 	}
-	us->unconfirmed_msgs = us->unconfirmed_records = 0;
+	us->unconfirmed_msgs = us->unconfirmed_records = us->unconfirmed_bytes = 0;
 }
 
 static int udp_send_one(struct ns_udp_sink *us, const uint8_t *msg, size_t len, uint32_t flows)
@@ -213,7 +215,7 @@ static int udp_send_one(struct ns_udp_sink *us, const uint8_t *msg, size_t len, 
 	}
 	if (n != (ssize_t)len)
 		ns_sink_fail(&us->base, NS_SINK_DOWN, n < 0 ? errno : EMSGSIZE);
-	udp_count(us, n == (ssize_t)len, flows);
+	udp_count(us, n == (ssize_t)len, flows, len);
 	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EMSGSIZE;
 }
 
@@ -255,7 +257,7 @@ static int udp_emit(void *arg, const uint8_t *msg, size_t len, uint32_t flows)
 		return udp_send_one(us, msg, len, flows);
 	err = udp_hold(us, msg, len, flows);
 	if (err)
-		ns_sink_count(&us->base, 0, flows);
+		ns_sink_count(&us->base, 0, flows, len);
 	return err;
 }
 
@@ -289,7 +291,7 @@ static void udp_send_held(struct ns_udp_sink *us, int commit)
 		}
 		sent = sendmmsg(us->fd, v, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		for (int j = 0; j < sent; j++)
-			udp_count(us, 1, us->msgs[i + j].flows);
+			udp_count(us, 1, us->msgs[i + j].flows, us->msgs[i + j].len);
 		if (sent > 0) {
 			i += sent;
 			continue;
@@ -301,7 +303,7 @@ static void udp_send_held(struct ns_udp_sink *us, int commit)
 			continue;
 		}
 		ns_sink_fail(&us->base, NS_SINK_DOWN, errno);
-		udp_count(us, 0, us->msgs[i].flows);
+		udp_count(us, 0, us->msgs[i].flows, us->msgs[i].len);
 		i++;
 	}
 	us->n_msgs = 0;
@@ -420,10 +422,10 @@ fail:
 
 enum ns_tcp_state { NS_TCP_DOWN, NS_TCP_CONNECTING, NS_TCP_UP };
 
-/* End offset in the output buffer and flow count of one encoded message */
+/* End offset in the output buffer, flow count and length of one encoded message */
 struct ns_tcp_mark {
 	size_t end;
-	uint32_t flows;
+	uint32_t flows, len;
 };
 
 struct ns_tcp_sink {
@@ -579,7 +581,7 @@ static void tcp_progress(struct ns_tcp_sink *ts, uint64_t now_ms)
 static int grow(void **p, size_t *cap, size_t need, size_t elem);
 
 /* A message the socket took, ending at byte @end of the stream: sent once acknowledged */
-static void tcp_taken(struct ns_tcp_sink *ts, uint64_t end, uint32_t flows)
+static void tcp_taken(struct ns_tcp_sink *ts, uint64_t end, uint32_t flows, uint32_t len)
 {
 	if (ts->inflight_head && ts->inflight_head == ts->n_inflight)
 		ts->n_inflight = ts->inflight_head = 0;
@@ -591,10 +593,11 @@ static void tcp_taken(struct ns_tcp_sink *ts, uint64_t end, uint32_t flows)
 	}
 	if (grow((void **)&ts->inflight, &ts->inflight_cap, ts->n_inflight + 1,
 		 sizeof(*ts->inflight))) {
-		ns_sink_count(&ts->base, 1, flows); /* no memory to track it: trust the socket */
+		ns_sink_count(&ts->base, 1, flows,
+			      len); /* no memory to track it: trust the socket */
 		return;
 	}
-	ts->inflight[ts->n_inflight++] = (struct ns_tcp_mark){ (size_t)end, flows };
+	ts->inflight[ts->n_inflight++] = (struct ns_tcp_mark){ (size_t)end, flows, len };
 }
 
 /* Messages the collector's TCP acknowledged (the send queue no longer holds them) are sent */
@@ -607,8 +610,11 @@ static void tcp_confirm(struct ns_tcp_sink *ts, uint64_t now_ms)
 	if (ts->inflight_head == ts->n_inflight || ioctl(ts->fd, SIOCOUTQ, &outq) || outq < 0)
 		return;
 	acked = ts->stream_bytes - (uint64_t)outq;
-	while (ts->inflight_head < ts->n_inflight && ts->inflight[ts->inflight_head].end <= acked)
-		ns_sink_count(&ts->base, 1, ts->inflight[ts->inflight_head++].flows);
+	while (ts->inflight_head < ts->n_inflight && ts->inflight[ts->inflight_head].end <= acked) {
+		const struct ns_tcp_mark *m = &ts->inflight[ts->inflight_head++];
+
+		ns_sink_count(&ts->base, 1, m->flows, m->len);
+	}
 	if (ts->inflight_head != head)
 		ts->progress_ms = now_ms;
 	if (ts->inflight_head < ts->n_inflight)
@@ -639,7 +645,7 @@ static void tcp_send_out(struct ns_tcp_sink *ts, uint64_t now_ms)
 	while (ts->mark_head < ts->n_marks && ts->marks[ts->mark_head].end <= ts->out_off) {
 		const struct ns_tcp_mark *m = &ts->marks[ts->mark_head++];
 
-		tcp_taken(ts, ts->stream_bytes - (ts->out_off - m->end), m->flows);
+		tcp_taken(ts, ts->stream_bytes - (ts->out_off - m->end), m->flows, m->len);
 	}
 	tcp_confirm(ts, now_ms);
 	if (ts->out_off == ts->out_len) {
@@ -653,7 +659,7 @@ static void tcp_send_out(struct ns_tcp_sink *ts, uint64_t now_ms)
 		for (n = ts->mark_head; (size_t)n < ts->n_marks; n++)
 			ts->marks[n - ts->mark_head] =
 				(struct ns_tcp_mark){ ts->marks[n].end - ts->out_off,
-						      ts->marks[n].flows };
+						      ts->marks[n].flows, ts->marks[n].len };
 		ts->n_marks -= ts->mark_head;
 		ts->mark_head = 0;
 		ts->out_len = keep;
@@ -684,12 +690,12 @@ static int tcp_emit(void *arg, const uint8_t *msg, size_t len, uint32_t flows)
 
 	if (ts->state != NS_TCP_UP || grow((void **)&ts->out, &ts->out_cap, ts->out_len + len, 1) ||
 	    grow((void **)&ts->marks, &ts->marks_cap, ts->n_marks + 1, sizeof(*ts->marks))) {
-		ns_sink_count(&ts->base, 0, flows);
+		ns_sink_count(&ts->base, 0, flows, len);
 		return ts->state != NS_TCP_UP ? -ENOTCONN : -ENOMEM;
 	}
 	memcpy(ts->out + ts->out_len, msg, len);
 	ts->out_len += len;
-	ts->marks[ts->n_marks++] = (struct ns_tcp_mark){ ts->out_len, flows };
+	ts->marks[ts->n_marks++] = (struct ns_tcp_mark){ ts->out_len, flows, (uint32_t)len };
 	return 0;
 }
 

@@ -58,10 +58,11 @@ void *ns_sink_alloc(size_t size, const struct ns_sink *base, const struct ns_sin
 		    char *err, size_t errlen);
 
 /* Account one message handed to the transport: sent, or lost with its flow records */
-static inline void ns_sink_count(struct ns_sink *s, int ok, uint32_t flow_records)
+static inline void ns_sink_count(struct ns_sink *s, int ok, uint32_t flow_records, size_t bytes)
 {
 	if (ok) {
 		s->stats.messages_sent++;
+		s->stats.bytes_sent += bytes;
 		s->stats.records_sent += flow_records;
 	} else {
 		s->stats.send_errors++;

@@ -431,7 +431,8 @@ int agent_poll(struct agent *a, uint64_t now_ns)
 		ns_sink_tick(a->sinks[i], agent_wall_ms(a));
 	collectors_watch(a, agent_wall_ms(a));
 	a->polls++;
-	a->last_poll_ns = agent_clock_ns() - t0;
+	a->last_poll_end_ns = agent_clock_ns();
+	a->last_poll_ns = a->last_poll_end_ns - t0;
 	return 0;
 }
 

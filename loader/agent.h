@@ -80,7 +80,8 @@ struct agent {
 	uint64_t now_ns;	 /* kernel time of the poll in progress */
 	bool replay;		 /* time from the capture; the map is drained in place */
 	uint64_t polls, drained_flows, events, outbox_full;
-	uint64_t last_poll_ns; /* how long the last poll took */
+	uint64_t last_poll_ns;	   /* how long the last poll took */
+	uint64_t last_poll_end_ns; /* kernel time the last poll ended (0: none yet) */
 	/* aggregation caches (agent_agg.h) and the records they exported this poll */
 	struct agg_cache *aggs[CONFIG_MAX_AGGS + 2 * NS_FLEX_MAX]; /* modes, then records */
 	size_t n_aggs;

@@ -1197,59 +1197,153 @@ Test(run, other_xdp_programs_and_tc_filters_are_left_alone, .timeout = 90)
 	passed = true;
 }
 
-/* One scrape of the agent's Prometheus endpoint, from inside its namespace. */
-static char *scrape(const char *ns, int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	static char buf[1 << 20];
-	size_t len = 0;
-	ssize_t n;
-	int saved = netns_enter(ns), fd;
+#define METRICS_PORT 29190
 
-	cr_assert_geq(saved, 0, "enter %s", ns);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	netns_leave(saved);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect to metrics: %s",
-		     strerror(errno));
-	cr_assert_gt(write(fd, "GET /metrics HTTP/1.0\r\n\r\n", 25), 0);
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = 0;
-	close(fd);
-	return buf;
+/* One request to the agent's metrics port, from inside its namespace: the whole answer */
+static char *http(const char *method, const char *path)
+{
+	char *out = netns_http(pair.ns_rx, METRICS_PORT, method, path);
+
+	cr_assert_not_null(out, "%s %s: no answer from the metrics port", method, path);
+	return out;
 }
 
-Test(run, prometheus_metrics_count_what_was_delivered, .timeout = 60)
+/* The answer's status line is `HTTP/1.0 <status>` */
+static void expect_status(const char *method, const char *path, const char *status)
+{
+	char *out = http(method, path), want[64];
+
+	snprintf(want, sizeof(want), "HTTP/1.0 %s\r\n", status);
+	cr_expect(!strncmp(out, want, strlen(want)), "%s %s: want %s, got:\n%.300s", method, path,
+		  status, out);
+	free(out);
+}
+
+/* The value of the sample `name` (labels included) in a scrape, -1 when absent */
+static long long sample(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = text; (p = strstr(p, name)); p += n)
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtoll(p + n + 1, NULL, 10);
+	return -1;
+}
+
+static long long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : (long long)st.st_size;
+}
+
+/* promtool, Prometheus's own checker, has nothing to say about the scrape's body */
+static void expect_promtool_clean(const char *body)
+{
+	FILE *f = fopen(scratch, "w");
+	char *out = NULL;
+	int ret;
+
+	cr_assert_not_null(f, "write %s: %s", scratch, strerror(errno));
+	fputs(body, f);
+	fclose(f);
+	ret = netns_sh(NULL, &out, "promtool check metrics < %s", scratch);
+	cr_expect_eq(ret, 0, "promtool check metrics exited %d:\n%s", ret, out ? out : "");
+	cr_expect(out && !out[0], "promtool check metrics complains:\n%s", out ? out : "");
+	free(out);
+	unlink(scratch);
+}
+
+/*
+ * The endpoint a Prometheus and its probes expect: /readyz 503 until the first poll, then 200;
+ * /healthz 200 "ok"; a /metrics promtool finds nothing wrong with, whose packet and byte counts
+ * are the traffic the receiver saw; 404 for other paths, 405 for other methods.
+ */
+Test(run, prometheus_metrics_count_what_was_delivered, .timeout = 90)
 {
 	struct livegen *g = open_gen(AF_INET, IPPROTO_UDP, 64, 20000, 64);
 	const char *extra[] = { "--metrics", "127.0.0.1:29190", NULL };
 	struct livegen_delivery d;
-	char cmd[128], want[256], *body;
+	char packets[256], bytes[256], *out, *body;
+	long long got_packets = -1, got_bytes = -1, before, after, sent;
+	char sent_name[160];
 	uint64_t deadline;
 
-	snprintf(cmd, sizeof(cmd), "ip -n %s link set lo up", pair.ns_rx);
-	cr_assert_eq(system(cmd), 0);
-	start_agent(0, "100", extra);
+	netns_sh(NULL, NULL, "ip -n %s link set lo up", pair.ns_rx);
+	/* a poll every 3 s: the first one is still to come when the agent answers */
+	start_agent(0, "3000", extra);
+	expect_status("GET", "/readyz", "503 Service Unavailable");
+	out = http("GET", "/healthz");
+	cr_expect(!strncmp(out, "HTTP/1.0 200 OK\r\n", 17) && strstr(out, "\r\n\r\nok\n"),
+		  "/healthz of a polling agent:\n%s", out);
+	free(out);
 	send_settled(g, 100000, &d);
-	snprintf(want, sizeof(want),
+	snprintf(packets, sizeof(packets),
 		 "nsflow_interface_packets_total{interface=\"%s\",direction=\"ingress\","
-		 "family=\"ipv4\"} %llu\n",
-		 pair.rx, (unsigned long long)d.delivered);
+		 "family=\"ipv4\"}",
+		 pair.rx);
+	snprintf(bytes, sizeof(bytes),
+		 "nsflow_interface_bytes_total{interface=\"%s\",direction=\"ingress\","
+		 "family=\"ipv4\"}",
+		 pair.rx);
 	/* the counts reach the cache at the next poll */
-	deadline = (uint64_t)time(NULL) + 10;
+	deadline = netns_now_ms() + 15000;
 	do {
-		body = scrape(pair.ns_rx, 29190);
-		if (strstr(body, want))
+		out = http("GET", "/metrics");
+		got_packets = sample(out, packets);
+		got_bytes = sample(out, bytes);
+		if (got_packets == (long long)d.delivered)
 			break;
-		usleep(100000);
-	} while ((uint64_t)time(NULL) < deadline);
-	cr_assert(!strncmp(body, "HTTP/1.0 200 OK\r\n", 17), "answer: %.80s", body);
-	cr_assert(strstr(body, want), "want '%s' in:\n%s", want, body);
-	cr_assert(strstr(body, "# TYPE nsflow_datapath_packets_total counter"));
-	cr_assert(strstr(body, "nsflow_collector_up{collector=\"json:"));
+		free(out);
+		out = NULL;
+		usleep(200000);
+	} while (netns_now_ms() < deadline);
+	cr_assert_not_null(out, "%s never reached %llu", packets, (unsigned long long)d.delivered);
+	cr_assert(!strncmp(out, "HTTP/1.0 200 OK\r\n", 17), "answer: %.80s", out);
+	cr_expect(strstr(out, "\r\nContent-Type: text/plain; version=0.0.4"), "%.300s", out);
+	body = strstr(out, "\r\n\r\n");
+	cr_assert_not_null(body);
+	body += 4;
+	cr_expect_eq(got_bytes, (long long)(d.delivered * 64), "%s: %lld, want %llu x 64", bytes,
+		     got_bytes, (unsigned long long)d.delivered);
+	cr_expect(strstr(body, "# TYPE nsflow_datapath_seen_packets_total counter\n"));
+	cr_expect_geq(sample(body, "nsflow_datapath_seen_packets_total"), (long long)d.delivered);
+	cr_expect(strstr(body, "nsflow_build_info{version=\""), "%s", body);
+	cr_expect_gt(sample(body, "process_start_time_seconds"), 1600000000);
+	cr_expect_gt(sample(body, "process_resident_memory_bytes"), 0);
+	cr_expect_gt(sample(body, "nsflow_kernel_memory_bytes"), 0);
+	cr_expect(strstr(body, "nsflow_collector_up{collector=\"json:"), "%s", body);
+	expect_promtool_clean(body);
+	free(out);
+
+	/* every flow exported: the JSON collector was sent what its file holds, 64 records */
+	cr_assert_eq(nsflow_ctl(&agent[0], &out, "reset cache"), 0, "reset cache: %s", out);
+	free(out);
+	snprintf(sent_name, sizeof(sent_name),
+		 "nsflow_collector_sent_records_total{collector=\"%s\"}", json_url[0]);
+	before = file_size(json[0]);
+	out = http("GET", "/metrics");
+	after = file_size(json[0]);
+	cr_expect_eq(sample(out, sent_name), 64, "%s", sent_name);
+	snprintf(sent_name, sizeof(sent_name),
+		 "nsflow_collector_sent_bytes_total{collector=\"%s\"}", json_url[0]);
+	sent = sample(out, sent_name);
+	cr_expect(sent > 0 && sent >= before && sent <= after,
+		  "%s %lld: the file had %lld, then %lld bytes", sent_name, sent, before, after);
+	expect_promtool_clean(strstr(out, "\r\n\r\n") + 4);
+	free(out);
+
+	expect_status("GET", "/readyz", "200 OK");
+	out = http("HEAD", "/metrics");
+	cr_expect(!strncmp(out, "HTTP/1.0 200 OK\r\n", 17) &&
+			  !strstr(out, "Content-Length: 0\r\n") &&
+			  !strcmp(strstr(out, "\r\n\r\n"), "\r\n\r\n"),
+		  "HEAD /metrics: the headers of GET, no body:\n%.400s", out);
+	free(out);
+	expect_status("GET", "/foo", "404 Not Found");
+	expect_status("POST", "/metrics", "405 Method Not Allowed");
+	expect_status("PUT", "/healthz", "405 Method Not Allowed");
 	stop_agent(0);
 	livegen_close(g);
+	passed = true;
 }

@@ -296,7 +296,8 @@ Test(sinks, every_loss_is_counted_shown_and_logged, .timeout = 150)
 	snprintf(name, sizeof(name), "nsflow_collector_dropped_records_total{collector=\"%s\"}",
 		 full_url);
 	cr_expect_eq(metric(text, name), (long long)r_full.dropped, "%s", name);
-	snprintf(name, sizeof(name), "nsflow_collector_records_total{collector=\"%s\"}", udp_url);
+	snprintf(name, sizeof(name), "nsflow_collector_sent_records_total{collector=\"%s\"}",
+		 udp_url);
 	cr_expect_eq(metric(text, name), 0, "%s", name);
 	snprintf(name, sizeof(name), "nsflow_collector_state{collector=\"%s\",state=\"%s\"}",
 		 full_url, r_full.state);

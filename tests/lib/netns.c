@@ -654,7 +654,7 @@ int netns_agent_stop(struct netns_agent *a, int sig, int timeout_ms)
 	return st;
 }
 
-char *netns_http_get(const char *ns, int port, const char *path)
+char *netns_http(const char *ns, int port, const char *method, const char *path)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
 				   .sin_port = htons((uint16_t)port),
@@ -674,7 +674,7 @@ char *netns_http_get(const char *ns, int port, const char *path)
 		return NULL;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\n\r\n", method, path);
 	buf = calloc(1, cap);
 	if (!buf || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) || write(fd, req, n) != n) {
 		free(buf);
@@ -685,4 +685,9 @@ char *netns_http_get(const char *ns, int port, const char *path)
 		len += (size_t)got;
 	close(fd);
 	return buf;
+}
+
+char *netns_http_get(const char *ns, int port, const char *path)
+{
+	return netns_http(ns, port, "GET", path);
 }

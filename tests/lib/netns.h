@@ -80,6 +80,8 @@ long netns_send_frames(const char *ns, const char *ifname, const void *frame, si
 /* GET @path from 127.0.0.1:@port in namespace ns (HTTP/1.0), at most 10 s: the whole answer,
  * headers included, NUL terminated, to free; NULL when nothing answers. */
 char *netns_http_get(const char *ns, int port, const char *path);
+/* The same with another method (HEAD, POST: a request without a body). */
+char *netns_http(const char *ns, int port, const char *method, const char *path);
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t netns_now_ms(void);
 

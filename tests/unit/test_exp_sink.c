@@ -153,6 +153,9 @@ static int udp_listener(uint16_t *port)
 	return fd;
 }
 
+/* bytes of the datagrams the last udp_drain() read, and of the stream the last tcp_read() read */
+static size_t udp_drained_bytes, tcp_read_bytes;
+
 /* Read and decode every datagram waiting on @fd; returns how many */
 static int udp_drain(int fd, struct ns_decoder *d, uint16_t *src_port)
 {
@@ -163,10 +166,12 @@ static int udp_drain(int fd, struct ns_decoder *d, uint16_t *src_port)
 	int n = 0;
 	ssize_t len;
 
+	udp_drained_bytes = 0;
 	while (poll(&p, 1, n ? 50 : 500) > 0) {
 		len = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
 		cr_assert_gt(len, 0);
 		cr_assert_eq(ns_decode(d, buf, len, err, sizeof(err)), 0, "%s", err);
+		udp_drained_bytes += (size_t)len;
 		if (src_port)
 			*src_port = ntohs(from.sin_port);
 		n++;
@@ -197,6 +202,7 @@ static void udp_roundtrip(const char *scheme, enum ns_proto proto)
 	ns_sink_get_stats(s, &st);
 	cr_assert_eq(st.records_sent, 100);
 	cr_assert_eq(st.messages_sent, (uint64_t)msgs);
+	cr_assert_eq(st.bytes_sent, udp_drained_bytes, "bytes sent: the datagrams' payloads");
 	cr_assert_eq(st.send_errors, 0);
 	cr_assert_eq(d.data_records - (proto == NS_PROTO_V5 ? 0 : 1), 100,
 		     "every flow (and one reliability options record) arrives");
@@ -407,6 +413,7 @@ static int tcp_read(int fd, struct ns_sink *s, uint64_t now, struct ns_decoder *
 			msgs++;
 		}
 	}
+	tcp_read_bytes = have;
 	return msgs;
 }
 
@@ -574,6 +581,8 @@ Test(sink, tcp_finish_sends_the_queue)
 	flow_count = 0;
 	tcp_read(cfd, s, T0, &d, 50);
 	cr_assert_eq(flow_count, 50);
+	ns_sink_get_stats(s, &st);
+	cr_assert_eq(st.bytes_sent, tcp_read_bytes, "bytes sent: the whole stream");
 	ns_sink_close(s);
 	close(cfd);
 	close(lfd);
@@ -611,6 +620,7 @@ static uint8_t *slurp(const char *path, size_t *len)
 Test(sink, ipfix_file_reads_back)
 {
 	char path[] = "/tmp/nsflow-test-XXXXXX", url[64];
+	struct ns_sink_stats st;
 	struct ns_record r[300];
 	struct ns_decoder d;
 	struct ns_sink *s;
@@ -630,9 +640,12 @@ Test(sink, ipfix_file_reads_back)
 	ns_sink_write(s, r, 150, T0);
 	ns_sink_tick(s, T0 + 1000);
 	ns_sink_write(s, r + 150, 150, T0 + 2000);
+	ns_sink_flush(s, T0 + 2000);
+	ns_sink_get_stats(s, &st);
 	ns_sink_close(s);
 
 	buf = slurp(path, &len);
+	cr_assert_eq(st.bytes_sent, len, "bytes sent: the file's");
 	ns_decoder_init(&d, NS_PROTO_IPFIX);
 	d.on_record = count_flow;
 	flow_count = 0;
