@@ -15,9 +15,11 @@
 #include <bpf/libbpf.h>
 #include "agent.h"
 #include "attach.h"
+#include "caps.h"
 #include "control.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "nsflow_cli.h"
 #include "owner.h"
 
@@ -216,7 +218,7 @@ int cmd_run(int argc, char **argv)
 	struct agent a;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct owner own = { .pin_fd = -1 };
-	char err[512] = "";
+	char err[512] = "", status_line[160];
 	size_t attached = 0;
 	struct conn_server ctl, met;
 	int ret, lfd = -1, mfd = -1, status = 1;
@@ -239,12 +241,7 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	log_setup(cfg.verbose);
-	if (geteuid() != 0) {
-		fprintf(stderr, "nsflow run: attaching BPF programs needs root\n");
-		config_free(&cfg);
-		return 1;
-	}
-	if (attach_check_kernel_btf(err, sizeof(err))) {
+	if (caps_check_run(err, sizeof(err)) || attach_check_kernel_btf(err, sizeof(err))) {
 		fprintf(stderr, "nsflow run: %s\n", err);
 		config_free(&cfg);
 		return 1;
@@ -311,6 +308,10 @@ int cmd_run(int argc, char **argv)
 	pr_info("metering %zu interface%s, %zu collector%s, polling every %u ms", cfg.n_ifaces,
 		cfg.n_ifaces == 1 ? "" : "s", a.n_sinks, a.n_sinks == 1 ? "" : "s",
 		cfg.poll_interval_ms);
+	snprintf(status_line, sizeof(status_line),
+		 "metering %zu interface%s, exporting to %zu "
+		 "collector%s",
+		 cfg.n_ifaces, cfg.n_ifaces == 1 ? "" : "s", a.n_sinks, a.n_sinks == 1 ? "" : "s");
 
 	next = agent_clock_ns() + (uint64_t)cfg.poll_interval_ms * 1000000ULL;
 	while (!stop_signal) {
@@ -337,9 +338,11 @@ int cmd_run(int argc, char **argv)
 		now = agent_clock_ns();
 		if (now >= next) {
 			agent_poll(&a, now);
+			notify_polled(status_line);
 			next = now + (uint64_t)cfg.poll_interval_ms * 1000000ULL;
 		}
 	}
+	notify_stopping();
 	pr_info("%s: exporting every flow and detaching", strsignal(stop_signal));
 	agent_poll(&a, agent_clock_ns());
 	/* the last switch leaves packets that arrived since in the other map: drain it too */
