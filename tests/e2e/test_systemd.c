@@ -27,9 +27,9 @@
 #include "netns.h"
 #include "pkt.h"
 
-#define NOBODY	       65534
-#define CAPS_UNIT      "+bpf,+net_admin,+perfmon,+sys_admin"
-#define CAPS_NO_ADMIN  "+bpf,+net_admin,+perfmon"
+#define NOBODY	      65534
+#define CAPS_UNIT     "+bpf,+net_admin,+perfmon,+sys_admin"
+#define CAPS_NO_ADMIN "+bpf,+net_admin,+perfmon"
 /* CapEff of CAPS_UNIT: CAP_NET_ADMIN 12, CAP_SYS_ADMIN 21, CAP_PERFMON 38, CAP_BPF 39 */
 #define CAPS_UNIT_MASK ((1ULL << 12) | (1ULL << 21) | (1ULL << 38) | (1ULL << 39))
 #define IPFIX_PORT     4739
@@ -96,7 +96,7 @@ static void teardown(void)
 		netns_sh(pair.ns_rx, NULL, "%s detach -i %s --pin-dir %s >/dev/null 2>&1",
 			 nsflow_bin(), pair.rx, pin_dir);
 	netns_pair_destroy(&pair);
-	coll_run(NULL, "rm -f %s/* 2>/dev/null; rmdir %s", pin_dir, pin_dir);
+	coll_run(NULL, "rm -f %s/* 2>/dev/null; rmdir %s 2>/dev/null", pin_dir, pin_dir);
 	coll_rmtree(dir);
 	nsflow_e2e_unlock(lock_fd);
 }
@@ -162,8 +162,8 @@ static void read_status(pid_t pid, unsigned int *uid, unsigned long long *eff,
 static void start_nfcapd(void)
 {
 	char port[8];
-	char *argv[] = { "nfcapd", "-b", "127.0.0.1", "-p", port, "-w", nfcapd_dir, "-t", "3600",
-			 NULL };
+	char *argv[] = { "nfcapd", "-b",       "127.0.0.1", "-p",   port,
+			 "-w",	   nfcapd_dir, "-t",	    "3600", NULL };
 	char log[192];
 
 	snprintf(port, sizeof(port), "%d", IPFIX_PORT);
@@ -276,5 +276,101 @@ Test(systemd, nobody_with_the_units_capabilities_meters_exports_and_cleans_up, .
 	cr_expect_eq(f->bytes, delivered * IP_LEN, "nfcapd: %llu bytes, %llu sent",
 		     (unsigned long long)f->bytes, (unsigned long long)(delivered * IP_LEN));
 	coll_flows_free(&got);
+	passed = true;
+}
+
+/* A datagram socket of our own at @path, as the service manager has */
+static int notify_listen(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_lt(strlen(path), sizeof(sun.sun_path), "%s: too long for a socket", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0, "bind %s: %s", path,
+		     strerror(errno));
+	return fd;
+}
+
+/* The next message, NUL terminated, within @timeout_ms; its length or -ETIMEDOUT */
+static int notify_recv(int fd, char *buf, size_t len, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return -ETIMEDOUT;
+	n = recv(fd, buf, len - 1, 0);
+	cr_assert_geq(n, 0, "recv: %s", strerror(errno));
+	buf[n] = 0;
+	return (int)n;
+}
+
+Test(systemd, ready_after_attach_watchdog_all_along_stopping_on_sigterm, .timeout = 60)
+{
+	char sock[160], env_sock[192], ctl[192], msg[512];
+	char *argv[] = { "env",
+			 env_sock,
+			 "WATCHDOG_USEC=200000",
+			 (char *)nsflow_bin(),
+			 "run",
+			 "-i",
+			 pair.rx,
+			 "-c",
+			 "json:/dev/null",
+			 "--pin-dir",
+			 pin_dir,
+			 "--control-socket",
+			 ctl,
+			 "--poll-interval",
+			 "50",
+			 NULL };
+	uint64_t last, gap = 0, end;
+	int fd, n, watchdogs = 0, st;
+
+	snprintf(sock, sizeof(sock), "%s/notify.sock", dir);
+	snprintf(env_sock, sizeof(env_sock), "NOTIFY_SOCKET=%s", sock);
+	snprintf(ctl, sizeof(ctl), "%s/control.sock", run_dir);
+	fd = notify_listen(sock);
+	agent_pid = netns_spawn(pair.ns_rx, agent_log, argv);
+	cr_assert_gt(agent_pid, 0);
+
+	n = notify_recv(fd, msg, sizeof(msg), START_MS);
+	cr_assert_gt(n, 0, "no notification within %d ms", START_MS);
+	/* the first word the manager hears is READY, and by then XDP is on the veth */
+	cr_expect(xdp_on_rx(), "READY=1 came before the XDP program was on %s", pair.rx);
+	cr_assert(!strncmp(msg, "READY=1\n", 8), "the first notification is '%s'", msg);
+	cr_expect(strstr(msg, "STATUS=metering 1 interface, exporting to 1 collector"),
+		  "READY without the status line: '%s'", msg);
+
+	/* one WATCHDOG=1 a poll: never as long as WATCHDOG_USEC without one */
+	last = coll_now_ms();
+	for (end = last + 1500; coll_now_ms() < end;) {
+		n = notify_recv(fd, msg, sizeof(msg), 500);
+		cr_assert_gt(n, 0, "no notification for 500 ms");
+		cr_expect_str_eq(msg, "WATCHDOG=1", "while running: '%s'", msg);
+		gap = coll_now_ms() - last > gap ? coll_now_ms() - last : gap;
+		last = coll_now_ms();
+		watchdogs++;
+	}
+	cr_expect_geq(watchdogs, 10, "%d WATCHDOG=1 in 1.5 s, polling every 50 ms", watchdogs);
+	cr_expect_lt(gap, 200, "%llu ms without WATCHDOG=1, the watchdog is 200 ms",
+		     (unsigned long long)gap);
+
+	kill(agent_pid, SIGTERM);
+	for (end = coll_now_ms() + 5000;;) {
+		n = notify_recv(fd, msg, sizeof(msg), 1000);
+		cr_assert_gt(n, 0, "no STOPPING=1 after SIGTERM");
+		if (!strcmp(msg, "STOPPING=1"))
+			break;
+		cr_assert_str_eq(msg, "WATCHDOG=1", "after SIGTERM: '%s'", msg);
+		cr_assert_lt(coll_now_ms(), end, "no STOPPING=1 within 5 s of SIGTERM");
+	}
+	st = netns_wait(agent_pid, STOP_MS);
+	agent_pid = 0;
+	cr_expect_eq(st, 0, "SIGTERM should end the agent with status 0, got %d", st);
+	cr_expect_not(xdp_on_rx(), "the XDP program stayed on %s", pair.rx);
+	close(fd);
 	passed = true;
 }
