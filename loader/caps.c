@@ -19,8 +19,8 @@ static const struct {
 	int cap;
 	const char *name;
 } cap_names[] = {
-	{ CAP_NET_ADMIN, "CAP_NET_ADMIN" }, { CAP_SYS_ADMIN, "CAP_SYS_ADMIN" },
-	{ CAP_PERFMON, "CAP_PERFMON" },	    { CAP_BPF, "CAP_BPF" },
+	{ CAP_NET_ADMIN, "CAP_NET_ADMIN" },	  { CAP_SYS_ADMIN, "CAP_SYS_ADMIN" },
+	{ CAP_PERFMON, "CAP_PERFMON" },		  { CAP_BPF, "CAP_BPF" },
 	{ CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE" },
 };
 

@@ -2,6 +2,7 @@
 /* sd_notify(3) messages to the service manager (notify.h). */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,10 +103,15 @@ int notify_watchdog(void)
 	return notify_watchdog_enabled() ? notify_send("WATCHDOG=1") : 0;
 }
 
-void notify_polled(const char *status)
+void notify_polled(const char *status, unsigned int poll_ms)
 {
 	static bool ready;
 
+	if (!ready && notify_watchdog_enabled() &&
+	    (uint64_t)poll_ms * 2000 > strtoull(getenv("WATCHDOG_USEC"), NULL, 10))
+		pr_warn("--poll-interval %u ms is more than half the watchdog's %s us: the "
+			"service manager may kill the agent between two polls (raise WatchdogSec=)",
+			poll_ms, getenv("WATCHDOG_USEC"));
 	if (!ready) {
 		notify_ready(status);
 		ready = true;

@@ -22,7 +22,10 @@ int notify_stopping(void);
 bool notify_watchdog_enabled(void);
 /* WATCHDOG=1 when notify_watchdog_enabled(), else nothing. */
 int notify_watchdog(void);
-/* After each poll of the maps: READY=1 with status the first time, WATCHDOG=1 every time. */
-void notify_polled(const char *status);
+/*
+ * After each poll of the maps (every poll_ms): READY=1 with status the first time, WATCHDOG=1
+ * every time. The first time also warns when polls are further apart than half the watchdog.
+ */
+void notify_polled(const char *status, unsigned int poll_ms);
 
 #endif

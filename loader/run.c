@@ -338,7 +338,7 @@ int cmd_run(int argc, char **argv)
 		now = agent_clock_ns();
 		if (now >= next) {
 			agent_poll(&a, now);
-			notify_polled(status_line);
+			notify_polled(status_line, cfg.poll_interval_ms);
 			next = now + (uint64_t)cfg.poll_interval_ms * 1000000ULL;
 		}
 	}

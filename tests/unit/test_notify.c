@@ -103,10 +103,10 @@ Test(notify, watchdog_only_for_our_pid)
 	notify_watchdog();
 	cr_expect_str_eq(next_msg(), "WATCHDOG=1");
 	unsetenv("WATCHDOG_PID");
-	notify_polled("x");
+	notify_polled("x", 50);
 	cr_expect_str_eq(next_msg(), "READY=1\nSTATUS=x", "the first poll makes us ready");
 	cr_expect_str_eq(next_msg(), "WATCHDOG=1");
-	notify_polled("x");
+	notify_polled("x", 50);
 	cr_expect_str_eq(next_msg(), "WATCHDOG=1", "READY=1 only once");
 }
 
