@@ -35,7 +35,8 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(wildcard tests/be
 DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev \
 	libyaml-dev libcriterion-dev pkg-config iproute2 tshark nfdump pmacct tcpreplay \
 	clang-format make gcc bgpdump libfixbuf-tools libfixbuf-dev bash-completion man-db \
-	prometheus
+	prometheus \
+	systemd util-linux
 # the kernel tier: an emulator, and busybox for the VM's initramfs
 KERNEL_DEPS := qemu-system-x86 busybox-static
 
@@ -140,6 +141,7 @@ $(MAN): $(AGENT) deploy/man.sh
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
 install: all $(MAN)
 	install -D -m 0755 $(AGENT) $(DESTDIR)$(PREFIX)/sbin/nsflow
 	install -D -m 0644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man8/nsflow.8
@@ -148,16 +150,21 @@ install: all $(MAN)
 		-e 's|/etc/nsflow/|$(SYSCONFDIR)/nsflow/|g' deploy/nsflow.service \
 		>$(DESTDIR)$(UNITDIR)/nsflow.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/nsflow.service
+	install -D -m 0644 deploy/nsflow.sysusers $(DESTDIR)$(SYSUSERSDIR)/nsflow.conf
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/nsflow
 	test -e $(DESTDIR)$(SYSCONFDIR)/nsflow/nsflow.yaml || \
 		install -m 0640 deploy/nsflow.yaml $(DESTDIR)$(SYSCONFDIR)/nsflow/nsflow.yaml
 	install -D -m 0644 deploy/nsflow.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nsflow
 	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/nsflow/README.md
+	@# on this machine (no DESTDIR): the unit's user, which must read the settings
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/nsflow.conf && \
+		chgrp nsflow $(SYSCONFDIR)/nsflow/nsflow.yaml; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/nsflow $(DESTDIR)$(PREFIX)/share/man/man8/nsflow.8 \
-		$(DESTDIR)$(UNITDIR)/nsflow.service \
+		$(DESTDIR)$(UNITDIR)/nsflow.service $(DESTDIR)$(SYSUSERSDIR)/nsflow.conf \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nsflow
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/nsflow
 

@@ -7,10 +7,12 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <linux/capability.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <xdp/libxdp.h>
 #include "attach.h"
+#include "caps.h"
 #include "log.h"
 
 #ifndef BPF_FS_MAGIC
@@ -42,10 +44,14 @@ int attach_prepare_pin_dir(const char *dir, char *err, size_t errlen)
 	struct statfs st;
 	char path[PATH_MAX];
 
+	/* a pin dir made beforehand on a bpffs (as the systemd unit does) is all we need */
+	if (!statfs(dir, &st) && st.f_type == BPF_FS_MAGIC)
+		return 0;
 	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC) {
 		mkdir("/sys/fs/bpf", 0700);
 		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-			snprintf(err, errlen, "mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+			snprintf(err, errlen, "mount bpffs on /sys/fs/bpf: %s%s", strerror(errno),
+				 caps_hint(CAP_SYS_ADMIN));
 			return -errno;
 		}
 	}
@@ -59,7 +65,10 @@ int attach_prepare_pin_dir(const char *dir, char *err, size_t errlen)
 		*p = '/';
 	}
 	if (mkdir(path, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "create pin directory %s: %s", dir, strerror(errno));
+		snprintf(err, errlen, "create pin directory %s: %s%s", dir, strerror(errno),
+			 errno == EACCES ? " (make it beforehand, owned by the agent's user, on a "
+					   "bpffs it can reach; see README.md, systemd)"
+					 : "");
 		return -errno;
 	}
 	return 0;

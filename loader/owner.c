@@ -19,11 +19,34 @@ static unsigned long netns_id(void)
 	return stat("/proc/self/ns/net", &st) ? 0 : (unsigned long)st.st_ino;
 }
 
+/* $RUNTIME_DIRECTORY (its first entry), which systemd makes ours, or /run/nsflow */
+static const char *run_dir(void)
+{
+	static char dir[256];
+	const char *env = getenv("RUNTIME_DIRECTORY");
+
+	if (!env || env[0] != '/')
+		return OWNER_RUN_DIR;
+	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(env, ":"), env);
+	return dir;
+}
+
+static const char *lock_dir(void)
+{
+	static char dir[264];
+
+	snprintf(dir, sizeof(dir), "%s/locks", run_dir());
+	return dir;
+}
+
 static int make_lock_dir(char *err, size_t errlen)
 {
-	if ((mkdir("/run/nsflow", 0755) && errno != EEXIST) ||
-	    (mkdir(OWNER_LOCK_DIR, 0755) && errno != EEXIST)) {
-		snprintf(err, errlen, "create %s: %s", OWNER_LOCK_DIR, strerror(errno));
+	if ((mkdir(run_dir(), 0755) && errno != EEXIST) ||
+	    (mkdir(lock_dir(), 0755) && errno != EEXIST)) {
+		snprintf(err, errlen, "create %s: %s%s", lock_dir(), strerror(errno),
+			 errno == EACCES ? " (the agent's user must own it: RuntimeDirectory= in "
+					   "the unit does that)"
+					 : "");
 		return -errno;
 	}
 	return 0;
@@ -31,7 +54,7 @@ static int make_lock_dir(char *err, size_t errlen)
 
 static void iface_lock_path(char *buf, size_t len, int ifindex)
 {
-	snprintf(buf, len, OWNER_LOCK_DIR "/if-%lu-%d.lock", netns_id(), ifindex);
+	snprintf(buf, len, "%s/if-%lu-%d.lock", lock_dir(), netns_id(), ifindex);
 }
 
 /* One file per pin dir: its path with '/' as '_'; a long one by a hash of it. */
@@ -50,7 +73,7 @@ static void pin_lock_path(char *buf, size_t len, const char *pin_dir)
 			h = (h ^ (uint8_t)*p) * 1099511628211ull;
 		snprintf(name, sizeof(name), "hash-%016llx", (unsigned long long)h);
 	}
-	snprintf(buf, len, OWNER_LOCK_DIR "/pin%s.lock", name);
+	snprintf(buf, len, "%s/pin%s.lock", lock_dir(), name);
 }
 
 /* "PID PIN_DIR\nCONTROL_SOCKET\n" (the second line in pin dir locks only) */
@@ -229,7 +252,7 @@ size_t owner_list(struct owner_holder *out, size_t max)
 	char path[PATH_MAX];
 	struct dirent *d;
 	size_t n = 0;
-	DIR *dh = opendir(OWNER_LOCK_DIR);
+	DIR *dh = opendir(lock_dir());
 
 	if (!dh)
 		return 0;
@@ -238,7 +261,7 @@ size_t owner_list(struct owner_holder *out, size_t max)
 
 		if (strncmp(d->d_name, "pin", 3) || len < 8 || strcmp(d->d_name + len - 5, ".lock"))
 			continue;
-		snprintf(path, sizeof(path), OWNER_LOCK_DIR "/%s", d->d_name);
+		snprintf(path, sizeof(path), "%s/%s", lock_dir(), d->d_name);
 		n += (size_t)holder_of(path, &out[n]);
 	}
 	closedir(dh);

@@ -2,7 +2,8 @@
 /*
  * One agent per pin dir and per interface. An agent holds an exclusive flock on a lock file
  * for its pin dir and one for each interface it meters (the interface named by its network
- * namespace and ifindex), under /run/nsflow/locks, from before it touches anything until it
+ * namespace and ifindex), under /run/nsflow/locks ($RUNTIME_DIRECTORY/locks when the service
+ * manager gave the agent a runtime directory), from before it touches anything until it
  * has taken everything off again. The kernel drops the locks with the process, so a killed
  * agent never blocks its successor. Each file says who holds it, for the refusal message.
  */
@@ -13,7 +14,7 @@
 #include <sys/types.h>
 #include "config.h"
 
-#define OWNER_LOCK_DIR "/run/nsflow/locks"
+#define OWNER_RUN_DIR "/run/nsflow"
 
 struct owner {
 	int pin_fd;

@@ -15,9 +15,11 @@
 #include <bpf/libbpf.h>
 #include "agent.h"
 #include "attach.h"
+#include "caps.h"
 #include "control.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "nsflow_cli.h"
 #include "owner.h"
 #include "reload.h"
@@ -219,8 +221,8 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
  * Polls every poll interval and serves the control socket and the metrics between polls, until
  * a stop signal (false) or a SIGHUP whose configuration passed the checks (true).
  */
-static bool run_loop(struct agent *a, struct conn_server *ctl, struct conn_server *met, int argc,
-		     char **argv)
+static bool run_loop(struct agent *a, struct conn_server *ctl, struct conn_server *met,
+		     const char *status_line, int argc, char **argv)
 {
 	const struct nsflow_config *cfg = a->cfg;
 	char err[512];
@@ -251,14 +253,17 @@ static bool run_loop(struct agent *a, struct conn_server *ctl, struct conn_serve
 		now = agent_clock_ns();
 		if (now >= next) {
 			agent_poll(a, now);
+			notify_polled(status_line, cfg->poll_interval_ms);
 			next = now + (uint64_t)cfg->poll_interval_ms * 1000000ULL;
 		}
 		if (reload_signal) {
 			reload_signal = 0;
 			pr_info("SIGHUP: reading the configuration again");
+			notify_reloading();
 			if (!reload_check(cfg, argc, argv, err, sizeof(err)))
 				return true;
 			pr_warn("reload refused, the running configuration stays: %s", err);
+			notify_ready(status_line);
 		}
 	}
 	return false;
@@ -283,7 +288,7 @@ int cmd_run(int argc, char **argv)
 	struct agent a;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct owner own = { .pin_fd = -1 };
-	char err[512] = "";
+	char err[512] = "", status_line[160];
 	size_t attached = 0;
 	struct conn_server ctl, met;
 	int ret, lfd = -1, mfd = -1, status = 1;
@@ -307,12 +312,7 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	log_setup(cfg.verbose);
-	if (geteuid() != 0) {
-		fprintf(stderr, "nsflow run: attaching BPF programs needs root\n");
-		config_free(&cfg);
-		return 1;
-	}
-	if (attach_check_kernel_btf(err, sizeof(err))) {
+	if (caps_check_run(err, sizeof(err)) || attach_check_kernel_btf(err, sizeof(err))) {
 		fprintf(stderr, "nsflow run: %s\n", err);
 		config_free(&cfg);
 		return 1;
@@ -389,12 +389,17 @@ int cmd_run(int argc, char **argv)
 	pr_info("metering %zu interface%s, %zu collector%s, polling every %u ms", cfg.n_ifaces,
 		cfg.n_ifaces == 1 ? "" : "s", a.n_sinks, a.n_sinks == 1 ? "" : "s",
 		cfg.poll_interval_ms);
+	snprintf(status_line, sizeof(status_line),
+		 "metering %zu interface%s, exporting to %zu "
+		 "collector%s",
+		 cfg.n_ifaces, cfg.n_ifaces == 1 ? "" : "s", a.n_sinks, a.n_sinks == 1 ? "" : "s");
 
-	reload = run_loop(&a, &ctl, &met, argc, argv);
+	reload = run_loop(&a, &ctl, &met, status_line, argc, argv);
 	if (reload) {
 		run_reload(&a, skel, argc, argv);
 		goto out;
 	}
+	notify_stopping();
 	pr_info("%s: exporting every flow and detaching", strsignal(stop_signal));
 	agent_poll(&a, agent_clock_ns());
 	/* the last switch leaves packets that arrived since in the other map: drain it too */

@@ -3,7 +3,8 @@
  * What an operator installs and reads: `nsflow --version` names the tree built, nsflow(8)
  * renders without a warning and names every command and option, `make install` puts each file
  * where PREFIX/DESTDIR say (keeping an existing configuration), bash completes commands and
- * options.
+ * options; the installed systemd unit passes `systemd-analyze verify` and its exposure, as
+ * `systemd-analyze security` rates it, is at most 3.0.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -73,6 +74,7 @@ Test(install, make_install_honours_prefix_destdir_and_keeps_settings)
 		"etc/nsflow/nsflow.yaml",
 		"usr/share/bash-completion/completions/nsflow",
 		"usr/share/doc/nsflow/README.md",
+		"usr/lib/sysusers.d/nsflow.conf",
 	};
 	char dir[128], path[256], *out, *unit;
 	FILE *f;
@@ -103,6 +105,58 @@ Test(install, make_install_honours_prefix_destdir_and_keeps_settings)
 	free(out);
 	out = coll_slurp(path, NULL);
 	cr_expect_str_eq(out, "# mine\n", "make install overwrote the settings");
+	free(out);
+	coll_rmtree(dir);
+}
+
+/* The overall exposure `systemd-analyze security` gives, or -1 */
+static __attribute__((noinline)) double exposure_level(const char *out)
+{
+	static const char level[] = "Overall exposure level for nsflow.service: ";
+	const char *at = strstr(out, level);
+	double v = -1;
+
+	if (at && sscanf(at + sizeof(level) - 1, "%lf", &v) != 1)
+		v = -1;
+	return v;
+}
+
+/*
+ * Installed with DESTDIR=/ and every directory under a scratch one, so that the paths the unit
+ * names (binary, man page) are real ones verify can check, and nothing lands in the system.
+ */
+Test(install, systemd_unit_verifies_and_exposure_is_at_most_3)
+{
+	char dir[128], cmd[1024], *out;
+	double score;
+	int st;
+
+	cr_assert_eq(coll_tmpdir(dir, sizeof(dir), "unit"), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "make -s --no-print-directory install DESTDIR=/ PREFIX=%1$s/usr "
+		 "UNITDIR=%1$s/lib/systemd/system SYSCONFDIR=%1$s/etc "
+		 "SYSUSERSDIR=%1$s/usr/lib/sysusers.d 2>&1",
+		 dir);
+	out = sh(&st, "%s", cmd);
+	cr_assert_eq(st, 0, "make install: %s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd),
+		 "MANPATH=%1$s/usr/share/man systemd-analyze verify "
+		 "%1$s/lib/systemd/system/nsflow.service 2>&1",
+		 dir);
+	out = sh(&st, "%s", cmd);
+	cr_expect_eq(st, 0, "systemd-analyze verify: %s", out);
+	cr_expect_str_empty(out, "systemd-analyze verify: %s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd),
+		 "systemd-analyze security --offline=yes %s/lib/systemd/system/nsflow.service "
+		 "2>&1",
+		 dir);
+	out = sh(&st, "%s", cmd);
+	cr_assert_eq(st, 0, "systemd-analyze security: %s", out);
+	score = exposure_level(out);
+	cr_assert_geq(score, 0, "no overall exposure level in:\n%s", out);
+	cr_expect_leq(score, 3.0, "exposure %.1f, above 3.0:\n%s", score, out);
 	free(out);
 	coll_rmtree(dir);
 }
