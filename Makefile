@@ -35,7 +35,7 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(wildcard tests/be
 DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev \
 	libyaml-dev libcriterion-dev pkg-config iproute2 tshark nfdump pmacct tcpreplay \
 	clang-format make gcc bgpdump libfixbuf-tools libfixbuf-dev bash-completion man-db \
-	podman buildah debootstrap nodejs npm
+	podman buildah runc debootstrap nodejs npm
 # the kernel tier: an emulator, and busybox for the VM's initramfs
 KERNEL_DEPS := qemu-system-x86 busybox-static
 
@@ -188,8 +188,9 @@ bench: deps all $(BENCHES)
 
 # `make image`: no registry is reachable, so the Debian 12 base comes from debootstrap (its
 # tarball cached under build/image/); podman runs as root on cgroupfs with a file event log,
-# which work without systemd. The image is rebuilt only when a tracked file changed.
-PODMAN := podman --cgroup-manager=cgroupfs --events-backend=file
+# which work without systemd, and with runc (crun refuses a hybrid cgroup v1/v2 hierarchy).
+# The image is rebuilt only when a tracked file changed (the stamp).
+PODMAN := podman --cgroup-manager=cgroupfs --events-backend=file --runtime runc
 IMAGE_BASE := localhost/debian:12
 IMAGE := localhost/nsflow:$(VERSION)
 IMAGE_STAMP := $(BUILD)/image/stamp
