@@ -35,8 +35,9 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(wildcard tests/be
 DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev \
 	libyaml-dev libcriterion-dev pkg-config iproute2 tshark nfdump pmacct tcpreplay \
 	clang-format make gcc bgpdump libfixbuf-tools libfixbuf-dev bash-completion man-db \
-	prometheus \
-	systemd util-linux
+	prometheus systemd util-linux nodejs npm
+# `make image`: an OCI image built from a Debian base of our own (no registry is reachable)
+IMAGE_DEPS := podman buildah runc debootstrap
 # the kernel tier: an emulator, and busybox for the VM's initramfs
 KERNEL_DEPS := qemu-system-x86 busybox-static
 
@@ -48,7 +49,7 @@ VERIFIER_INSNS := $(BUILD)/tests/kernels/verifier_insns
 .SECONDARY:
 
 .PHONY: FORCE all install uninstall help deps deps-kernels vmlinux test test-unit test-datapath test-e2e test-kernels \
-	bench format format-check run demo clean
+	bench format format-check run demo clean image k8s-validate
 
 all: $(BPF_OBJ) $(SKEL) $(AGENT) $(FLOOR_OBJ) $(GEN_OBJ)
 
@@ -64,6 +65,7 @@ help:
 	@echo "make install [PREFIX=/usr/local DESTDIR=]   binary, nsflow(8), systemd unit,"
 	@echo "                example settings, bash completion"
 	@echo "make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF"
+	@echo "make image      the agent's OCI image nsflow:VERSION (podman; Debian 12 base from debootstrap)"
 	@echo "make format     clang-format every C file; make format-check only checks"
 
 # Installs only when something is missing, so repeated `make test` stays quick.
@@ -168,7 +170,7 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/nsflow
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/nsflow
 
-test: deps all $(MAN) $(UNIT_TESTS) $(DP_TESTS) $(E2E_TESTS) $(TEST_TOOLS)
+test: deps all $(MAN) $(UNIT_TESTS) $(DP_TESTS) $(E2E_TESTS) $(TEST_TOOLS) k8s-validate
 	@tests/run.sh $(UNIT_TESTS) -- $(DP_TESTS) -- $(E2E_TESTS)
 
 test-unit: all $(UNIT_TESTS)
@@ -191,6 +193,43 @@ test-kernels: deps-kernels all $(DP_TESTS) $(BUILD)/tests/e2e/test_run $(BUILD)/
 
 bench: deps all $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+
+# `make image`: no registry is reachable, so the Debian 12 base comes from debootstrap (its
+# tarball cached under build/image/); podman runs as root on cgroupfs with a file event log,
+# which work without systemd, and with runc (crun refuses a hybrid cgroup v1/v2 hierarchy).
+# The image is rebuilt only when a tracked file changed (the stamp).
+PODMAN := podman --cgroup-manager=cgroupfs --events-backend=file --runtime runc
+IMAGE_BASE := localhost/debian:12
+IMAGE := localhost/nsflow:$(VERSION)
+IMAGE_STAMP := $(BUILD)/image/stamp
+DEBIAN_MIRROR := http://deb.debian.org/debian
+$(BUILD)/image/debian-12.tar:
+	$(call install_missing,$(IMAGE_DEPS))
+	@mkdir -p $(dir $@)
+	rm -rf $(BUILD)/image/rootfs
+	debootstrap --variant=minbase bookworm $(BUILD)/image/rootfs $(DEBIAN_MIRROR)
+	tar -C $(BUILD)/image/rootfs -cf $@.tmp . && mv $@.tmp $@
+	rm -rf $(BUILD)/image/rootfs
+
+$(IMAGE_STAMP): $(BUILD)/image/debian-12.tar $(shell git ls-files) .dockerignore
+	$(PODMAN) image exists $(IMAGE_BASE) || $(PODMAN) import $< $(IMAGE_BASE)
+	$(PODMAN) build --network host --build-arg BASE=$(IMAGE_BASE) --build-arg VERSION=$(VERSION) \
+		-f deploy/Dockerfile -t $(IMAGE) .
+	$(PODMAN) image inspect --format '{{.Size}}' $(IMAGE) | \
+		awk '{ printf "$(IMAGE): %.1f MB\n", $$1 / 1e6 }'
+	echo $(IMAGE) >$@
+
+image: $(IMAGE_STAMP)
+
+# deploy/daemonset.yaml against the Kubernetes and prometheus-operator schemas, offline once the
+# npm packages are in build/k8s (npm install only when they are missing)
+K8S_MODULES := $(BUILD)/k8s/node_modules
+$(K8S_MODULES):
+	npm install --prefix $(BUILD)/k8s --no-audit --no-fund kubernetes-models \
+		@kubernetes-models/prometheus-operator js-yaml
+
+k8s-validate: $(K8S_MODULES)
+	node tests/tools/k8s_validate.mjs $(K8S_MODULES) deploy/daemonset.yaml
 
 IFACE ?=
 ARGS ?=

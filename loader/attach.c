@@ -122,8 +122,10 @@ int attach_xdp(struct bpf_object *obj, int ifindex, const char *ifname, enum con
 		}
 	}
 	if (ret) {
-		snprintf(err, errlen, "attach XDP to %s: %s%s", ifname, strerror(-ret),
-			 mode == CONFIG_XDP_NATIVE ? " (try --xdp-mode generic)" : "");
+		snprintf(err, errlen, "attach XDP to %s: %s%s", ifname,
+			 ret == -EPERM ? ATTACH_BPF_EPERM_HINT : strerror(-ret),
+			 mode == CONFIG_XDP_NATIVE && ret != -EPERM ? " (try --xdp-mode generic)"
+								    : "");
 		xdp_program__close(prog);
 		return ret;
 	}

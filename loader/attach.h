@@ -13,6 +13,11 @@
 #define NSFLOW_TC_HANDLE 0x4e53 /* "NS" */
 #define NSFLOW_TC_PRIO	 1	/* first: meter before other filters may drop */
 
+/* What EPERM from bpf() means: the capabilities or the seccomp filter, not a setting of ours. */
+#define ATTACH_BPF_EPERM_HINT                                                                    \
+	"bpf() not permitted: needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), CAP_NET_ADMIN, " \
+	"and a seccomp profile that allows bpf and perf_event_open (deploy/seccomp.json)"
+
 /* Where the kernel's own BTF is; NSFLOW_TEST_KERNEL_BTF stands in for it in tests only. */
 #define ATTACH_KERNEL_BTF "/sys/kernel/btf/vmlinux"
 /*

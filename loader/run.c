@@ -180,7 +180,11 @@ static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, siz
 		*attached = i + 1;
 		if (!loaded) {
 			ret = nsflow_bpf__load(skel);
-			if (ret) {
+			if (ret == -EPERM) {
+				snprintf(err, errlen, "load the datapath: %s",
+					 ATTACH_BPF_EPERM_HINT);
+				break;
+			} else if (ret) {
 				snprintf(
 					err, errlen,
 					"load the datapath: %s (pinned maps in %.200s from another "
