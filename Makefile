@@ -35,7 +35,7 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(wildcard tests/be
 DEPS := clang llvm libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev \
 	libyaml-dev libcriterion-dev pkg-config iproute2 tshark nfdump pmacct tcpreplay \
 	clang-format make gcc bgpdump libfixbuf-tools libfixbuf-dev bash-completion man-db \
-	prometheus systemd util-linux nodejs npm
+	prometheus systemd util-linux nodejs
 # `make image`: an OCI image built from a Debian base of our own (no registry is reachable)
 IMAGE_DEPS := podman buildah runc debootstrap
 # the kernel tier: an emulator, and busybox for the VM's initramfs
@@ -83,6 +83,7 @@ endef
 
 deps:
 	$(call install_missing,$(DEPS))
+	$(if $(shell command -v npm),,$(call install_missing,npm))
 
 deps-kernels: deps
 	$(call install_missing,$(KERNEL_DEPS))
