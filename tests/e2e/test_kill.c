@@ -109,23 +109,6 @@ static struct sender snd;
 static pthread_t sender_th, collector_th;
 static bool sender_on, collector_on;
 
-static void rm_pin_dir(void)
-{
-	char path[PATH_MAX];
-	struct dirent *d;
-	DIR *dh = opendir(pin_dir);
-
-	if (!dh)
-		return;
-	while ((d = readdir(dh)))
-		if (d->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", pin_dir, d->d_name);
-			unlink(path);
-		}
-	closedir(dh);
-	rmdir(pin_dir);
-}
-
 static void setup(void)
 {
 	int pid = getpid();
@@ -167,7 +150,7 @@ static void teardown(void)
 		netns_sh(pair.ns_rx, NULL, "%s detach -i %s --pin-dir %s", nsflow_bin(), pair.rx,
 			 pin_dir);
 	netns_pair_destroy(&pair);
-	rm_pin_dir();
+	netns_rm_pin_dir(pin_dir);
 	if (coll_fd >= 0)
 		close(coll_fd);
 	coll_fd = -1;

@@ -37,23 +37,6 @@ static char pin_dir[64], config[96], json_a[96], json_b[96], extra_if[16];
 static int lock_fd = -1;
 static bool passed;
 
-static void rm_pin_dir(void)
-{
-	char path[PATH_MAX];
-	struct dirent *d;
-	DIR *dh = opendir(pin_dir);
-
-	if (!dh)
-		return;
-	while ((d = readdir(dh)))
-		if (d->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", pin_dir, d->d_name);
-			unlink(path);
-		}
-	closedir(dh);
-	rmdir(pin_dir);
-}
-
 static void setup(void)
 {
 	int pid = getpid();
@@ -81,7 +64,7 @@ static void teardown(void)
 	if (pair.ns_rx[0])
 		netns_sh(pair.ns_rx, NULL, "%s detach --all --pin-dir %s", nsflow_bin(), pin_dir);
 	netns_pair_destroy(&pair);
-	rm_pin_dir();
+	netns_rm_pin_dir(pin_dir);
 	unlink(config);
 	unlink(json_a);
 	unlink(json_b);

@@ -48,23 +48,6 @@ static char scratch[96]; /* a capture or a config file a test writes */
 static int lock_fd = -1;
 static bool passed;
 
-static void rm_pin_dir(void)
-{
-	char path[PATH_MAX];
-	struct dirent *d;
-	DIR *dh = opendir(pin_dir);
-
-	if (!dh)
-		return;
-	while ((d = readdir(dh)))
-		if (d->d_name[0] != '.') {
-			snprintf(path, sizeof(path), "%s/%s", pin_dir, d->d_name);
-			unlink(path);
-		}
-	closedir(dh);
-	rmdir(pin_dir);
-}
-
 static void setup(void)
 {
 	int pid = getpid();
@@ -102,7 +85,7 @@ static void teardown(void)
 		netns_sh(pair.ns_rx, NULL, "%s detach -i %s --pin-dir %s", nsflow_bin(), pair.rx,
 			 pin_dir);
 	netns_pair_destroy(&pair);
-	rm_pin_dir();
+	netns_rm_pin_dir(pin_dir);
 	for (int i = 0; i <= N_AGENTS; i++) {
 		if (passed)
 			unlink(json[i]);

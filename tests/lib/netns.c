@@ -691,3 +691,23 @@ char *netns_http_get(const char *ns, int port, const char *path)
 {
 	return netns_http(ns, port, "GET", path);
 }
+
+void netns_rm_pin_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dh;
+
+	if (strncmp(dir, "/sys/fs/bpf/" NETNS_PREFIX "-", strlen("/sys/fs/bpf/" NETNS_PREFIX "-")))
+		return;
+	dh = opendir(dir);
+	if (!dh)
+		return;
+	while ((d = readdir(dh)))
+		if (d->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+			unlink(path);
+		}
+	closedir(dh);
+	rmdir(dir);
+}

@@ -40,6 +40,8 @@ int netns_pair_create(struct netns_pair *p, char tag);
 void netns_pair_destroy(struct netns_pair *p);
 /* Deletes namespaces named NETNS_PREFIX<pid>* whose process is gone (a test that crashed). */
 void netns_cleanup_stale(void);
+/* Removes a test's pin dir (/sys/fs/bpf/NETNS_PREFIX-*) and the pins in it; others are left. */
+void netns_rm_pin_dir(const char *dir);
 
 /* Moves the calling thread into namespace name; returns an fd of the one it left, or -errno. */
 int netns_enter(const char *name);
