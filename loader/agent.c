@@ -108,12 +108,10 @@ static void export_flow(void *arg, const struct flow_entry *e, uint8_t reason)
 	}
 }
 
-/* Exporter context: samplers and interface names for the options templates. */
-static void build_context(struct agent *a)
+void agent_ifaces_changed(struct agent *a)
 {
 	const struct nsflow_config *c = a->cfg;
 
-	sampler_build(a);
 	for (size_t i = 0; i < c->n_ifaces && i < AGENT_MAX_IFACES; i++) {
 		const struct config_iface *f = &c->ifaces[i];
 		struct ns_iface_info *ii = &a->ifaces[i];
@@ -124,6 +122,13 @@ static void build_context(struct agent *a)
 	}
 	a->ctx.ifaces = a->ifaces;
 	a->ctx.n_ifaces = c->n_ifaces < AGENT_MAX_IFACES ? c->n_ifaces : AGENT_MAX_IFACES;
+}
+
+/* Exporter context: samplers and interface names for the options templates. */
+static void build_context(struct agent *a)
+{
+	sampler_build(a);
+	agent_ifaces_changed(a);
 }
 
 int agent_init(struct agent *a, struct nsflow_config *cfg, bool replay, char *err, size_t errlen)
@@ -332,20 +337,25 @@ int agent_set_cfg(struct nsflow_bpf *skel, uint32_t ifindex, uint32_t dir,
 	return ret ? -errno : 0;
 }
 
-int agent_write_config(struct agent *a)
+int agent_write_iface_config(struct agent *a, size_t i)
 {
 	const struct nsflow_config *c = a->cfg;
+	struct nsflow_cfg v;
+	int ret = 0;
 
-	for (size_t i = 0; i < c->n_ifaces; i++) {
-		struct nsflow_cfg v;
-		int ret;
+	config_iface_cfg(c, &c->ifaces[i], &v);
+	for (uint32_t dir = 0; dir < 2 && !ret; dir++)
+		ret = agent_set_cfg(a->skel, c->ifaces[i].ifindex, dir, &v);
+	return ret;
+}
 
-		config_iface_cfg(c, &c->ifaces[i], &v);
-		for (uint32_t dir = 0; dir < 2; dir++) {
-			ret = agent_set_cfg(a->skel, c->ifaces[i].ifindex, dir, &v);
-			if (ret)
-				return ret;
-		}
+int agent_write_config(struct agent *a)
+{
+	for (size_t i = 0; i < a->cfg->n_ifaces; i++) {
+		int ret = a->cfg->ifaces[i].gone ? 0 : agent_write_iface_config(a, i);
+
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

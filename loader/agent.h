@@ -116,6 +116,10 @@ int agent_set_cfg(struct nsflow_bpf *skel, uint32_t ifindex, uint32_t dir,
 		  const struct nsflow_cfg *v);
 /* Writes each interface's settings into the datapath's config map. */
 int agent_write_config(struct agent *a);
+/* The same for the config's interface slot i (one that appeared at run time). */
+int agent_write_iface_config(struct agent *a, size_t i);
+/* The interface names of the options templates again, after slots were added or renamed. */
+void agent_ifaces_changed(struct agent *a);
 /* One poll: drain the kernel's flows (switching epochs unless replaying), age, export. */
 int agent_poll(struct agent *a, uint64_t now_ns);
 /* Finishes what a killed agent left: its drain batch, its outbox, its retired table. */

@@ -13,10 +13,15 @@
 #include <string.h>
 
 #include "config_priv.h"
+#include "ifrule.h"
 #include "exp_url.h"
 
 const struct setting config_settings[] = {
 	{ "interface", "interfaces", OPT_INTERFACE, true, "an interface name" },
+	{ "all-interfaces", "all-interfaces", OPT_ALL_IFACES, false, NULL },
+	{ "interface-match", "interface-match", OPT_IFACE_MATCH, true, "a regular expression" },
+	{ "exclude-interfaces", "exclude-interfaces", OPT_IFACE_EXCLUDE, true,
+	  "a regular expression" },
 	{ "collector", "collectors", OPT_COLLECTOR, true, "a collector URL" },
 	{ "config", NULL, OPT_CONFIG, true, "a YAML file" },
 	{ "active-timeout", "active-timeout", OPT_ACTIVE, true, "seconds" },
@@ -353,6 +358,16 @@ bad:
 		where, v);
 }
 
+static int parse_ifrule(const char *v, const char *where, char *out, char *err, size_t errlen)
+{
+	if (!*v || strlen(v) >= CONFIG_IFRULE_MAX)
+		return config_errf(err, errlen,
+				   "%s: expected a regular expression of 1..%d characters", where,
+				   CONFIG_IFRULE_MAX - 1);
+	snprintf(out, CONFIG_IFRULE_MAX, "%s", v);
+	return 0;
+}
+
 static struct config_iface *find_iface(struct nsflow_config *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_ifaces; i++)
@@ -478,6 +493,16 @@ int config_apply_value(struct nsflow_config *c, int id, const char *v, const cha
 		ret = from_file ? config_parse_choice(v, booleans, where, &u, err, errlen) : 0;
 		c->no_original = ret ? c->no_original : u;
 		return ret;
+	case OPT_ALL_IFACES:
+		u = 1;
+		ret = from_file ? config_parse_choice(v, booleans, where, &u, err, errlen) : 0;
+		c->all_ifaces = ret ? c->all_ifaces : u;
+		return ret;
+	case OPT_IFACE_MATCH:
+	case OPT_IFACE_EXCLUDE:
+		return parse_ifrule(v, where,
+				    id == OPT_IFACE_MATCH ? c->iface_match : c->iface_exclude, err,
+				    errlen);
 	case OPT_NO_EGRESS:
 		u = 1;
 		ret = from_file ? config_parse_choice(v, booleans, where, &u, err, errlen) : 0;
@@ -725,21 +750,63 @@ void config_control_socket_for(const char *pin_dir, char *buf, size_t len)
 	snprintf(buf, len, CONFIG_SOCKET_DIR "/control%s.sock", name);
 }
 
+/* The interfaces the rules choose now, after the named ones (the agent follows changes). */
+static int add_ruled_ifaces(struct nsflow_config *c, char *err, size_t errlen)
+{
+	struct if_nameindex *all, *it;
+	struct config_iface *ifc;
+	struct ifrule r;
+	size_t kept = 0;
+	int ret;
+
+	for (size_t i = 0; i < c->n_ifaces; i++) /* a second validate chooses again */
+		if (!c->ifaces[i].by_rule)
+			c->ifaces[kept++] = c->ifaces[i];
+	c->n_ifaces = kept;
+	ret = ifrule_compile(&r, c, err, errlen);
+	if (ret || !r.any)
+		return ret;
+	all = if_nameindex();
+	for (it = all; it && it->if_index && !ret; it++) {
+		if (find_iface(c, it->if_name) || !ifrule_wanted(&r, it->if_name))
+			continue;
+		ret = config_add_iface(c, it->if_name, 0, "--interface-match", &ifc, err, errlen);
+		if (!ret) {
+			ifc->by_rule = true;
+			ifc->ifindex = it->if_index;
+		}
+	}
+	if (all)
+		if_freenameindex(all);
+	ifrule_free(&r);
+	return ret;
+}
+
 int config_validate(struct nsflow_config *c, char *err, size_t errlen)
 {
 	char where[PATH_MAX + 32] = "";
+	int ret;
 
 	if (!c->control_socket[0])
 		config_control_socket_for(c->pin_dir, c->control_socket, sizeof(c->control_socket));
 
-	if (!c->n_ifaces)
+	if (c->all_ifaces && c->iface_match[0])
+		return config_errf(err, errlen,
+				   "--all-interfaces and --interface-match: give one of them");
+	if (c->iface_exclude[0] && !c->all_ifaces && !c->iface_match[0])
+		return config_errf(err, errlen,
+				   "--exclude-interfaces narrows --all-interfaces or "
+				   "--interface-match; give one of them");
+	if (!c->n_ifaces && !c->all_ifaces && !c->iface_match[0])
 		return config_errf(
 			err, errlen,
-			"no interface to meter: give -i IFACE, or 'interfaces:' in the config "
-			"file");
+			"no interface to meter: give -i IFACE, --all-interfaces or "
+			"--interface-match REGEX (or 'interfaces:' ... in the config file)");
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		struct config_iface *ifc = &c->ifaces[i];
 
+		if (ifc->by_rule)
+			continue;
 		ifc->ifindex = if_nametoindex(ifc->name);
 		if (ifc->ifindex)
 			continue;
@@ -751,6 +818,9 @@ int config_validate(struct nsflow_config *c, char *err, size_t errlen)
 		return config_errf(err, errlen, "%sinterface '%s': %s", where, ifc->name,
 				   strerror(errno));
 	}
+	ret = add_ruled_ifaces(c, err, errlen);
+	if (ret)
+		return ret;
 	return config_validate_aggs(c, err, errlen);
 }
 
@@ -784,11 +854,23 @@ void config_free(struct nsflow_config *c)
 void config_usage(FILE *f)
 {
 	fputs("usage: nsflow run -i IFACE [-i IFACE ...] [-c URL ...] [--config FILE] [options]\n"
+	      "       nsflow run --all-interfaces | --interface-match REGEX [-i IFACE ...]\n"
+	      "                  [--exclude-interfaces REGEX] [-c URL ...] [options]\n"
 	      "\n"
-	      "Attach the flow probe to each IFACE, meter its traffic and export the flows to\n"
+	      "Attach the flow probe to each IFACE (and to each interface the rules choose, as\n"
+	      "interfaces come and go), meter its traffic and export the flows to\n"
 	      "every collector; with no collector, flows are printed to the terminal.\n"
 	      "\n"
-	      "  -i, --interface IFACE     interface to meter; repeat for more\n"
+	      "  -i, --interface IFACE     interface to meter; repeat for more (deleted and\n"
+	      "                            created again, it is metered again)\n"
+	      "      --all-interfaces      every interface but lo, as they come and go\n"
+	      "      --interface-match REGEX\n"
+	      "                            the interfaces whose whole name matches REGEX\n"
+	      "                            (POSIX extended: 'eth[0-9]+|ens.*'), those created\n"
+	      "                            later included\n"
+	      "      --exclude-interfaces REGEX\n"
+	      "                            but not those whose whole name matches REGEX\n"
+	      "                            ('veth.*|cali.*|docker0'); -i names win over it\n"
 	      "  -c, --collector URL       where to export; repeat for more: v5://, v9://,\n"
 	      "                            ipfix:// (UDP), ipfix+tcp:// HOST:PORT, or\n"
 	      "                            file:, json:, text: PATH (- for stdout)\n"
@@ -951,6 +1033,7 @@ void config_usage(FILE *f)
 	      "Examples:\n"
 	      "  nsflow run -i eth0 -c ipfix://192.0.2.10:4739\n"
 	      "  nsflow run -i eth0 -i eth1 --sample fixed:1000 --inactive-timeout 15\n"
+	      "  nsflow run --interface-match 'eth[0-9]+|ens.*' -c ipfix://collector:4739\n"
 	      "  nsflow run -i eth0 -c v9://192.0.2.10:2055 --aggregate protocol-port:v4\n"
 	      "  nsflow run -i eth0 -c ipfix://192.0.2.10:4739 --no-original \\\n"
 	      "      --record dports:match=protocol,destination-port:collect=bytes/32\n"

@@ -56,6 +56,8 @@ struct config_iface {
 	uint32_t vxlan_mode; /* enum nsflow_vxlan_mode */
 	uint32_t vxlan_port; /* UDP destination port of VXLAN, 1..65535 */
 	bool dropped;	     /* internal: listed in the file but not in the -i flags */
+	bool by_rule;	     /* chosen by --all-interfaces/--interface-match, not named */
+	bool gone;	     /* set by the agent: deleted, renamed away or refused; not metered */
 	const char *hook;    /* set by the agent: where ingress is metered ("xdp-native" ...) */
 };
 
@@ -71,9 +73,14 @@ struct config_agg {
 
 #define CONFIG_MAX_AGGS 32 /* every mode, for both families */
 
+#define CONFIG_IFRULE_MAX 256 /* longest --interface-match / --exclude-interfaces REGEX */
+
 struct nsflow_config {
-	struct config_iface *ifaces;
+	struct config_iface *ifaces; /* named ones first, then those the rules chose */
 	size_t n_ifaces;
+	bool all_ifaces;		       /* --all-interfaces: every one but lo */
+	char iface_match[CONFIG_IFRULE_MAX];   /* --interface-match REGEX, "" for none */
+	char iface_exclude[CONFIG_IFRULE_MAX]; /* --exclude-interfaces REGEX, "" for none */
 	char **collectors; /* URLs, as given; none: flows are printed to the terminal */
 	size_t n_collectors;
 	char *config_path; /* --config, NULL without */

@@ -726,6 +726,8 @@ static void show_interfaces(struct agent *a, FILE *out)
 		struct nsflow_cfg v;
 		char samp[32];
 
+		if (f->gone)
+			continue;
 		config_iface_cfg(c, f, &v);
 		if (v.sample_mode == NSFLOW_SAMPLE_NONE)
 			snprintf(samp, sizeof(samp), "none");

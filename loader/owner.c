@@ -147,6 +147,58 @@ static void unlock_file(int fd, const char *path)
 	close(fd);
 }
 
+int owner_add_iface(struct owner *o, const struct nsflow_config *c, size_t i, char *err,
+		    size_t errlen)
+{
+	const struct config_iface *f = &c->ifaces[i];
+	char who[PATH_MAX + 64];
+	struct owner_holder h;
+	int ret;
+
+	if (i >= o->cap) {
+		size_t cap = i + 16;
+		int *fd = realloc(o->if_fd, cap * sizeof(*fd));
+		char(*path)[PATH_MAX] = fd ? realloc(o->if_path, cap * sizeof(*path)) : NULL;
+
+		if (fd)
+			o->if_fd = fd;
+		if (path)
+			o->if_path = path;
+		if (!fd || !path) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		for (size_t k = o->cap; k < cap; k++)
+			o->if_fd[k] = -1;
+		o->cap = cap;
+	}
+	if (o->if_fd[i] >= 0)
+		return 0;
+	iface_lock_path(o->if_path[i], sizeof(o->if_path[i]), (int)f->ifindex);
+	snprintf(who, sizeof(who), "%ld %s\n", (long)getpid(), c->pin_dir);
+	ret = lock_file(o->if_path[i], who, &h);
+	if (ret == -EBUSY)
+		snprintf(err, errlen,
+			 "%s is metered by nsflow pid %ld (pin dir %.200s); stop it or use "
+			 "`nsflow detach -i %s`",
+			 f->name, (long)h.pid, h.pin_dir, f->name);
+	else if (ret < 0)
+		snprintf(err, errlen, "lock %.200s for %s: %s", o->if_path[i], f->name,
+			 strerror(-ret));
+	if (ret < 0)
+		return ret;
+	o->if_fd[i] = ret;
+	return 0;
+}
+
+void owner_drop_iface(struct owner *o, size_t i)
+{
+	if (i >= o->cap)
+		return;
+	unlock_file(o->if_fd[i], o->if_path[i]);
+	o->if_fd[i] = -1;
+}
+
 int owner_acquire(struct owner *o, const struct nsflow_config *c, char *err, size_t errlen)
 {
 	char who[2 * PATH_MAX + 64];
@@ -158,13 +210,6 @@ int owner_acquire(struct owner *o, const struct nsflow_config *c, char *err, siz
 	ret = make_lock_dir(err, errlen);
 	if (ret)
 		return ret;
-	o->if_fd = calloc(c->n_ifaces ? c->n_ifaces : 1, sizeof(*o->if_fd));
-	o->if_path = calloc(c->n_ifaces ? c->n_ifaces : 1, sizeof(*o->if_path));
-	if (!o->if_fd || !o->if_path) {
-		snprintf(err, errlen, "out of memory");
-		owner_release(o);
-		return -ENOMEM;
-	}
 	pin_lock_path(o->pin_path, sizeof(o->pin_path), c->pin_dir);
 	snprintf(who, sizeof(who), "%ld %s\n%s\n", (long)getpid(), c->pin_dir, c->control_socket);
 	ret = lock_file(o->pin_path, who, &h);
@@ -181,33 +226,20 @@ int owner_acquire(struct owner *o, const struct nsflow_config *c, char *err, siz
 	}
 	o->pin_fd = ret;
 	for (size_t i = 0; i < c->n_ifaces; i++) {
-		const struct config_iface *f = &c->ifaces[i];
-
-		iface_lock_path(o->if_path[i], sizeof(o->if_path[i]), (int)f->ifindex);
-		snprintf(who, sizeof(who), "%ld %s\n", (long)getpid(), c->pin_dir);
-		ret = lock_file(o->if_path[i], who, &h);
-		if (ret < 0) {
-			if (ret == -EBUSY)
-				snprintf(
-					err, errlen,
-					"%s is metered by nsflow pid %ld (pin dir %.200s); stop it "
-					"or use `nsflow detach -i %s`",
-					f->name, (long)h.pid, h.pin_dir, f->name);
-			else
-				snprintf(err, errlen, "lock %.200s for %s: %s", o->if_path[i],
-					 f->name, strerror(-ret));
+		if (c->ifaces[i].by_rule) /* taken as they are attached: one held is left alone */
+			continue;
+		ret = owner_add_iface(o, c, i, err, errlen);
+		if (ret) {
 			owner_release(o);
 			return ret;
 		}
-		o->if_fd[i] = ret;
-		o->n = i + 1;
 	}
 	return 0;
 }
 
 void owner_release(struct owner *o)
 {
-	for (size_t i = o->n; i-- > 0;)
+	for (size_t i = o->cap; i-- > 0;)
 		unlock_file(o->if_fd[i], o->if_path[i]);
 	unlock_file(o->pin_fd, o->pin_path);
 	free(o->if_fd);

@@ -19,8 +19,8 @@
 struct owner {
 	int pin_fd;
 	char pin_path[PATH_MAX];
-	size_t n;
-	int *if_fd;
+	size_t cap; /* if_fd[] and if_path[], by the config's interface slot */
+	int *if_fd; /* -1: not held */
 	char (*if_path)[PATH_MAX];
 };
 
@@ -32,11 +32,17 @@ struct owner_holder {
 };
 
 /*
- * Takes the locks of c's pin dir and of every interface of c. When one is held by another
+ * Takes the locks of c's pin dir and of every interface named in c (those chosen by rule are
+ * taken with owner_add_iface() as they are attached). When one is held by another
  * agent, takes none and fails with -EBUSY and a message naming it ("eth1 is metered by nsflow
  * pid 1234 (pin dir /sys/fs/bpf/nsflow); ...").
  */
 int owner_acquire(struct owner *o, const struct nsflow_config *c, char *err, size_t errlen);
+/* Takes the lock of c's interface slot i (one that appeared at run time); as above. */
+int owner_add_iface(struct owner *o, const struct nsflow_config *c, size_t i, char *err,
+		    size_t errlen);
+/* Gives back the lock of slot i (an interface no longer metered). */
+void owner_drop_iface(struct owner *o, size_t i);
 /* Gives them back (and removes the lock files). */
 void owner_release(struct owner *o);
 /* Is ifindex (in this network namespace) metered by a running agent? 1 with h filled, else 0. */

@@ -95,7 +95,7 @@ void reload_detach_dropped(const struct nsflow_config *old, int argc, char **arg
 	}
 	for (size_t i = 0; i < old->n_ifaces; i++) {
 		const struct config_iface *f = &old->ifaces[i];
-		bool kept = false;
+		bool kept = f->gone;
 
 		for (size_t j = 0; j < c.n_ifaces && !kept; j++)
 			kept = c.ifaces[j].ifindex == f->ifindex;

@@ -17,6 +17,7 @@
 #include "attach.h"
 #include "caps.h"
 #include "control.h"
+#include "datapath.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -69,164 +70,12 @@ static void unpin_all(const char *dir)
 	rmdir(dir);
 }
 
-/* The kernel's id of the pinned nsflow_events of pin_dir (0: not pinned there): programs that
- * use it are that pin dir's. */
-static uint32_t pinned_owner_id(const char *pin_dir)
-{
-	char path[PATH_MAX + 32];
-	uint32_t id;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/nsflow_events", pin_dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	id = attach_map_id(fd);
-	close(fd);
-	return id;
-}
-
-/* Takes off our interfaces what this agent attached or took over, and nothing else. */
-static void detach_config_ifaces(const struct nsflow_config *c, size_t n, uint32_t owner_id)
-{
-	for (size_t i = 0; i < n && i < c->n_ifaces && owner_id; i++)
-		attach_detach_owned((int)c->ifaces[i].ifindex, c->ifaces[i].name, owner_id);
-}
-
-/*
- * What a killed agent left running on our interfaces, still counting: keep it, so that no packet
- * goes unmetered during the hand-over, and count on with its maps. With the pins there, its
- * maps are the pinned ones; without them (they were in a bpffs that died with the killed
- * agent's mount namespace, as under `ip netns exec`), its maps are found from the attachment
- * and pinned again. A program whose maps are another pin dir's, or cannot be reached, is
- * replaced: it must not count into maps nobody reads. Fills keep[] with the programs kept.
- */
-static void adopt_running(struct nsflow_config *c, struct nsflow_bpf *skel,
-			  struct attach_progs *keep)
-{
-	uint32_t owner = pinned_owner_id(c->pin_dir);
-	char err[512];
-
-	for (size_t i = 0; i < c->n_ifaces; i++) {
-		struct config_iface *f = &c->ifaces[i];
-		struct attach_progs *run = &keep[i], drop = { { 0 } };
-
-		if (!attach_query((int)f->ifindex, run))
-			continue;
-		for (int h = 0; h < ATTACH_HOOKS; h++) {
-			if (!run->id[h])
-				continue;
-			if (!owner && !attach_repin(run->id[h], skel->obj, err, sizeof(err))) {
-				owner = pinned_owner_id(c->pin_dir);
-				pr_info("%s: the pins in %s were gone; found the running program's "
-					"maps from its attachment and pinned them again",
-					f->name, c->pin_dir);
-			} else if (!owner) {
-				pr_warn("%s: %s; replacing it with a fresh program (what it "
-					"counted "
-					"since the last agent stopped is lost)",
-					f->name, err);
-			}
-			if (owner && attach_prog_uses_map(run->id[h], owner))
-				continue;
-			if (owner)
-				pr_warn("%s: the nsflow program on it counts into maps that are "
-					"not "
-					"those of %s; replacing it",
-					f->name, c->pin_dir);
-			drop.id[h] = run->id[h];
-			run->id[h] = 0;
-		}
-		attach_detach_progs((int)f->ifindex, f->name, &drop);
-	}
-}
-
-/* Loads (or, after a crash, takes over) the datapath and attaches it everywhere asked. */
-static int load_and_attach(struct nsflow_config *c, struct nsflow_bpf *skel, size_t *attached,
-			   char *err, size_t errlen)
-{
-	bool loaded = false, xdp = c->ingress_hook == CONFIG_INGRESS_XDP;
-	struct attach_progs *keep = calloc(c->n_ifaces ? c->n_ifaces : 1, sizeof(*keep));
-	int ret = 0;
-
-	*attached = 0;
-	if (!keep) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	adopt_running(c, skel, keep);
-	for (size_t i = 0; i < c->n_ifaces; i++) {
-		struct config_iface *f = &c->ifaces[i];
-		bool tc_ingress = !xdp;
-
-		f->hook = "tc";
-		if (xdp && keep[i].id[ATTACH_XDP]) {
-			pr_info("%s: taking over the running nsflow_xdp", f->name);
-			f->hook = "xdp";
-		} else if (xdp) {
-			ret = attach_xdp(skel->obj, (int)f->ifindex, f->name, c->xdp_mode, &loaded,
-					 &f->hook, err, errlen);
-			/* XDP taken by a program outside a libxdp dispatcher (or none possible
-			 * here): in auto mode, meter ingress at TC rather than not at all */
-			if (ret && c->xdp_mode == CONFIG_XDP_AUTO) {
-				pr_warn("%s; metering ingress at TC instead", err);
-				tc_ingress = true;
-				f->hook = "tc";
-				ret = 0;
-			} else if (ret) {
-				break;
-			}
-		}
-		*attached = i + 1;
-		if (!loaded) {
-			ret = nsflow_bpf__load(skel);
-			if (ret == -EPERM) {
-				snprintf(err, errlen, "load the datapath: %s",
-					 ATTACH_BPF_EPERM_HINT);
-				break;
-			} else if (ret) {
-				snprintf(
-					err, errlen,
-					"load the datapath: %s (pinned maps in %.200s from another "
-					"setting? `nsflow detach --all` removes them)",
-					strerror(-ret), c->pin_dir);
-				break;
-			}
-			loaded = true;
-		}
-		if (tc_ingress) {
-			ret = attach_tc(bpf_program__fd(skel->progs.nsflow_tc_ingress),
-					(int)f->ifindex, f->name, false, err, errlen);
-			if (ret)
-				break;
-		}
-		if (c->egress) {
-			ret = attach_tc(bpf_program__fd(skel->progs.nsflow_tc_egress),
-					(int)f->ifindex, f->name, true, err, errlen);
-			if (ret)
-				break;
-		}
-		/* a hook the last agent used and this one does not (a changed setting) */
-		struct attach_progs stale = { { 0 } };
-
-		if (tc_ingress)
-			stale.id[ATTACH_XDP] = keep[i].id[ATTACH_XDP];
-		if (!c->egress)
-			stale.id[ATTACH_TC_EGRESS] = keep[i].id[ATTACH_TC_EGRESS];
-		if (!tc_ingress)
-			stale.id[ATTACH_TC_INGRESS] = keep[i].id[ATTACH_TC_INGRESS];
-		attach_detach_progs((int)f->ifindex, f->name, &stale);
-	}
-	free(keep);
-	return ret;
-}
-
 /*
  * Polls every poll interval and serves the control socket and the metrics between polls, until
  * a stop signal (false) or a SIGHUP whose configuration passed the checks (true).
  */
-static bool run_loop(struct agent *a, struct conn_server *ctl, struct conn_server *met,
-		     const char *status_line, int argc, char **argv)
+static bool run_loop(struct agent *a, struct datapath *dp, struct conn_server *ctl,
+		     struct conn_server *met, const char *status_line, int argc, char **argv)
 {
 	const struct nsflow_config *cfg = a->cfg;
 	char err[512];
@@ -235,11 +84,13 @@ static bool run_loop(struct agent *a, struct conn_server *ctl, struct conn_serve
 	next = agent_clock_ns() + (uint64_t)cfg->poll_interval_ms * 1000000ULL;
 	while (!stop_signal) {
 		uint64_t now = agent_clock_ns();
-		struct pollfd p[2 * (CONN_MAX + 1) + 1] = { { .fd = a->ring.map_fd,
-							      .events = POLLIN } };
+		struct pollfd p[2 * (CONN_MAX + 1) + 2] = {
+			{ .fd = a->ring.map_fd, .events = POLLIN },
+			{ .fd = dp->nl_fd, .events = POLLIN },
+		};
 		int wait_ms = now >= next ? 0 : (int)((next - now) / 1000000ULL) + 1;
-		int n_ctl = conn_server_pollfds(ctl, p + 1);
-		int n_met = conn_server_pollfds(met, p + 1 + n_ctl);
+		int n_ctl = conn_server_pollfds(ctl, p + 2);
+		int n_met = conn_server_pollfds(met, p + 2 + n_ctl);
 		uint64_t ms = agent_clock_ns() / 1000000ULL;
 		int t;
 
@@ -247,13 +98,15 @@ static bool run_loop(struct agent *a, struct conn_server *ctl, struct conn_serve
 		wait_ms = t >= 0 && t < wait_ms ? t : wait_ms;
 		t = conn_server_timeout_ms(met, ms);
 		wait_ms = t >= 0 && t < wait_ms ? t : wait_ms;
-		if (poll(p, (nfds_t)(1 + n_ctl + n_met), wait_ms) > 0 && (p[0].revents & POLLIN)) {
+		if (poll(p, (nfds_t)(2 + n_ctl + n_met), wait_ms) > 0 && (p[0].revents & POLLIN)) {
 			a->now_ns = agent_clock_ns();
 			agent_consume_events(a);
 		}
+		if (p[1].revents & POLLIN || dp->resync)
+			datapath_follow(dp);
 		ms = agent_clock_ns() / 1000000ULL;
-		conn_server_process(ctl, p + 1, n_ctl, ms);
-		conn_server_process(met, p + 1 + n_ctl, n_met, ms);
+		conn_server_process(ctl, p + 2, n_ctl, ms);
+		conn_server_process(met, p + 2 + n_ctl, n_met, ms);
 		now = agent_clock_ns();
 		if (now >= next) {
 			agent_poll(a, now);
@@ -292,9 +145,10 @@ int cmd_run(int argc, char **argv)
 	struct agent a;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct owner own = { .pin_fd = -1 };
+	struct datapath dp = { .cfg = &cfg, .owner = &own, .nl_fd = -1 };
 	char err[512] = "", status_line[160];
-	size_t attached = 0;
 	struct conn_server ctl, met;
+	size_t n_metered;
 	int ret, lfd = -1, mfd = -1, status = 1;
 	bool reload = false, reloaded = getenv(RELOAD_ENV) != NULL;
 	sigset_t hup;
@@ -365,13 +219,18 @@ int cmd_run(int argc, char **argv)
 	agent_size_maps(skel, &cfg);
 	set_pin_paths(skel, cfg.pin_dir);
 
-	ret = load_and_attach(&cfg, skel, &attached, err, sizeof(err));
+	dp.skel = skel;
+	ret = datapath_attach(&dp, err, sizeof(err));
 	if (!ret)
 		ret = agent_bind(&a, skel, err, sizeof(err));
 	if (!ret && (ret = agent_write_config(&a)))
 		snprintf(err, sizeof(err), "write interface settings: %s", strerror(-ret));
+	if (!ret)
+		ret = datapath_watch(&dp, err, sizeof(err)) < 0;
 	if (ret)
 		goto fail;
+	dp.agent = &a;
+	agent_ifaces_changed(&a);
 	/* a killed agent's cache and half-drained epoch are ours now */
 	agent_recover(&a, agent_clock_ns());
 	conn_server_init(&ctl, lfd, &control_conn_ops, &a);
@@ -390,15 +249,18 @@ int cmd_run(int argc, char **argv)
 		unsetenv(RELOAD_ENV);
 		pr_info("configuration reloaded: the running datapath and cache taken over");
 	}
-	pr_info("metering %zu interface%s, %zu collector%s, polling every %u ms", cfg.n_ifaces,
-		cfg.n_ifaces == 1 ? "" : "s", a.n_sinks, a.n_sinks == 1 ? "" : "s",
-		cfg.poll_interval_ms);
+	n_metered = 0;
+	for (size_t i = 0; i < cfg.n_ifaces; i++)
+		n_metered += !cfg.ifaces[i].gone;
+	pr_info("metering %zu interface%s%s, %zu collector%s, polling every %u ms", n_metered,
+		n_metered == 1 ? "" : "s",
+		dp.rule.any ? " (and those the rules choose as they appear)" : "", a.n_sinks,
+		a.n_sinks == 1 ? "" : "s", cfg.poll_interval_ms);
 	snprintf(status_line, sizeof(status_line),
-		 "metering %zu interface%s, exporting to %zu "
-		 "collector%s",
-		 cfg.n_ifaces, cfg.n_ifaces == 1 ? "" : "s", a.n_sinks, a.n_sinks == 1 ? "" : "s");
+		 "metering %zu interface%s, exporting to %zu collector%s", n_metered,
+		 n_metered == 1 ? "" : "s", a.n_sinks, a.n_sinks == 1 ? "" : "s");
 
-	reload = run_loop(&a, &ctl, &met, status_line, argc, argv);
+	reload = run_loop(&a, &dp, &ctl, &met, status_line, argc, argv);
 	if (reload) {
 		run_reload(&a, skel, argc, argv);
 		goto out;
@@ -422,11 +284,11 @@ out:
 		close(lfd);
 		unlink(cfg.control_socket);
 	}
-	if (!reload && skel && bpf_map__fd(skel->maps.nsflow_events) >= 0)
-		detach_config_ifaces(&cfg, attached,
-				     attach_map_id(bpf_map__fd(skel->maps.nsflow_events)));
-	if (attached && !reload)
+	if (!reload)
+		datapath_detach(&dp);
+	if (dp.loaded && !reload)
 		unpin_all(cfg.pin_dir);
+	datapath_close(&dp);
 	agent_close(&a);
 	nsflow_bpf__destroy(skel);
 	owner_release(&own);
@@ -547,7 +409,7 @@ int cmd_detach(int argc, char **argv)
 			fprintf(stderr, "nsflow detach: interface '%s' does not exist\n", named[i]);
 			return 2;
 		}
-	owner_id = pinned_owner_id(pin_dir);
+	owner_id = datapath_owner_id(pin_dir);
 	for (int i = 0; i < n_named; i++)
 		removed += detach_one((int)if_nametoindex(named[i]), named[i], owner_id, true,
 				      pin_dir);

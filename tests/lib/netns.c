@@ -228,6 +228,44 @@ int netns_sh(const char *ns, char **out, const char *fmt, ...)
 	return ret;
 }
 
+int netns_veth_add(struct netns_pair *p, char tag)
+{
+	char *out = NULL;
+	int pid = getpid(), ret, fd;
+	const char *sides[2] = { p->ns_rx, p->ns_tx };
+
+	/* an interface name has 15 characters at most: the pid has 7 digits at most */
+	snprintf(p->rx, sizeof(p->rx), NETNS_PREFIX "%u%cr", (unsigned int)pid % 10000000u, tag);
+	snprintf(p->tx, sizeof(p->tx), NETNS_PREFIX "%u%ct", (unsigned int)pid % 10000000u, tag);
+	/* locally administered, unique per pair */
+	memcpy(p->rx_mac,
+	       (uint8_t[]){ 0x02, 0xe2, (uint8_t)(pid >> 8), (uint8_t)pid, (uint8_t)tag, 0x01 }, 6);
+	memcpy(p->tx_mac, p->rx_mac, 6);
+	p->tx_mac[5] = 0x02;
+	ret = netns_sh(NULL, &out,
+		       "ip link add %s address %02x:%02x:%02x:%02x:%02x:%02x netns %s type veth "
+		       "peer name %s address %02x:%02x:%02x:%02x:%02x:%02x netns %s && "
+		       "ip -n %s link set %s up && ip -n %s link set %s up",
+		       p->rx, p->rx_mac[0], p->rx_mac[1], p->rx_mac[2], p->rx_mac[3], p->rx_mac[4],
+		       p->rx_mac[5], p->ns_rx, p->tx, p->tx_mac[0], p->tx_mac[1], p->tx_mac[2],
+		       p->tx_mac[3], p->tx_mac[4], p->tx_mac[5], p->ns_tx, p->ns_rx, p->rx,
+		       p->ns_tx, p->tx);
+	if (ret) {
+		fprintf(stderr, "netns: veth pair %s/%s: %s", p->rx, p->tx, out);
+		free(out);
+		return -EIO;
+	}
+	free(out);
+	for (int i = 0; i < 2; i++) {
+		fd = netns_enter(sides[i]);
+		if (fd < 0)
+			return fd;
+		*(i ? &p->tx_ifindex : &p->rx_ifindex) = (int)if_nametoindex(i ? p->tx : p->rx);
+		netns_leave(fd);
+	}
+	return p->rx_ifindex && p->tx_ifindex ? 0 : -ENODEV;
+}
+
 int netns_pair_create(struct netns_pair *p, char tag)
 {
 	const char *sides[2];
@@ -237,14 +275,6 @@ int netns_pair_create(struct netns_pair *p, char tag)
 	memset(p, 0, sizeof(*p));
 	snprintf(p->ns_rx, sizeof(p->ns_rx), NETNS_PREFIX "%d%cr", pid, tag);
 	snprintf(p->ns_tx, sizeof(p->ns_tx), NETNS_PREFIX "%d%ct", pid, tag);
-	/* an interface name has 15 characters at most: the pid has 7 digits at most */
-	snprintf(p->rx, sizeof(p->rx), NETNS_PREFIX "%u%cr", (unsigned int)pid % 10000000u, tag);
-	snprintf(p->tx, sizeof(p->tx), NETNS_PREFIX "%u%ct", (unsigned int)pid % 10000000u, tag);
-	/* locally administered, unique per pair */
-	memcpy(p->rx_mac,
-	       (uint8_t[]){ 0x02, 0xe2, (uint8_t)(pid >> 8), (uint8_t)pid, (uint8_t)tag, 0x01 }, 6);
-	memcpy(p->tx_mac, p->rx_mac, 6);
-	p->tx_mac[5] = 0x02;
 	sides[0] = p->ns_rx;
 	sides[1] = p->ns_tx;
 	for (int i = 0; i < 2; i++) {
@@ -267,35 +297,10 @@ int netns_pair_create(struct netns_pair *p, char tag)
 		write_file("/proc/sys/net/ipv4/ip_forward", "0");
 		netns_leave(fd);
 	}
-	ret = netns_sh(NULL, &out,
-		       "ip link add %s address %02x:%02x:%02x:%02x:%02x:%02x netns %s type veth "
-		       "peer name %s address %02x:%02x:%02x:%02x:%02x:%02x netns %s && "
-		       "ip -n %s link set %s up && ip -n %s link set %s up",
-		       p->rx, p->rx_mac[0], p->rx_mac[1], p->rx_mac[2], p->rx_mac[3], p->rx_mac[4],
-		       p->rx_mac[5], p->ns_rx, p->tx, p->tx_mac[0], p->tx_mac[1], p->tx_mac[2],
-		       p->tx_mac[3], p->tx_mac[4], p->tx_mac[5], p->ns_tx, p->ns_rx, p->rx,
-		       p->ns_tx, p->tx);
-	if (ret) {
-		fprintf(stderr, "netns: veth pair %s/%s: %s", p->rx, p->tx, out);
-		free(out);
+	ret = netns_veth_add(p, tag);
+	if (ret)
 		netns_pair_destroy(p);
-		return -EIO;
-	}
-	free(out);
-	for (int i = 0; i < 2; i++) {
-		fd = netns_enter(sides[i]);
-		if (fd < 0) {
-			netns_pair_destroy(p);
-			return fd;
-		}
-		*(i ? &p->tx_ifindex : &p->rx_ifindex) = (int)if_nametoindex(i ? p->tx : p->rx);
-		netns_leave(fd);
-	}
-	if (!p->rx_ifindex || !p->tx_ifindex) {
-		netns_pair_destroy(p);
-		return -ENODEV;
-	}
-	return 0;
+	return ret;
 }
 
 void netns_pair_destroy(struct netns_pair *p)

@@ -36,6 +36,9 @@ struct netns_pair {
  * that each test process has its own. Returns 0 or -errno, with a reason on stderr.
  */
 int netns_pair_create(struct netns_pair *p, char tag);
+/* Another veth between p's two namespaces, named and addressed after tag as netns_pair_create()
+ * names its own; fills p's interface fields (keep a copy of the first pair's). 0 or -errno. */
+int netns_veth_add(struct netns_pair *p, char tag);
 /* Deletes both namespaces, and with them the veth pair and whatever was attached to it. */
 void netns_pair_destroy(struct netns_pair *p);
 /* Deletes namespaces named NETNS_PREFIX<pid>* whose process is gone (a test that crashed). */

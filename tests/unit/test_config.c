@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ifrule.h"
 #include "exp_template.h"
 #include "exp_url.h"
 
@@ -642,14 +643,95 @@ Test(config, missing_interface_is_refused)
 
 	cr_assert_eq(parse(&c, "--active-timeout", "60", NULL), 0);
 	cr_assert_eq(config_validate(&c, err, sizeof(err)), -EINVAL);
-	cr_assert_str_eq(err, "no interface to meter: give -i IFACE, or 'interfaces:' in the "
-			      "config file");
+	cr_assert_str_eq(err, "no interface to meter: give -i IFACE, --all-interfaces or "
+			      "--interface-match REGEX (or 'interfaces:' ... in the config file)");
 	config_free(&c);
 
 	cr_assert_eq(parse(&c, "-i", "lo", NULL), 0);
 	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(c.ifaces[0].ifindex, 1, "lo is ifindex 1 in every namespace");
 	config_free(&c);
+}
+
+/* Rules choose among the interfaces there are now (the agent follows them afterwards). */
+Test(config, interfaces_chosen_by_rule)
+{
+	struct nsflow_config c;
+	struct ifrule r;
+
+	/* lo is never taken by a rule, only when named */
+	cr_assert_eq(parse(&c, "--all-interfaces", NULL), 0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	for (size_t i = 0; i < c.n_ifaces; i++) {
+		cr_assert_str_neq(c.ifaces[i].name, "lo");
+		cr_assert(c.ifaces[i].by_rule && c.ifaces[i].ifindex > 0);
+	}
+	config_free(&c);
+	cr_assert_eq(parse(&c, "-i", "lo", "--interface-match", "l.", NULL), 0, "%s", err);
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.n_ifaces, 1);
+	cr_assert(!c.ifaces[0].by_rule, "lo named stays named");
+	/* validating again chooses again, without doubling */
+	cr_assert_eq(config_validate(&c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.n_ifaces, 1);
+	config_free(&c);
+
+	/* the whole name must match; the exclude rule wins over the match rule */
+	cr_assert_eq(parse(&c, "--interface-match", "eth[0-9]+|ens.*", "--exclude-interfaces",
+			   "eth9", NULL),
+		     0, "%s", err);
+	cr_assert_eq(ifrule_compile(&r, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert(ifrule_wanted(&r, "eth0") && ifrule_wanted(&r, "eth12"));
+	cr_assert(ifrule_wanted(&r, "ens3") && ifrule_wanted(&r, "ens"));
+	cr_assert(!ifrule_wanted(&r, "veth0"), "the regex must match the whole name");
+	cr_assert(!ifrule_wanted(&r, "eth0.100") && !ifrule_wanted(&r, "eth"));
+	cr_assert(!ifrule_wanted(&r, "eth9"), "excluded");
+	cr_assert(!ifrule_wanted(&r, "lo"));
+	ifrule_free(&r);
+	config_free(&c);
+
+	/* the same from the file */
+	cr_assert_eq(load(&c, "all-interfaces: true\nexclude-interfaces: 'veth.*|cali.*'\n"), 0,
+		     "%s", err);
+	cr_assert(c.all_ifaces);
+	cr_assert_str_eq(c.iface_exclude, "veth.*|cali.*");
+	cr_assert_eq(ifrule_compile(&r, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert(ifrule_wanted(&r, "eth0") && !ifrule_wanted(&r, "veth1a2b") &&
+		  !ifrule_wanted(&r, "cali0") && !ifrule_wanted(&r, "lo"));
+	ifrule_free(&r);
+	config_free(&c);
+}
+
+Test(config, interface_rules_refused_with_a_reason)
+{
+	static const struct {
+		const char *args[5];
+		const char *message;
+	} bad[] = {
+		{ { "--interface-match", "eth[0-" },
+		  "--interface-match: 'eth[0-' is not a regular expression (POSIX extended): " },
+		{ { "--all-interfaces", "--exclude-interfaces", "(veth" },
+		  "--exclude-interfaces: '(veth' is not a regular expression (POSIX extended): " },
+		{ { "--exclude-interfaces", "veth.*" },
+		  "--exclude-interfaces narrows --all-interfaces or --interface-match; give one of "
+		  "them" },
+		{ { "--all-interfaces", "--interface-match", "eth.*" },
+		  "--all-interfaces and --interface-match: give one of them" },
+		{ { "--interface-match", "" },
+		  "--interface-match: expected a regular expression of 1..255 characters" },
+	};
+	struct nsflow_config c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = parse(&c, bad[i].args[0], bad[i].args[1], bad[i].args[2], NULL);
+
+		if (!ret)
+			ret = config_validate(&c, err, sizeof(err));
+		cr_assert_neq(ret, 0, "%s %s was taken", bad[i].args[0], bad[i].args[1]);
+		cr_assert(!strncmp(err, bad[i].message, strlen(bad[i].message)),
+			  "got '%s', want '%s...'", err, bad[i].message);
+		config_free(&c);
+	}
 }
 
 Test(config, flags_win_over_the_file)
