@@ -58,28 +58,6 @@ static struct conn *conn_slot(struct conn_server *s)
 	return idle;
 }
 
-static void conn_accept(struct conn_server *s, uint64_t now_ms)
-{
-	for (int k = 0; k < CONN_MAX; k++) {
-		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct conn *c;
-
-		if (fd < 0)
-			return;
-		if (s->ops->admit && !s->ops->admit(fd)) {
-			close(fd);
-			continue;
-		}
-		c = conn_slot(s);
-		if (!c) { /* every slot is sending an answer: come back later */
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->deadline_ms = now_ms + CONN_REQUEST_MS;
-	}
-}
-
 /* Sends what the client takes now; true when the answer is out (or the client gone). */
 static bool conn_send(struct conn_server *s, struct conn *c, uint64_t now_ms)
 {
@@ -137,6 +115,30 @@ static void conn_read(struct conn_server *s, struct conn *c, uint64_t now_ms)
 			conn_drop(s, c);
 			return;
 		}
+	}
+}
+
+static void conn_accept(struct conn_server *s, uint64_t now_ms)
+{
+	for (int k = 0; k < CONN_MAX; k++) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct conn *c;
+
+		if (fd < 0)
+			return;
+		if (s->ops->admit && !s->ops->admit(fd)) {
+			close(fd);
+			continue;
+		}
+		c = conn_slot(s);
+		if (!c) { /* every slot is sending an answer: come back later */
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->deadline_ms = now_ms + CONN_REQUEST_MS;
+		/* a request already there is answered now, not one loop turn (a poll) later */
+		conn_read(s, c, now_ms);
 	}
 }
 

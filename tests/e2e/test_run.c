@@ -1330,3 +1330,52 @@ Test(run, prometheus_metrics_count_what_was_delivered, .timeout = 90)
 	livegen_close(g);
 	passed = true;
 }
+
+/*
+ * /healthz is the liveness probe: a loop that stopped polling (here, SIGSTOP for longer than
+ * METRICS_ALIVE_MIN_MS) answers 503 "not polling" to the request waiting when it wakes, and
+ * 200 again once it polled.
+ */
+Test(run, healthz_says_503_when_the_loop_stalled, .timeout = 60)
+{
+	const char *extra[] = { "--metrics", "127.0.0.1:29190", NULL };
+	char got[512] = "";
+	int fds[2];
+	pid_t child;
+	ssize_t n;
+	char *out;
+
+	netns_sh(NULL, NULL, "ip -n %s link set lo up", pair.ns_rx);
+	start_agent(0, "100", extra);
+	expect_status("GET", "/healthz", "200 OK");
+	cr_assert_eq(pipe(fds), 0);
+	cr_assert_eq(kill(agent[0].pid, SIGSTOP), 0);
+	usleep(5500 * 1000);
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (!child) {
+		/* the kernel takes the connection and the request while the agent sleeps */
+		char *ans = netns_http(pair.ns_rx, METRICS_PORT, "GET", "/healthz");
+
+		if (ans && write(fds[1], ans, strlen(ans)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	usleep(500 * 1000);
+	kill(agent[0].pid, SIGCONT);
+	n = read(fds[0], got, sizeof(got) - 1);
+	close(fds[0]);
+	netns_wait(child, 15000);
+	got[n > 0 ? n : 0] = 0;
+	cr_expect(!strncmp(got, "HTTP/1.0 503 Service Unavailable\r\n", 34) &&
+			  strstr(got, "\r\n\r\nnot polling\n"),
+		  "/healthz of a loop that stalled 5.5 s:\n%s", got);
+	usleep(300 * 1000);
+	out = http("GET", "/healthz");
+	cr_expect(!strncmp(out, "HTTP/1.0 200 OK\r\n", 17), "/healthz after it polled again:\n%s",
+		  out);
+	free(out);
+	stop_agent(0);
+	passed = true;
+}
