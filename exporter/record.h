@@ -20,6 +20,11 @@ enum ns_end_reason {
 	NS_END_FORCED = 4,	      /* reset cache, agent exit */
 	NS_END_LACK_OF_RESOURCES = 5, /* cache full */
 };
+#define NS_END_REASONS 6 /* one past the last */
+
+/* "inactive", "active", "tcp-fin-rst", "forced", "cache-full"; "-" for none: the one spelling
+ * of the terminal, `nsflow show` and the metrics' reason label. */
+const char *ns_end_reason_name(uint8_t reason);
 
 /* srhIPv6ActiveSegmentType (500), IANA "IPFIX IPv6 SRH Segment Type" registry (RFC 9487 5.2):
  * which control plane the active segment was learnt from. A probe reads the segment from the

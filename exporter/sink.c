@@ -10,7 +10,7 @@
 void ns_export_opts_default(struct ns_export_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->observation_domain = 1;
+	o->observation_domain = 0; /* --observation-domain */
 	o->template_refresh_packets = 20;
 	o->template_refresh_secs = 600;
 	o->mtu = 1400;

@@ -41,19 +41,6 @@ static const char *proto_name(uint8_t p)
 	}
 }
 
-static const char *end_reason_name(uint8_t reason)
-{
-	static const char *const names[] = {
-		[NS_END_IDLE] = "idle",
-		[NS_END_ACTIVE] = "active",
-		[NS_END_END_OF_FLOW] = "end",
-		[NS_END_FORCED] = "forced",
-		[NS_END_LACK_OF_RESOURCES] = "cache-full",
-	};
-
-	return reason < sizeof(names) / sizeof(names[0]) && names[reason] ? names[reason] : "-";
-}
-
 static void put_time(struct ns_strbuf *sb, uint64_t ms)
 {
 	time_t secs = ms / 1000;
@@ -162,6 +149,6 @@ int ns_text_format(const struct ns_export_context *ctx, const struct ns_record *
 	snprintf(octets, sizeof(octets), "%" PRIu64, r->octets);
 	ns_sb_printf(&sb, " " TEXT_COLUMNS, duration, iface, r->direction ? "out" : "in", proto,
 		     src, dst, flags[0] ? flags : "-", packets, octets,
-		     end_reason_name(r->end_reason));
+		     ns_end_reason_name(r->end_reason));
 	return ns_sb_end_line(&sb);
 }

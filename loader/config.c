@@ -15,6 +15,7 @@
 #include "config_priv.h"
 #include "ifrule.h"
 #include "exp_url.h"
+#include "sink.h"
 
 const struct setting config_settings[] = {
 	{ "interface", "interfaces", OPT_INTERFACE, true, "an interface name" },
@@ -703,6 +704,8 @@ int config_parse_args(struct nsflow_config *c, int argc, char **argv, char *err,
 
 void config_init(struct nsflow_config *c)
 {
+	struct ns_export_opts x;
+
 	*c = (struct nsflow_config){
 		.active_timeout_s = 1800,
 		.inactive_timeout_s = 30,
@@ -718,14 +721,17 @@ void config_init(struct nsflow_config *c)
 		.vxlan_mode = NSFLOW_VXLAN_OUTER,
 		.vxlan_port = NSFLOW_VXLAN_PORT,
 		.counter_bits = 64,
-		.template_refresh_packets = 20,
-		.template_refresh_s = 600,
-		.mtu = 1400,
 		.agg_active_s = 1800,
 		.agg_inactive_s = 30,
 		.agg_cache_entries = 65536,
 	};
 	c->source.ss_family = AF_UNSPEC;
+	/* the export defaults are the exporter's own */
+	ns_export_opts_default(&x);
+	c->observation_domain = x.observation_domain;
+	c->template_refresh_packets = x.template_refresh_packets;
+	c->template_refresh_s = x.template_refresh_secs;
+	c->mtu = x.mtu;
 }
 
 void config_control_socket_for(const char *pin_dir, char *buf, size_t len)

@@ -253,14 +253,6 @@ int control_request(int argc, char **argv)
 	return control_exchange(path, req);
 }
 
-static const char *reason_name(int r)
-{
-	static const char *const names[] = { "-",	    "inactive", "active",
-					     "tcp-fin-rst", "forced",	"cache-full" };
-
-	return r >= 0 && r <= 5 ? names[r] : "?";
-}
-
 static const char *ifname_of(uint32_t ifindex, char *buf)
 {
 	if (!ifindex || !if_indextoname(ifindex, buf))
@@ -669,8 +661,8 @@ static void show_agg_stats(struct agent *a, FILE *out)
 			agg_cache_count(a->aggs[i]), (unsigned long long)st->created,
 			(unsigned long long)st->exported, (unsigned long long)st->packets,
 			(unsigned long long)st->octets);
-		for (int r = 1; r <= 5; r++)
-			fprintf(out, " %s %llu", reason_name(r),
+		for (int r = 1; r < NS_END_REASONS; r++)
+			fprintf(out, " %s %llu", ns_end_reason_name((uint8_t)r),
 				(unsigned long long)st->expired[r]);
 		fputc('\n', out);
 	}
@@ -698,8 +690,9 @@ static void show_stats(struct agent *a, FILE *out)
 		flow_cache_count(a->cache), (unsigned long long)st->created,
 		(unsigned long long)st->exported);
 	fprintf(out, "aged:");
-	for (int r = 1; r <= 5; r++)
-		fprintf(out, " %s %llu", reason_name(r), (unsigned long long)st->expired[r]);
+	for (int r = 1; r < NS_END_REASONS; r++)
+		fprintf(out, " %s %llu", ns_end_reason_name((uint8_t)r),
+			(unsigned long long)st->expired[r]);
 	if (a->cfg->no_original)
 		fprintf(out, "\n(--no-original: original flows are aged but not exported)");
 	show_agg_stats(a, out);

@@ -326,17 +326,15 @@ static void agent_info_metrics(struct agent *a, FILE *o)
 
 static void flow_metrics(struct agent *a, FILE *o)
 {
-	static const char *const reason[] = { "",	"inactive",  "active", "tcp_fin_rst",
-					      "forced", "cache_full" };
 	const struct flow_cache_stats *st = flow_cache_stats(a->cache);
 
 	single(o, "nsflow_flows_created_total", "counter", "Flows created in the cache",
 	       st->created);
 	prom_family(o, "nsflow_flows_aged_total", "counter",
 		    "Flow records exported, by end reason");
-	for (int r = 1; r <= 5; r++)
-		fprintf(o, "nsflow_flows_aged_total{reason=\"%s\"} %llu\n", reason[r],
-			(unsigned long long)st->expired[r]);
+	for (int r = 1; r < NS_END_REASONS; r++)
+		fprintf(o, "nsflow_flows_aged_total{reason=\"%s\"} %llu\n",
+			ns_end_reason_name((uint8_t)r), (unsigned long long)st->expired[r]);
 }
 
 static void poll_metrics(struct agent *a, FILE *o)

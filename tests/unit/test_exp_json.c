@@ -138,9 +138,9 @@ Test(text, ipv4_tcp)
 
 	exp_rec_v4_tcp(&r);
 	cr_assert_gt(ns_text_format(&ctx, &r, line, sizeof(line)), 0);
-	cr_assert_str_eq(line,
-			 "2023-11-14 22:13:20.123    1.333 eth0     in  TCP    192.0.2.1:40000     "
-			 "    198.51.100.7:443        ...AP.SF         10         5000 end\n");
+	cr_assert_str_eq(
+		line, "2023-11-14 22:13:20.123    1.333 eth0     in  TCP    192.0.2.1:40000     "
+		      "    198.51.100.7:443        ...AP.SF         10         5000 tcp-fin-rst\n");
 }
 
 Test(text, ipv6_icmp_egress)
@@ -153,7 +153,7 @@ Test(text, ipv6_icmp_egress)
 	cr_assert_gt(ns_text_format(&ctx, &r, line, sizeof(line)), 0);
 	cr_assert_str_eq(line,
 			 "2023-11-14 22:13:20.123    1.333 eth1     out ICMPv6 [2001:db8::1]       "
-			 "    [2001:db8::2] 128.0     -                10         5000 idle\n");
+			 "    [2001:db8::2] 128.0     -                10         5000 inactive\n");
 }
 
 Test(text, ipv6_ports_in_brackets_unknown_iface)
