@@ -108,12 +108,47 @@ const struct choice config_vxlan_modes[] = { { "outer", NSFLOW_VXLAN_OUTER },
 					     { "inner", NSFLOW_VXLAN_INNER },
 					     { "off", NSFLOW_VXLAN_OFF },
 					     { NULL, 0 } };
-const char *config_vxlan_mode_name(uint32_t mode)
+static const char *choice_name(const struct choice *ch, uint32_t value)
 {
-	for (const struct choice *ch = config_vxlan_modes; ch->name; ch++)
-		if (ch->value == mode)
+	for (; ch->name; ch++)
+		if (ch->value == value)
 			return ch->name;
 	return "?";
+}
+
+const char *config_vxlan_mode_name(uint32_t mode)
+{
+	return choice_name(config_vxlan_modes, mode);
+}
+
+const char *config_mpls_mode_name(uint32_t mode)
+{
+	return choice_name(config_mpls_modes, mode);
+}
+
+const char *config_srv6_mode_name(uint32_t mode)
+{
+	return choice_name(config_srv6_modes, mode);
+}
+
+/* --sample's modes: "fixed:" N and so on ("none" stands alone) */
+static const struct {
+	const char *prefix;
+	uint32_t mode, lo, hi;
+	const char *what;
+} sample_modes[] = {
+	{ "fixed:", NSFLOW_SAMPLE_FIXED, 1, 65535, "N" },
+	{ "random:", NSFLOW_SAMPLE_RANDOM, 1, 65535, "N" },
+	{ "time:", NSFLOW_SAMPLE_TIME, 5, 30000, "MS" },
+};
+
+const char *config_sample_name(uint32_t mode, uint32_t param, char *buf, size_t len)
+{
+	snprintf(buf, len, "none");
+	for (size_t i = 0; i < sizeof(sample_modes) / sizeof(sample_modes[0]); i++)
+		if (sample_modes[i].mode == mode)
+			snprintf(buf, len, "%s%u", sample_modes[i].prefix, param);
+	return buf;
 }
 
 static const struct choice counter_widths[] = { { "32", 32 }, { "64", 64 }, { NULL, 0 } };
@@ -253,15 +288,6 @@ int config_parse_choice(const char *v, const struct choice *ch, const char *wher
 int config_parse_sample(const char *v, const char *where, struct config_sampler *s, char *err,
 			size_t errlen)
 {
-	static const struct {
-		const char *prefix;
-		uint32_t mode, lo, hi;
-		const char *what;
-	} modes[] = {
-		{ "fixed:", NSFLOW_SAMPLE_FIXED, 1, 65535, "N" },
-		{ "random:", NSFLOW_SAMPLE_RANDOM, 1, 65535, "N" },
-		{ "time:", NSFLOW_SAMPLE_TIME, 5, 30000, "MS" },
-	};
 	uint64_t n;
 	int ret;
 
@@ -269,16 +295,17 @@ int config_parse_sample(const char *v, const char *where, struct config_sampler 
 		*s = (struct config_sampler){ NSFLOW_SAMPLE_NONE, 0 };
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		if (strncmp(v, modes[i].prefix, strlen(modes[i].prefix)))
+	for (size_t i = 0; i < sizeof(sample_modes) / sizeof(sample_modes[0]); i++) {
+		if (strncmp(v, sample_modes[i].prefix, strlen(sample_modes[i].prefix)))
 			continue;
-		ret = parse_digits(v + strlen(modes[i].prefix), &n);
+		ret = parse_digits(v + strlen(sample_modes[i].prefix), &n);
 		if (ret == -EINVAL)
 			break;
-		if (ret || n < modes[i].lo || n > modes[i].hi)
+		if (ret || n < sample_modes[i].lo || n > sample_modes[i].hi)
 			return config_errf(err, errlen, "%s: '%s' out of range (%s is %u..%u)",
-					   where, v, modes[i].what, modes[i].lo, modes[i].hi);
-		*s = (struct config_sampler){ modes[i].mode, (uint32_t)n };
+					   where, v, sample_modes[i].what, sample_modes[i].lo,
+					   sample_modes[i].hi);
+		*s = (struct config_sampler){ sample_modes[i].mode, (uint32_t)n };
 		return 0;
 	}
 	return config_errf(err, errlen,

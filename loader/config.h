@@ -137,6 +137,11 @@ void config_init(struct nsflow_config *c);
 
 /* "outer", "inner" or "off", as --vxlan spells mode */
 const char *config_vxlan_mode_name(uint32_t mode);
+/* "label-only", "ip-only" or "label-and-ip"; "outer" or "inner-header": as --mpls, --srv6 */
+const char *config_mpls_mode_name(uint32_t mode);
+const char *config_srv6_mode_name(uint32_t mode);
+/* "fixed:100", "time:50", "none" ...: as --sample spells it, in buf */
+const char *config_sample_name(uint32_t mode, uint32_t param, char *buf, size_t len);
 
 /*
  * The control socket of the agent whose pin dir is pin_dir: /run/nsflow/control.sock for the

@@ -722,14 +722,7 @@ static void show_interfaces(struct agent *a, FILE *out)
 		if (f->gone)
 			continue;
 		config_iface_cfg(c, f, &v);
-		if (v.sample_mode == NSFLOW_SAMPLE_NONE)
-			snprintf(samp, sizeof(samp), "none");
-		else
-			snprintf(samp, sizeof(samp), "%s:%u",
-				 v.sample_mode == NSFLOW_SAMPLE_FIXED  ? "fixed"
-				 : v.sample_mode == NSFLOW_SAMPLE_TIME ? "time"
-								       : "random",
-				 v.sample_param);
+		config_sample_name(v.sample_mode, v.sample_param, samp, sizeof(samp));
 		if (v.sample_mode == NSFLOW_SAMPLE_TIME) {
 			struct ns_record r;
 
@@ -741,10 +734,7 @@ static void show_interfaces(struct agent *a, FILE *out)
 		}
 		fprintf(out, "%-16s %-8u %-16s %-8s %-20s %s/%s/%s:%u\n", f->name, f->ifindex,
 			f->hook ? f->hook : "-", c->egress ? "tc" : "-", samp,
-			v.mpls_mode == NSFLOW_MPLS_LABEL_ONLY ? "label-only"
-			: v.mpls_mode == NSFLOW_MPLS_IP_ONLY  ? "ip-only"
-							      : "label-and-ip",
-			v.srv6_mode == NSFLOW_SRV6_INNER ? "inner-header" : "outer",
+			config_mpls_mode_name(v.mpls_mode), config_srv6_mode_name(v.srv6_mode),
 			config_vxlan_mode_name(v.vxlan_mode), v.vxlan_port);
 	}
 }
