@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <netinet/in.h>
 
 #include "ie.h"
 #include "exp_plan.h"
@@ -18,9 +19,6 @@
 #define OPT(k, field, a)	     .opt = { NS_SRC_##k, a, offsetof(struct ns_opt_row, field) }
 #define V9(id_, len_)		     .v9_id = id_, .v9_len = len_
 #define ROW(id_, name_, type_, len_) .id = id_, .name = name_, .type = NS_IE_##type_, .len = len_
-
-#define IPPROTO_ICMP_	1
-#define IPPROTO_ICMPV6_ 58
 
 static const struct ns_ie ns_ie_rows[] = {
 	{ ROW(1, "octetDeltaCount", UNSIGNED, 8), V9(1, 8), REC(U64, octets, 0) },
@@ -58,7 +56,7 @@ static const struct ns_ie ns_ie_rows[] = {
 	{ ROW(30, "destinationIPv6PrefixLength", UNSIGNED, 1), V9(30, 1), REC(U8, dst_mask, 0) },
 	/* unsigned32 in IPFIX; v9 FLOW_LABEL is 3 bytes (RFC 3954 8) */
 	{ ROW(31, "flowLabelIPv6", UNSIGNED, 4), V9(31, 3), REC(U32, flow_label, 0) },
-	{ ROW(32, "icmpTypeCodeIPv4", UNSIGNED, 2), V9(32, 2), REC(ICMP, dst_port, IPPROTO_ICMP_),
+	{ ROW(32, "icmpTypeCodeIPv4", UNSIGNED, 2), V9(32, 2), REC(ICMP, dst_port, IPPROTO_ICMP),
 	  .when = NS_WHEN_ICMP },
 	/* the exporter's one sampling rate (deprecated in IPFIX for the PSAMP elements, and still
 	 * what nfdump 1.7.1, goflow2 and Akvorado read without a selector) */
@@ -98,8 +96,8 @@ static const struct ns_ie ns_ie_rows[] = {
 	{ ROW(90, "mplsVpnRouteDistinguisher", OCTETS, 8), V9(90, 8), REC(BYTES, vpn_rd, 0) },
 	{ ROW(136, "flowEndReason", UNSIGNED, 1), V9(136, 1), REC(U8, end_reason, 0) },
 	/* v9 has one ICMP_TYPE (32) for both families: nfdump and pmacct read ICMPv6 there */
-	{ ROW(139, "icmpTypeCodeIPv6", UNSIGNED, 2), V9(32, 2),
-	  REC(ICMP, dst_port, IPPROTO_ICMPV6_), .when = NS_WHEN_ICMP, .v9_own = 1 },
+	{ ROW(139, "icmpTypeCodeIPv6", UNSIGNED, 2), V9(32, 2), REC(ICMP, dst_port, IPPROTO_ICMPV6),
+	  .when = NS_WHEN_ICMP, .v9_own = 1 },
 	{ ROW(144, "exportingProcessId", UNSIGNED, 4), OPT(U32, domain, 0) },
 	/* v9 says "this exporter" with the System scope (RFC 3954 6.1) */
 	{ ROW(149, "observationDomainId", UNSIGNED, 4), OPT(U32, domain, 0), .v9_scope = 1 },
@@ -189,8 +187,8 @@ const struct ns_ie *ns_ie_find_name(const char *name)
 
 static int has_ports(uint8_t proto)
 {
-	/* TCP, UDP, DCCP, UDP-Lite, SCTP */
-	return proto == 6 || proto == 17 || proto == 33 || proto == 136 || proto == 132;
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_DCCP ||
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP;
 }
 
 static int nonzero(const uint8_t *p, size_t n)
@@ -209,7 +207,7 @@ int ns_ie_applies(const struct ns_ie *ie, const struct ns_record *r)
 		return 0;
 	switch (ie->when) {
 	case NS_WHEN_TCP:
-		return r->protocol == 6;
+		return r->protocol == IPPROTO_TCP;
 	case NS_WHEN_PORTS:
 		return has_ports(r->protocol);
 	case NS_WHEN_ICMP:

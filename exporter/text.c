@@ -12,29 +12,30 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
+#include <netinet/in.h>
 
 #include "exp_format.h"
 
 static const char *proto_name(uint8_t p)
 {
 	switch (p) {
-	case 1:
+	case IPPROTO_ICMP:
 		return "ICMP";
-	case 2:
+	case IPPROTO_IGMP:
 		return "IGMP";
-	case 6:
+	case IPPROTO_TCP:
 		return "TCP";
-	case 17:
+	case IPPROTO_UDP:
 		return "UDP";
-	case 47:
+	case IPPROTO_GRE:
 		return "GRE";
-	case 50:
+	case IPPROTO_ESP:
 		return "ESP";
-	case 51:
+	case IPPROTO_AH:
 		return "AH";
-	case 58:
+	case IPPROTO_ICMPV6:
 		return "ICMPv6";
-	case 132:
+	case IPPROTO_SCTP:
 		return "SCTP";
 	default:
 		return NULL;
@@ -113,7 +114,7 @@ int ns_text_format(const struct ns_export_context *ctx, const struct ns_record *
 		   size_t cap)
 {
 	struct ns_strbuf sb = { .buf = buf, .cap = cap };
-	int icmp = r->protocol == 1 || r->protocol == 58;
+	int icmp = r->protocol == IPPROTO_ICMP || r->protocol == IPPROTO_ICMPV6;
 	const char *name = proto_name(r->protocol);
 	int ports = !icmp && (r->src_port || r->dst_port);
 	uint64_t dur = r->end_ms > r->start_ms ? r->end_ms - r->start_ms : 0;
@@ -141,7 +142,7 @@ int ns_text_format(const struct ns_export_context *ctx, const struct ns_record *
 		if (icmp)
 			ns_sb_printf(&dst_sb, " %u.%u", r->dst_port >> 8, r->dst_port & 0xff);
 	}
-	if (r->protocol == 6)
+	if (r->protocol == IPPROTO_TCP)
 		put_tcp_flags(&flags_sb, r->tcp_flags);
 	snprintf(duration, sizeof(duration), "%" PRIu64 ".%03u", dur / 1000,
 		 (unsigned int)(dur % 1000));
