@@ -227,8 +227,12 @@ image: $(IMAGE_STAMP)
 
 # the image run as an operator runs it (tests/image/): podman, the four capabilities, our seccomp
 # profile, the DaemonSet's mounts, in a veth pair's namespace, nfcapd decoding what it exports
-test-image: deps image $(AGENT) $(IMAGE_TESTS)
-	@NSFLOW_IMAGE=$(IMAGE) PODMAN='$(PODMAN)' tests/run.sh -- -- $(IMAGE_TESTS)
+test-image: deps all image $(IMAGE_TESTS)
+	@$(PODMAN) image inspect --format '{{.Size}}' $(IMAGE) | \
+		awk '{ printf "== testing $(IMAGE), %.1f MB\n", $$1 / 1e6 }'
+	@t0=$$(date +%s); CRITERION_VERBOSITY_LEVEL=1 NSFLOW_IMAGE=$(IMAGE) PODMAN='$(PODMAN)' \
+		tests/run.sh -- -- $(IMAGE_TESTS); ret=$$?; \
+		echo "== test-image: $$(($$(date +%s) - t0)) s"; exit $$ret
 
 # deploy/daemonset.yaml against the Kubernetes and prometheus-operator schemas, offline once the
 # npm packages are in build/k8s (npm install only when they are missing)

@@ -47,6 +47,27 @@ static struct {
 	int lock_fd;
 } env;
 
+/*
+ * Containers a crashed or timed-out run of this test left (NETNS_PREFIX-PID-image*, PID gone):
+ * removed first, so that netns_cleanup_stale() can then take their namespaces and pins.
+ */
+static void rm_stale_containers(void)
+{
+	char *out = NULL, *line, *save = NULL;
+	int pid;
+
+	if (netns_sh(NULL, &out, "%s ps -a --format '{{.Names}}' --filter name=^" NETNS_PREFIX "-",
+		     env.podman)) {
+		free(out);
+		return;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, NETNS_PREFIX "-%d-image", &pid) == 1 && kill(pid, 0) &&
+		    errno == ESRCH)
+			netns_sh(NULL, NULL, "%s rm -f -t 0 %s", env.podman, line);
+	free(out);
+}
+
 static void setup(void)
 {
 	memset(&env, 0, sizeof(env));
@@ -57,6 +78,7 @@ static void setup(void)
 	env.lock_fd = nsflow_e2e_lock(240000);
 	cr_assert(env.lock_fd >= 0, "no e2e lock (%s): another e2e test or benchmark is running",
 		  strerror(-env.lock_fd));
+	rm_stale_containers();
 	netns_cleanup_stale();
 	cr_assert_eq(netns_pair_create(&env.pair, 'i'), 0, "could not make the veth pair");
 	/* the collector listens on the namespace's loopback */
@@ -149,15 +171,16 @@ static int podman_run(bool detach, const char *caps, char **out)
 	char ulimits[128];
 
 	ulimit_flags(ulimits, sizeof(ulimits));
-	return netns_sh(NULL, out,
-			"%s %s run %s --name %s --network ns:/run/netns/%s %s --cap-drop all --cap-add %s "
-			"--security-opt seccomp=deploy/seccomp.json "
-			"--security-opt no-new-privileges --read-only "
-			"-v %s:/etc/nsflow:ro -v /sys/fs/bpf:/sys/fs/bpf -v " RUN_DIR ":" RUN_DIR
-			" %s run --config /etc/nsflow/nsflow.yaml",
-			detach ? "" : "timeout 30", env.podman, detach ? "-d" : "--rm",
-			detach ? env.name : env.once_name,
-			env.pair.ns_rx, ulimits, caps, env.dir, env.image);
+	return netns_sh(
+		NULL, out,
+		"%s %s run %s --name %s --network ns:/run/netns/%s %s --cap-drop all --cap-add %s "
+		"--security-opt seccomp=deploy/seccomp.json "
+		"--security-opt no-new-privileges --read-only "
+		"-v %s:/etc/nsflow:ro -v /sys/fs/bpf:/sys/fs/bpf -v " RUN_DIR ":" RUN_DIR
+		" %s run --config /etc/nsflow/nsflow.yaml",
+		detach ? "" : "timeout 30", env.podman, detach ? "-d" : "--rm",
+		detach ? env.name : env.once_name, env.pair.ns_rx, ulimits, caps, env.dir,
+		env.image);
 }
 
 static void dump_container_log(void)
@@ -190,8 +213,8 @@ static void wait_ready(void)
 static void start_nfcapd(const char *dir)
 {
 	char port[8], log[224];
-	char *argv[] = { "nfcapd", "-b", "127.0.0.1", "-p", port, "-w", (char *)dir, "-t", "3600",
-			 NULL };
+	char *argv[] = { "nfcapd", "-b",	"127.0.0.1", "-p",   port,
+			 "-w",	   (char *)dir, "-t",	     "3600", NULL };
 	int fd;
 
 	snprintf(port, sizeof(port), "%d", COLLECTOR_PORT);
@@ -231,9 +254,9 @@ static void sent_flows(const struct livegen *g, uint64_t sent, struct coll_flows
 	for (uint32_t f = 0; f < o->flows; f++) {
 		uint64_t n = livegen_flow_share(g, sent, f);
 
-		cr_assert_eq(coll_key_set(&k, o->src, o->dst, o->proto, o->base_port + f,
-					  o->dst_port),
-			     0);
+		cr_assert_eq(
+			coll_key_set(&k, o->src, o->dst, o->proto, o->base_port + f, o->dst_port),
+			0);
 		coll_flows_add(want, &k, 4, n, n * o->ip_len);
 	}
 }
@@ -314,8 +337,9 @@ static void assert_nothing_left(const char *what)
 	netns_sh(env.pair.ns_rx, &out, "ip -d link show dev %s", env.pair.rx);
 	cr_assert_null(strstr(out, "xdp"), "%s: XDP is still on %s:\n%s", what, env.pair.rx, out);
 	free(out);
-	netns_sh(env.pair.ns_rx, &out, "tc filter show dev %s ingress; tc filter show dev %s egress",
-		 env.pair.rx, env.pair.rx);
+	netns_sh(env.pair.ns_rx, &out,
+		 "tc filter show dev %s ingress; tc filter show dev %s egress", env.pair.rx,
+		 env.pair.rx);
 	cr_assert_null(strstr(out, "nsflow"), "%s: a tc filter of nsflow is on %s:\n%s", what,
 		       env.pair.rx, out);
 	free(out);
