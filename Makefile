@@ -27,6 +27,7 @@ AGENT := $(BUILD)/nsflow
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 DP_TESTS := $(patsubst tests/datapath/%.c,$(BUILD)/tests/datapath/%,$(wildcard tests/datapath/test_*.c))
 E2E_TESTS := $(patsubst tests/e2e/%.c,$(BUILD)/tests/e2e/%,$(wildcard tests/e2e/test_*.c))
+IMAGE_TESTS := $(patsubst tests/image/%.c,$(BUILD)/tests/image/%,$(wildcard tests/image/test_*.c))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
 # collectors of our own on other libraries (tests/tools/): libfixbuf's NetFlow v9 reader
 TEST_TOOLS := $(BUILD)/tests/tools/fixbuf_v9
@@ -49,7 +50,7 @@ VERIFIER_INSNS := $(BUILD)/tests/kernels/verifier_insns
 .SECONDARY:
 
 .PHONY: FORCE all install uninstall help deps deps-kernels vmlinux test test-unit test-datapath test-e2e test-kernels \
-	bench format format-check run demo clean image k8s-validate
+	bench format format-check run demo clean image test-image k8s-validate
 
 all: $(BPF_OBJ) $(SKEL) $(AGENT) $(FLOOR_OBJ) $(GEN_OBJ)
 
@@ -66,6 +67,8 @@ help:
 	@echo "                example settings, bash completion"
 	@echo "make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF"
 	@echo "make image      the agent's OCI image nsflow:VERSION (podman; Debian 12 base from debootstrap)"
+	@echo "make test-image the image run with only its four capabilities and seccomp profile, in a"
+	@echo "               test namespace: flows checked with nfcapd, stop, restart, a refused start"
 	@echo "make format     clang-format every C file; make format-check only checks"
 
 # Installs only when something is missing, so repeated `make test` stays quick.
@@ -221,6 +224,15 @@ $(IMAGE_STAMP): $(BUILD)/image/debian-12.tar $(shell git ls-files) .dockerignore
 	echo $(IMAGE) >$@
 
 image: $(IMAGE_STAMP)
+
+# the image run as an operator runs it (tests/image/): podman, the four capabilities, our seccomp
+# profile, the DaemonSet's mounts, in a veth pair's namespace, nfcapd decoding what it exports
+test-image: deps all image $(IMAGE_TESTS)
+	@$(PODMAN) image inspect --format '{{.Size}}' $(IMAGE) | \
+		awk '{ printf "== testing $(IMAGE), %.1f MB\n", $$1 / 1e6 }'
+	@t0=$$(date +%s); CRITERION_VERBOSITY_LEVEL=1 NSFLOW_IMAGE=$(IMAGE) PODMAN='$(PODMAN)' \
+		tests/run.sh -- -- $(IMAGE_TESTS); ret=$$?; \
+		echo "== test-image: $$(($$(date +%s) - t0)) s"; exit $$ret
 
 # deploy/daemonset.yaml against the Kubernetes and prometheus-operator schemas, offline once the
 # npm packages are in build/k8s (npm install only when they are missing)

@@ -1,6 +1,8 @@
 // Validates every document of the YAML files given against the Kubernetes schemas, offline:
 // kubernetes-models for the core and apps groups, @kubernetes-models/prometheus-operator for
-// the ServiceMonitor. Exits 1 naming the document and what is wrong.
+// the ServiceMonitor; and that a DaemonSet's containers run unprivileged with exactly the
+// capabilities `nsflow run` checks for (loader/caps.c). Exits 1 naming the document and what is
+// wrong.
 // Run with the modules' directory as the first argument (ESM ignores NODE_PATH).
 import fs from 'fs';
 import path from 'path';
@@ -18,6 +20,22 @@ const models = {
 	'apps/v1/DaemonSet': () => apps.DaemonSet,
 	'monitoring.coreos.com/v1/ServiceMonitor': () => mon.ServiceMonitor,
 };
+// caps_check_run() in loader/caps.c, without the CAP_ prefix
+const runCaps = ['BPF', 'NET_ADMIN', 'PERFMON', 'SYS_ADMIN'];
+const capsProblem = (doc) => {
+	for (const c of doc.spec.template.spec.containers) {
+		const sc = c.securityContext || {};
+		const caps = sc.capabilities || {};
+		const add = [...(caps.add || [])].sort();
+		if (sc.privileged !== false)
+			return `container ${c.name}: privileged must be false`;
+		if (JSON.stringify(caps.drop) !== '["ALL"]')
+			return `container ${c.name}: capabilities.drop must be [ALL]`;
+		if (JSON.stringify(add) !== JSON.stringify(runCaps))
+			return `container ${c.name}: capabilities.add is [${add}], nsflow run needs [${runCaps}]`;
+	}
+	return null;
+};
 let bad = 0;
 for (const file of process.argv.slice(3)) {
 	yaml.loadAll(fs.readFileSync(file, 'utf8')).forEach((doc, i) => {
@@ -30,6 +48,9 @@ for (const file of process.argv.slice(3)) {
 		}
 		try {
 			new (models[kind]())(doc).validate();
+			const caps = kind === 'apps/v1/DaemonSet' && capsProblem(doc);
+			if (caps)
+				throw new Error(caps);
 			console.log(`${where}: valid`);
 		} catch (e) {
 			console.error(`${where}: ${e.message}`);
