@@ -138,103 +138,93 @@ static void run_reload(struct agent *a, struct nsflow_bpf *skel, int argc, char 
 			      attach_map_id(bpf_map__fd(skel->maps.nsflow_events)));
 }
 
-int cmd_run(int argc, char **argv)
-{
+/* Everything `nsflow run` holds, so that one path gives it all back. */
+struct run {
 	struct nsflow_config cfg;
-	struct nsflow_bpf *skel = NULL;
 	struct agent a;
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct owner own = { .pin_fd = -1 };
-	struct datapath dp = { .cfg = &cfg, .owner = &own, .nl_fd = -1 };
-	char err[512] = "", status_line[160];
+	struct owner own;
+	struct datapath dp;
 	struct conn_server ctl, met;
-	size_t n_metered;
-	int ret, lfd = -1, mfd = -1, status = 1;
-	bool reload = false, reloaded = getenv(RELOAD_ENV) != NULL;
-	sigset_t hup;
+	struct nsflow_bpf *skel;
+	int lfd, mfd;
+	bool agent_up;
+	char err[512];
+};
 
-	conn_server_init(&ctl, -1, &control_conn_ops, &a);
-	conn_server_init(&met, -1, &metrics_conn_ops, &a);
-	config_init(&cfg);
-	ret = config_parse_args(&cfg, argc, argv, err, sizeof(err));
-	if (!ret && cfg.help) {
-		config_usage(stdout);
-		config_free(&cfg);
-		return 0;
-	}
-	if (!ret)
-		ret = config_validate(&cfg, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "nsflow run: %s\n", err);
-		config_free(&cfg);
+/*
+ * Everything a bad setting or a second agent can break, checked before anything is attached:
+ * the settings, the privileges, the collectors and caches (agent_init), the locks, the control
+ * socket and the metrics address. 0, or the exit status with r->err saying why.
+ */
+static int run_prepare(struct run *r)
+{
+	struct nsflow_config *c = &r->cfg;
+
+	log_setup(c->verbose);
+	if (caps_check_run(r->err, sizeof(r->err)) ||
+	    attach_check_kernel_btf(r->err, sizeof(r->err)))
+		return 1;
+	if (agent_init(&r->a, c, false, r->err, sizeof(r->err)))
 		return 2;
-	}
-	log_setup(cfg.verbose);
-	if (caps_check_run(err, sizeof(err)) || attach_check_kernel_btf(err, sizeof(err))) {
-		fprintf(stderr, "nsflow run: %s\n", err);
-		config_free(&cfg);
-		return 1;
-	}
-	/* everything a bad setting can break is checked before anything is attached */
-	ret = agent_init(&a, &cfg, false, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "nsflow run: %s\n", err);
-		status = 2;
-		goto out_agent;
-	}
+	r->agent_up = true;
 	/* one agent per pin dir and per interface: a second one leaves everything as it is */
-	ret = owner_acquire(&own, &cfg, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "nsflow run: %s\n", err);
-		agent_close(&a);
-		config_free(&cfg);
+	if (owner_acquire(&r->own, c, r->err, sizeof(r->err)))
+		return 1;
+	/* show/reset wait in the backlog until the loop runs; a socket that answers is another's */
+	r->lfd = control_listen(c->control_socket);
+	if (r->lfd < 0) {
+		snprintf(r->err, sizeof(r->err), "control socket %s: %s", c->control_socket,
+			 r->lfd == -EADDRINUSE ? "another agent answers there; give this one a "
+						 "--control-socket of its own"
+					       : strerror(-r->lfd));
 		return 1;
 	}
-	/* show/reset wait in the backlog until the loop runs; a socket that answers is another's */
-	lfd = control_listen(cfg.control_socket);
-	if (lfd < 0) {
-		snprintf(err, sizeof(err), "control socket %s: %s", cfg.control_socket,
-			 lfd == -EADDRINUSE ? "another agent answers there; give this one a "
-					      "--control-socket of its own"
-					    : strerror(-lfd));
-		fprintf(stderr, "nsflow run: %s\n", err);
-		goto out_agent;
+	if (c->metrics_address[0]) {
+		r->mfd = metrics_listen(c->metrics_address, r->err, sizeof(r->err));
+		if (r->mfd < 0)
+			return 2;
 	}
-	if (cfg.metrics_address[0]) {
-		mfd = metrics_listen(cfg.metrics_address, err, sizeof(err));
-		if (mfd < 0) {
-			fprintf(stderr, "nsflow run: %s\n", err);
-			status = 2;
-			goto out_agent;
-		}
-	}
-	ret = attach_prepare_pin_dir(cfg.pin_dir, err, sizeof(err));
-	if (ret)
-		goto fail;
-	skel = nsflow_bpf__open();
-	if (!skel) {
-		snprintf(err, sizeof(err), "open the datapath object: %s", strerror(errno));
-		goto fail;
-	}
-	agent_size_maps(skel, &cfg);
-	set_pin_paths(skel, cfg.pin_dir);
+	return 0;
+}
 
-	dp.skel = skel;
-	ret = datapath_attach(&dp, err, sizeof(err));
-	if (!ret)
-		ret = agent_bind(&a, skel, err, sizeof(err));
-	if (!ret && (ret = agent_write_config(&a)))
-		snprintf(err, sizeof(err), "write interface settings: %s", strerror(-ret));
-	if (!ret)
-		ret = datapath_watch(&dp, err, sizeof(err)) < 0;
+/* Loads or takes over the datapath, attaches it, and takes a killed agent's cache over. */
+static int run_attach(struct run *r)
+{
+	struct nsflow_config *c = &r->cfg;
+	int ret = attach_prepare_pin_dir(c->pin_dir, r->err, sizeof(r->err));
+
 	if (ret)
-		goto fail;
-	dp.agent = &a;
-	agent_ifaces_changed(&a);
+		return ret;
+	r->skel = nsflow_bpf__open();
+	if (!r->skel) {
+		snprintf(r->err, sizeof(r->err), "open the datapath object: %s", strerror(errno));
+		return -errno;
+	}
+	agent_size_maps(r->skel, c);
+	set_pin_paths(r->skel, c->pin_dir);
+	r->dp.skel = r->skel;
+	ret = datapath_attach(&r->dp, r->err, sizeof(r->err));
+	if (!ret)
+		ret = agent_bind(&r->a, r->skel, r->err, sizeof(r->err));
+	if (!ret && (ret = agent_write_config(&r->a)))
+		snprintf(r->err, sizeof(r->err), "write interface settings: %s", strerror(-ret));
+	if (!ret && (ret = datapath_watch(&r->dp, r->err, sizeof(r->err))) > 0)
+		ret = 0;
+	if (ret)
+		return ret;
+	r->dp.agent = &r->a;
+	agent_ifaces_changed(&r->a);
 	/* a killed agent's cache and half-drained epoch are ours now */
-	agent_recover(&a, agent_clock_ns());
-	conn_server_init(&ctl, lfd, &control_conn_ops, &a);
-	conn_server_init(&met, mfd, &metrics_conn_ops, &a);
+	agent_recover(&r->a, agent_clock_ns());
+	conn_server_init(&r->ctl, r->lfd, &control_conn_ops, &r->a);
+	conn_server_init(&r->met, r->mfd, &metrics_conn_ops, &r->a);
+	return 0;
+}
+
+static void run_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t hup;
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -245,71 +235,107 @@ int cmd_run(int argc, char **argv)
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
 	sigprocmask(SIG_UNBLOCK, &hup, NULL);
-	if (reloaded) {
+}
+
+/* The start's log line, and the status line systemd shows. */
+static void run_announce(struct run *r, char *status_line, size_t len)
+{
+	size_t n = 0, s = r->a.n_sinks;
+
+	for (size_t i = 0; i < r->cfg.n_ifaces; i++)
+		n += !r->cfg.ifaces[i].gone;
+	if (getenv(RELOAD_ENV)) {
 		unsetenv(RELOAD_ENV);
 		pr_info("configuration reloaded: the running datapath and cache taken over");
 	}
-	n_metered = 0;
-	for (size_t i = 0; i < cfg.n_ifaces; i++)
-		n_metered += !cfg.ifaces[i].gone;
-	pr_info("metering %zu interface%s%s, %zu collector%s, polling every %u ms", n_metered,
-		n_metered == 1 ? "" : "s",
-		dp.rule.any ? " (and those the rules choose as they appear)" : "", a.n_sinks,
-		a.n_sinks == 1 ? "" : "s", cfg.poll_interval_ms);
-	snprintf(status_line, sizeof(status_line),
-		 "metering %zu interface%s, exporting to %zu collector%s", n_metered,
-		 n_metered == 1 ? "" : "s", a.n_sinks, a.n_sinks == 1 ? "" : "s");
+	pr_info("metering %zu interface%s%s, %zu collector%s, polling every %u ms", n,
+		n == 1 ? "" : "s",
+		r->dp.rule.any ? " (and those the rules choose as they appear)" : "", s,
+		s == 1 ? "" : "s", r->cfg.poll_interval_ms);
+	snprintf(status_line, len, "metering %zu interface%s, exporting to %zu collector%s", n,
+		 n == 1 ? "" : "s", s, s == 1 ? "" : "s");
+}
 
-	reload = run_loop(&a, &dp, &ctl, &met, status_line, argc, argv);
-	if (reload) {
-		run_reload(&a, skel, argc, argv);
-		goto out;
-	}
+/* A stop signal: every flow exported, then the datapath comes off (in run_close()). */
+static void run_stop(struct run *r)
+{
 	notify_stopping();
 	pr_info("%s: exporting every flow and detaching", strsignal(stop_signal));
-	agent_poll(&a, agent_clock_ns());
+	agent_poll(&r->a, agent_clock_ns());
 	/* the last switch leaves packets that arrived since in the other map: drain it too */
-	agent_poll(&a, agent_clock_ns());
-	agent_flush_all(&a, NS_END_FORCED);
-	status = 0;
-	goto out;
-fail:
-	fprintf(stderr, "nsflow run: %s\n", err);
-out:
-	conn_server_close(&ctl);
-	conn_server_close(&met);
-	if (mfd >= 0)
-		close(mfd);
-	if (lfd >= 0) {
-		close(lfd);
-		unlink(cfg.control_socket);
+	agent_poll(&r->a, agent_clock_ns());
+	agent_flush_all(&r->a, NS_END_FORCED);
+}
+
+/* Gives back all r holds; with reload, the datapath and its pins stay for the next image. */
+static void run_close(struct run *r, bool reload)
+{
+	conn_server_close(&r->ctl);
+	conn_server_close(&r->met);
+	if (r->mfd >= 0)
+		close(r->mfd);
+	if (r->lfd >= 0) {
+		close(r->lfd);
+		unlink(r->cfg.control_socket);
 	}
 	if (!reload)
-		datapath_detach(&dp);
-	if (dp.loaded && !reload)
-		unpin_all(cfg.pin_dir);
-	datapath_close(&dp);
-	agent_close(&a);
-	nsflow_bpf__destroy(skel);
-	owner_release(&own);
-	config_free(&cfg);
-	if (reload) {
-		ret = reload_exec(argc, argv);
-		pr_warn("reload: execute %s again: %s; the datapath keeps counting into the pinned "
-			"maps, and the next start takes them over",
-			"/proc/self/exe", strerror(-ret));
-		return 1;
+		datapath_detach(&r->dp);
+	if (r->dp.loaded && !reload)
+		unpin_all(r->cfg.pin_dir);
+	datapath_close(&r->dp);
+	if (r->agent_up)
+		agent_close(&r->a);
+	nsflow_bpf__destroy(r->skel);
+	owner_release(&r->own);
+	config_free(&r->cfg);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static struct run r;
+	char status_line[160];
+	bool reload;
+	int ret;
+
+	r = (struct run){ .lfd = -1, .mfd = -1, .own = { .pin_fd = -1 } };
+	r.dp = (struct datapath){ .cfg = &r.cfg, .owner = &r.own, .nl_fd = -1 };
+	conn_server_init(&r.ctl, -1, &control_conn_ops, &r.a);
+	conn_server_init(&r.met, -1, &metrics_conn_ops, &r.a);
+	config_init(&r.cfg);
+	ret = config_parse_args(&r.cfg, argc, argv, r.err, sizeof(r.err));
+	if (!ret && r.cfg.help) {
+		config_usage(stdout);
+		config_free(&r.cfg);
+		return 0;
 	}
-	return status;
-out_agent:
-	if (lfd >= 0) {
-		close(lfd);
-		unlink(cfg.control_socket);
+	if (!ret)
+		ret = config_validate(&r.cfg, r.err, sizeof(r.err)) ? 2 : 0;
+	else
+		ret = 2;
+	if (!ret)
+		ret = run_prepare(&r);
+	if (!ret && run_attach(&r))
+		ret = 1;
+	if (ret) {
+		fprintf(stderr, "nsflow run: %s\n", r.err);
+		run_close(&r, false);
+		return ret;
 	}
-	owner_release(&own);
-	agent_close(&a);
-	config_free(&cfg);
-	return status;
+	run_signals();
+	run_announce(&r, status_line, sizeof(status_line));
+	reload = run_loop(&r.a, &r.dp, &r.ctl, &r.met, status_line, argc, argv);
+	if (reload)
+		run_reload(&r.a, r.skel, argc, argv);
+	else
+		run_stop(&r);
+	run_close(&r, reload);
+	if (!reload)
+		return 0;
+	ret = reload_exec(argc, argv);
+	pr_warn("reload: execute %s again: %s; the datapath keeps counting into the pinned maps, "
+		"and the next start takes them over",
+		"/proc/self/exe", strerror(-ret));
+	return 1;
 }
 
 static void detach_usage(FILE *f)
